@@ -1,0 +1,33 @@
+"""Shared fixtures. Every test gets its own workspace: TRENDCAST_HOME points at a tmp dir."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+MRTS_FILE = DATA / "mrts_sales_by_kind_of_business_long.csv.gz"
+NEWS_FILE = DATA / "headlines_dated.csv.gz"
+# ../shared/data sits beside a checkout (and beside CI's clone); a bare clone of the repo alone does not have it.
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    h = tmp_path / "home"
+    monkeypatch.setenv("TRENDCAST_HOME", str(h))
+    for var in ("TRENDCAST_LLM_URL", "TRENDCAST_LLM_MODEL", "TRENDCAST_LLM_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    return h
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"needs the real data in {SHARED_DATA} (present beside the checkout and in CI)")
+    return SHARED_DATA
