@@ -1,0 +1,130 @@
+"""The adjusters registry: a batch of prepared situations → one AdjustmentResult each.
+
+`none` keeps the baseline; `analog` (no LLM) applies the shrunk median realised log-ratio of the most similar past
+cases; `llm` asks the served model (agent.llm_adjuster) and falls back to `analog` per situation when it fails.
+Tests and plug-ins add their own with `register_adjuster`.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from agent.settings import Settings
+
+
+@dataclass
+class AdjustmentResult:
+    source: str  # llm | analog | none
+    pct: float = 0.0
+    direction: str = "flat"
+    confidence: float | None = None
+    rationale: str = ""
+    evidence_ids: list[str] = field(default_factory=list)
+    drivers: list[dict] = field(default_factory=list)
+    model: str | None = None
+    prompt: str | None = None
+    attempts: int = 0
+    cached: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class Adjuster(Protocol):
+    name: str
+
+    def adjust_many(self, situations: list, progress: Callable[[int], None] | None = None
+                    ) -> list[AdjustmentResult]: ...
+
+
+_REGISTRY: dict[str, Callable[[Settings, dict], Adjuster]] = {}
+
+
+def register_adjuster(name: str, factory: Callable[[Settings, dict], Adjuster]) -> None:
+    _REGISTRY[name] = factory
+
+
+def adjuster_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_adjuster(name: str, settings: Settings, **deps) -> Adjuster:
+    if name not in _REGISTRY:
+        from agent.question import QuestionError
+
+        raise QuestionError(f"unknown adjuster {name!r}; choose one of {', '.join(adjuster_names())}")
+    return _REGISTRY[name](settings, deps)
+
+
+def direction_of(pct: float, flat_band: float) -> str:
+    return "flat" if abs(pct) <= flat_band else ("up" if pct > 0 else "down")
+
+
+class NoAdjuster:
+    name = "none"
+
+    def __init__(self, settings: Settings, deps: dict):
+        self.settings = settings
+
+    def adjust_many(self, situations, progress=None):
+        out = []
+        for i, _ in enumerate(situations):
+            out.append(AdjustmentResult("none", rationale="baseline kept as is (adjuster: none)"))
+            if progress:
+                progress(1)
+        return out
+
+
+class AnalogAdjuster:
+    """Median realised log-ratio actual/baseline of the k most similar past cases, shrunk toward 0.
+
+    The shrink factor is the mean similarity (0..1) of those k cases times k/(k+2): weak or few analogues pull the
+    change toward no change. This is the control the LLM has to beat in evals.
+    """
+
+    name = "analog"
+
+    def __init__(self, settings: Settings, deps: dict, k: int = 8):
+        self.settings, self.k = settings, k
+
+    def adjust_one(self, sit) -> AdjustmentResult:
+        s = self.settings
+        top = sit.cases[: self.k]
+        if not top:
+            return AdjustmentResult("analog", model="analog(k=0)",
+                                    rationale="no past situations with known outcomes: baseline kept",
+                                    warnings=["analog: no past situations before as-of; baseline kept"])
+        med = statistics.median(c.log_ratio for c in top)
+        shrink = statistics.fmean(c.similarity for c in top) * len(top) / (len(top) + 2)
+        pct = 100.0 * (math.exp(med * shrink) - 1.0)
+        pct = min(max(pct, s.change_min_pct), s.change_max_pct)
+        ev = [h.id for h in sit.evidence[:3]]
+        shown = ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in top[:3])
+        return AdjustmentResult(
+            "analog", pct=pct, direction=direction_of(pct, s.flat_band_pct), confidence=round(shrink, 3),
+            rationale=(f"Median realised change vs baseline in the {len(top)} most similar past situations was "
+                       f"{100 * (math.exp(med) - 1):+.1f} %, shrunk by their similarity ({shrink:.2f}) to "
+                       f"{pct:+.1f} %. Closest: {shown}."),
+            evidence_ids=ev, model=f"analog(k={self.k})",
+            drivers=[{"evidence_id": e, "effect": "neutral", "note": "context at as-of"} for e in ev])
+
+    def adjust_many(self, situations, progress=None):
+        out = []
+        for sit in situations:
+            out.append(self.adjust_one(sit))
+            if progress:
+                progress(1)
+        return out
+
+
+register_adjuster("none", NoAdjuster)
+register_adjuster("analog", AnalogAdjuster)
+
+
+def _llm_factory(settings: Settings, deps: dict) -> Adjuster:
+    from agent.llm_adjuster import LLMAdjuster
+
+    return LLMAdjuster(settings, deps)
+
+
+register_adjuster("llm", _llm_factory)

@@ -1,0 +1,85 @@
+"""The answer contract of `trendcast ask --json` (DESIGN.md), as pydantic models."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class TargetOut(BaseModel):
+    series_id: str
+    name: str
+    level: str
+    resolved_by: str
+
+
+class PeriodOut(BaseModel):
+    start: dt.date
+    end: dt.date
+
+
+class HistoryOut(BaseModel):
+    last_period_total: float | None
+    same_period_last_year: float | None
+    recent: list[tuple[dt.date, float]] = Field(default_factory=list)  # for sparklines and charts
+
+
+class BaselineOut(BaseModel):
+    model: str
+    total: float
+    lo_80: float
+    hi_80: float
+    lo_95: float
+    hi_95: float
+    members: dict[str, float] = Field(default_factory=dict)
+
+
+class AdjustmentOut(BaseModel):
+    source: Literal["llm", "analog", "none"]
+    model: str | None = None  # LLM model name, or a description of the analog
+    prompt: str | None = None  # name@version
+    pct: float = 0.0
+    direction: Literal["up", "flat", "down"] = "flat"
+    confidence: float | None = None
+    rationale: str = ""
+    evidence_ids: list[str] = Field(default_factory=list)
+    drivers: list[dict] = Field(default_factory=list)
+    attempts: int = 0
+    cached: bool = False
+
+
+class ForecastOut(BaseModel):
+    total: float
+    lo_80: float
+    hi_80: float
+    lo_95: float
+    hi_95: float
+    change_vs_last_period_pct: float | None
+    change_vs_last_year_pct: float | None
+    direction: Literal["up", "flat", "down"]
+
+
+class EvidenceOut(BaseModel):
+    id: str
+    date: dt.date | None
+    kind: str
+    source: str | None
+    text: str
+    score: float
+
+
+class Answer(BaseModel):
+    question: str
+    target: TargetOut
+    as_of: dt.date
+    period: PeriodOut
+    horizon: str
+    unit: str | None = None
+    history: HistoryOut
+    baseline: BaselineOut
+    adjustment: AdjustmentOut
+    forecast: ForecastOut
+    evidence: list[EvidenceOut]
+    warnings: list[str] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,129 @@
+"""Past situations with known outcomes: the few-shot examples of the LLM prompt and the analog adjuster's memory.
+
+A case is (series, origin): the cheap backtest baseline for the horizon's period as seen at the origin, the realised
+actual, and the news climate at the origin. Only cases whose whole outcome period ends on or before as-of qualify,
+their baselines are fitted on data up to their origin, and their evidence is dated on or before their origin — so
+nothing after as-of can reach a prompt through them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecasting.periods import Period, resolve_period
+
+W_CONTEXT, W_SERIES, W_MOMENTUM = 0.6, 0.25, 0.15
+
+
+@dataclass
+class PastCase:
+    series_id: str
+    name: str
+    origin: dt.date
+    period: Period
+    baseline: float
+    actual: float
+    similarity: float = 0.0
+    evidence: list = field(default_factory=list)  # retrieval Hits dated on or before origin
+
+    @property
+    def log_ratio(self) -> float:
+        return math.log(self.actual / self.baseline)
+
+    @property
+    def right_change_pct(self) -> float:
+        """The adjustment that would have been right: actual vs baseline, in percent."""
+        return 100.0 * (self.actual / self.baseline - 1.0)
+
+
+def origins_before(as_of: dt.date, horizon: str, freq: str, lookback: int) -> list[dt.date]:
+    """Past origins, newest first, whose whole outcome period ends on or before as_of."""
+    weekly_steps = horizon == "next-week"
+    out = []
+    for i in range(1, lookback + 1):
+        if weekly_steps:
+            o = as_of - dt.timedelta(weeks=i)
+        elif freq.startswith("M"):
+            o = (pd.Timestamp(as_of) + pd.offsets.MonthEnd(0) - pd.offsets.MonthEnd(i)).date()
+        else:
+            o = (pd.Timestamp(as_of) - pd.DateOffset(months=i)).date()
+        if resolve_period(_relative(horizon), o, freq).end <= as_of:
+            out.append(o)
+    return out
+
+
+def _relative(horizon: str) -> str:
+    # An explicit month ("month:2020-04") is judged by its one-month-ahead analogues.
+    return "next-month" if horizon.startswith("month:") else horizon
+
+
+def related_series(series: pd.DataFrame, target_id: str, n: int) -> list[str]:
+    """The target, then its siblings, parent and children (same frequency), up to n series."""
+    row = series.set_index("unique_id").loc[target_id]
+    same = series[series["freq"] == row["freq"]]
+    parent = row.get("parent_id")
+    order = [target_id]
+    if isinstance(parent, str) and parent:
+        order += same.loc[same["parent_id"] == parent, "unique_id"].tolist() + [parent]
+    order += same.loc[same["parent_id"] == target_id, "unique_id"].tolist()
+    seen, out = set(), []
+    for sid in order:
+        if sid not in seen and sid in set(same["unique_id"]):
+            seen.add(sid)
+            out.append(sid)
+    return out[:n]
+
+
+def _momentum(hist: pd.DataFrame, at: dt.date, freq: str) -> float:
+    """log(last 3 periods / the same periods a year earlier) as of `at` — a cheap series-state feature."""
+    h = hist[pd.to_datetime(hist["ds"]) <= pd.Timestamp(at)]
+    lag = 12 if freq.startswith("M") else 52 if freq.startswith("W") else 364
+    n = 3 if freq.startswith("M") else 13 if freq.startswith("W") else 90
+    if len(h) < lag + n:
+        return 0.0
+    y = h["y"].to_numpy(dtype=float)
+    now, then = y[-n:].sum(), y[-n - lag:-lag].sum()
+    return math.log(now / then) if now > 0 and then > 0 else 0.0
+
+
+def find_cases(*, target, series: pd.DataFrame, panel: pd.DataFrame, as_of: dt.date, horizon: str,
+               backtests: pd.DataFrame, context_at, now_context: np.ndarray | None, n_evidence: int = 3
+               ) -> list[PastCase]:
+    """Score every backtested (series, origin) by similarity to the current situation; best first.
+
+    `backtests`: forecasting.backtest_situations output for the related series; `context_at(origin) ->
+    (mean_vector | None, hits)` gives the news climate at an origin (as-of that origin)."""
+    names = series.set_index("unique_id")["name"].astype(str).to_dict()
+    parents = series.set_index("unique_id")["parent_id"].to_dict()
+    freq = target.freq
+    hist_by = {sid: g for sid, g in panel.groupby("unique_id")}
+    now_m = _momentum(hist_by[target.series_id], as_of, freq) if target.series_id in hist_by else 0.0
+    ctx_cache: dict[dt.date, tuple] = {}
+    cases = []
+    ok = backtests.dropna(subset=["baseline", "actual"])
+    ok = ok[(ok["baseline"] > 0) & (ok["actual"] > 0) & (pd.to_datetime(ok["period_end"]) <= pd.Timestamp(as_of))]
+    for row in ok.itertuples(index=False):
+        origin = pd.Timestamp(row.origin).date()
+        if origin not in ctx_cache:
+            ctx_cache[origin] = context_at(origin)
+        vec, hits = ctx_cache[origin]
+        ctx_sim = float(np.dot(vec, now_context)) if vec is not None and now_context is not None else 0.0
+        sid = str(row.unique_id)
+        if sid == target.series_id:
+            ser_sim = 1.0
+        elif parents.get(sid) == target.series_id or parents.get(target.series_id) in (sid, parents.get(sid)):
+            ser_sim = 0.6
+        else:
+            ser_sim = 0.3
+        m = _momentum(hist_by[sid], origin, freq) if sid in hist_by else 0.0
+        mom_sim = math.exp(-abs(m - now_m) / 0.1)
+        sim = W_CONTEXT * max(ctx_sim, 0.0) + W_SERIES * ser_sim + W_MOMENTUM * mom_sim
+        cases.append(PastCase(sid, names.get(sid, sid), origin,
+                              Period(pd.Timestamp(row.period_start).date(), pd.Timestamp(row.period_end).date()),
+                              float(row.baseline), float(row.actual), sim, list(hits[:n_evidence])))
+    cases.sort(key=lambda c: -c.similarity)
+    return cases

@@ -1,0 +1,92 @@
+"""`trendcast ask`, `trendcast demo`, `trendcast logs`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agent.cli import _date, cli, emit_json, settings_of
+
+HORIZONS = ["next-month", "next-week", "next-quarter", "next-4-weeks"]
+
+
+def _answer_options(f):
+    f = click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")(f)
+    f = click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")(f)
+    f = click.option("--prompt", help="Prompt template name[@version] (default: few-shot).")(f)
+    f = click.option("--adjuster", type=click.Choice(["llm", "analog", "none"]),
+                     help="Default: llm when TRENDCAST_LLM_URL is set, else analog.")(f)
+    f = click.option("--as-of", callback=_date, help="Forecast as of this date (default: last observed period).")(f)
+    return f
+
+
+def _with_llm(settings, prompt, no_cache):
+    upd = {}
+    if prompt:
+        upd["prompt"] = prompt
+    if no_cache:
+        upd["llm"] = settings.llm.model_copy(update={"use_cache": False})
+    return settings.model_copy(update=upd) if upd else settings
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--horizon", help="Override the horizon: next-month, next-week, next-quarter, next-4-weeks, "
+              "month:YYYY-MM.")
+@click.option("--series", "series_id", help="Skip category matching: this series id.")
+@_answer_options
+@click.pass_context
+def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as_json):
+    """Answer a question like "how will clothing stores trend next month?"."""
+    from agent.pipeline import answer
+
+    settings = _with_llm(settings_of(ctx), prompt, no_cache)
+    a = answer(settings, question, as_of=as_of, horizon=horizon, series_id=series_id, adjuster=adjuster)
+    if as_json:
+        click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
+    else:
+        from agent.render import print_answer
+
+        print_answer(a)
+
+
+@cli.command()
+@click.option("--question", default="how will clothing stores trend next month?", show_default=True)
+@click.option("--as-of", callback=_date, default="2020-03-31", show_default=True)
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder with the bundled data (default: the repo's data/).")
+@click.option("--adjuster", type=click.Choice(["llm", "analog", "none"]))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def demo(ctx, question, as_of, data_dir, adjuster, as_json):
+    """Build a workspace from the bundled real data (US Census retail sales + news) and answer a question."""
+    from agent.demo import build_demo_workspace
+    from agent.pipeline import answer
+
+    settings = settings_of(ctx)
+    build_demo_workspace(settings, data_dir, echo=click.echo)
+    a = answer(settings, question, as_of=as_of, adjuster=adjuster)
+    if as_json:
+        click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
+        return
+    from agent.render import print_answer
+
+    click.echo(f"\n$ trendcast ask {question!r} --as-of {as_of}\n")
+    print_answer(a)
+
+
+@cli.command()
+@click.option("-n", "limit", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def logs(ctx, limit, as_json):
+    """Show the most recent LLM calls (prompt, reply, latency, tokens, errors)."""
+    from agent.workspace import calllog
+
+    rows = calllog(settings_of(ctx)).recent(limit)
+    if as_json:
+        emit_json(rows)
+        return
+    from agent.render import print_logs
+
+    print_logs(rows)

@@ -1,0 +1,131 @@
+"""Data commands: ingest sales/docs, index, search, series."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agent.cli import _date, cli, emit_json, settings_of
+from agent import workspace
+
+
+@cli.group()
+def ingest():
+    """Load sales (CSV/Parquet) or documents (CSV/Parquet/JSONL) into the workspace."""
+
+
+def _where(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r}: expected COLUMN=VALUE", param_hint="--where")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@ingest.command("sales")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--date", "date_col", default="ds", show_default=True, help="Date column.")
+@click.option("--value", "value_col", default="y", show_default=True, help="Value column.")
+@click.option("--id", "id_col", help="Series id column (or use --levels).")
+@click.option("--levels", help="Hierarchy columns, top first, e.g. Store,Dept: aggregates are built for each level.")
+@click.option("--name", "name_col", help="Display-name column.")
+@click.option("--freq", type=click.Choice(["D", "W", "M", "daily", "weekly", "monthly"]), help="Default: inferred.")
+@click.option("--where", multiple=True, help="Keep only rows where COLUMN=VALUE (repeatable).")
+@click.option("--code-hierarchy", is_flag=True, help="Ids are codes whose prefixes form the hierarchy (NAICS).")
+@click.option("--dataset", help="Dataset name (default: the file name); re-ingesting a dataset replaces it.")
+@click.pass_context
+def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, freq, where, code_hierarchy, dataset):
+    """Load sales in long format; builds every aggregate level; all or nothing."""
+    from forecasting.ingest import SalesMapping
+
+    if bool(id_col) == bool(levels):
+        raise click.UsageError("give exactly one of --id COLUMN or --levels COL1,COL2")
+    mapping = SalesMapping(date=date_col, value=value_col, id=id_col,
+                           levels=[c.strip() for c in levels.split(",")] if levels else None,
+                           name=name_col, freq=freq, where=_where(where), code_hierarchy=code_hierarchy,
+                           dataset=dataset)
+    s = workspace.ingest_sales(settings_of(ctx), file, mapping)
+    click.echo(f"ingested {s.rows:,} rows → {s.series:,} series ({s.freq}, {s.start} .. {s.end}) "
+               f"as dataset '{s.dataset}' in {s.seconds:.1f} s")
+
+
+@ingest.command("docs")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["news", "product", "note"]), default="news", show_default=True)
+@click.option("--text", "text_col", default="text", show_default=True, help="Text column.")
+@click.option("--date", "date_col", default=None, help="Date column (products may be undated).")
+@click.option("--title", "title_col", help="Title column.")
+@click.option("--description", "description_col", help="Extra text embedded with the main text.")
+@click.option("--source", "source_col", help="Source column.")
+@click.option("--url", "url_col", help="URL column.")
+@click.option("--categories", "categories_col", help="Column of category tags (series ids or names, ';'-separated).")
+@click.option("--dataset", help="Dataset name (default: the file name).")
+@click.pass_context
+def ingest_docs_cmd(ctx, file, kind, text_col, date_col, title_col, description_col, source_col, url_col,
+                    categories_col, dataset):
+    """Load dated documents (news, product texts, notes); duplicates are stored once."""
+    from retrieval.docstore import DocMapping
+
+    mapping = DocMapping(text=text_col, date=date_col, title=title_col, description=description_col,
+                         source=source_col, url=url_col, categories=categories_col, dataset=dataset)
+    s = workspace.ingest_docs(settings_of(ctx), file, mapping, kind)
+    click.echo(f"ingested {s.added:,} new documents ({s.duplicates:,} duplicates skipped) in {s.seconds:.1f} s; "
+               "run `trendcast index` to embed them")
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Re-embed every stored document (needed after changing the model).")
+@click.pass_context
+def index(ctx, rebuild):
+    """Embed documents not yet embedded and update the FAISS index."""
+    s = workspace.build_index(settings_of(ctx), rebuild=rebuild)
+    click.echo(f"index: {s.total:,} documents ({s.added:,} new, {s.kind}, {s.device}) in {s.seconds:.1f} s "
+               f"— {s.docs_per_s:,.0f} docs/s")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--as-of", callback=_date, help="Only documents dated on or before this date (YYYY-MM-DD).")
+@click.option("--since", callback=_date, help="Only documents dated on or after this date.")
+@click.option("--window", help="Only the last N days before as-of, e.g. 30d.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["news", "product", "note"]))
+@click.option("--category", "categories", multiple=True, help="Only documents tagged with this category.")
+@click.option("-k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--mmr", type=click.FloatRange(0, 1), help="Diversify: MMR trade-off (1 = pure relevance).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def search(ctx, query, as_of, since, window, kinds, categories, k, mmr, as_json):
+    """Search documents by meaning, never past --as-of."""
+    import datetime as dt
+
+    if window:
+        if since:
+            raise click.UsageError("give --since or --window, not both")
+        if not window.rstrip("d").isdigit():
+            raise click.BadParameter(f"{window!r}: expected a number of days like 30d", param_hint="--window")
+        anchor = as_of or dt.date.today()
+        since = anchor - dt.timedelta(days=int(window.rstrip("d")) - 1)
+    hits = workspace.search(settings_of(ctx), query, as_of=as_of, since=since, kinds=list(kinds) or None,
+                            categories=list(categories) or None, k=k, mmr=mmr)
+    if as_json:
+        emit_json([h.as_dict() if hasattr(h, "as_dict") else dict(h.__dict__) for h in hits])
+        return
+    from agent.render import print_hits
+
+    print_hits(hits)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def series(ctx, as_json):
+    """List the series in the workspace."""
+    table = workspace.sales_store(settings_of(ctx)).series()
+    if as_json:
+        emit_json(table.to_dict(orient="records"))
+        return
+    from agent.render import print_series
+
+    print_series(table)

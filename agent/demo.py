@@ -1,0 +1,47 @@
+"""`trendcast demo`: a workspace built from the bundled real data (data/README.md names sources and licences)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from agent import workspace
+from agent.settings import Settings
+
+MRTS = "mrts_sales_by_kind_of_business_long.csv.gz"
+NEWS = "headlines_dated.csv.gz"
+
+
+def bundled_data_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "data"
+
+
+def mrts_mapping():
+    from forecasting.ingest import SalesMapping
+
+    return SalesMapping(date="month", value="sales_musd", id="naics_code", name="kind_of_business",
+                        where={"adjustment": "NSA"}, code_hierarchy=True, dataset="mrts-nsa")
+
+
+def news_mapping():
+    from retrieval.docstore import DocMapping
+
+    return DocMapping(text="headline", date="date", description="description", source="source",
+                      dataset="news-headlines")
+
+
+def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
+                         echo: Callable[[str], None] = print) -> None:
+    """Ingest the MRTS NSA sales and the news headlines, and index the headlines. Idempotent."""
+    data_dir = Path(data_dir) if data_dir else bundled_data_dir()
+    for name in (MRTS, NEWS):
+        if not (data_dir / name).exists():
+            from forecasting.errors import InputError
+
+            raise InputError(f"{data_dir / name}: bundled demo file not found (pass --data-dir)")
+    echo(f"workspace: {settings.home}")
+    s = workspace.ingest_sales(settings, data_dir / MRTS, mrts_mapping())
+    echo(f"sales: {s.rows:,} rows, {s.series} series (US Census MRTS, not seasonally adjusted), {s.start} .. {s.end}")
+    d = workspace.ingest_docs(settings, data_dir / NEWS, news_mapping(), "news")
+    echo(f"news: {d.added:,} new headlines ({d.duplicates:,} already stored)")
+    i = workspace.build_index(settings)
+    echo(f"index: {i.total:,} documents ({i.added:,} embedded now, {i.docs_per_s:,.0f} docs/s)")

@@ -1,0 +1,100 @@
+"""The workspace: one folder (Settings.home) with the sales store, the document store, the index and the call log.
+
+Glue between Settings and the packages' stores; every heavy import is local so `trendcast --help` stays instant.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from agent.settings import Settings
+
+
+def sales_store(settings: Settings):
+    from forecasting.store import SalesStore
+
+    return SalesStore(settings.sales_db)
+
+
+def doc_store(settings: Settings):
+    from retrieval.docstore import DocStore
+
+    return DocStore(settings.docs_db)
+
+
+def embedder(settings: Settings):
+    from retrieval.embedder import get_embedder
+
+    return get_embedder(settings.embed_model, batch_size=settings.embed_batch_size)
+
+
+def series_query(name: str) -> str:
+    """The retrieval query that stands for a category (pre-embedded by `trendcast index`)."""
+    return f"{name}: retail sales, shoppers and consumer demand"
+
+
+def ingest_sales(settings: Settings, path: Path, mapping):
+    from forecasting.ingest import ingest_sales as _ingest
+
+    return _ingest(sales_store(settings), path, mapping)
+
+
+def ingest_docs(settings: Settings, path: Path, mapping, kind: str):
+    from retrieval.docstore import ingest_docs as _ingest
+
+    return _ingest(doc_store(settings), path, mapping, kind)
+
+
+def build_index(settings: Settings, rebuild: bool = False):
+    """Embed new documents, update the index, and pre-embed every series' query (so `ask` needs no model)."""
+    from retrieval.index import build_index as _build
+    from retrieval.query_cache import embed_queries
+
+    emb = embedder(settings)
+    summary = _build(settings.index_dir, doc_store(settings), emb, rebuild=rebuild,
+                     exact_max=settings.exact_index_max, progress=True)
+    names = sales_store(settings).series()
+    if not names.empty:
+        embed_queries(doc_store(settings), emb, [series_query(n) for n in names["name"].astype(str)])
+    open_index.cache_clear()
+    return summary
+
+
+def index_exists(settings: Settings) -> bool:
+    return (settings.index_dir / "manifest.json").exists()
+
+
+@lru_cache(maxsize=4)
+def _open_index(index_dir: Path, docs_db: Path, model: str):
+    from retrieval.docstore import DocStore
+    from retrieval.index import DocIndex
+
+    return DocIndex.open(index_dir, DocStore(docs_db), model)
+
+
+def open_index(settings: Settings):
+    return _open_index(settings.index_dir, settings.docs_db, settings.embed_model)
+
+
+open_index.cache_clear = _open_index.cache_clear  # type: ignore[attr-defined]
+
+
+def query_vectors(settings: Settings, texts: list[str]):
+    """Embeddings of query texts, from the workspace cache; only misses load the model."""
+    from retrieval.query_cache import embed_queries
+
+    return embed_queries(doc_store(settings), lambda: embedder(settings), texts)
+
+
+def search(settings: Settings, query: str, *, as_of: dt.date | None = None, since: dt.date | None = None,
+           kinds=None, categories=None, k: int = 10, mmr: float | None = None):
+    idx = open_index(settings)
+    vec = query_vectors(settings, [query])[0]
+    return idx.search(vec, as_of=as_of, since=since, kinds=kinds, categories=categories, k=k, mmr=mmr)
+
+
+def calllog(settings: Settings):
+    from agent.llm.calllog import CallLog
+
+    return CallLog(settings.llm_db)
