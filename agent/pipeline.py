@@ -95,7 +95,9 @@ def _past_cases(settings, store, series, target, as_of, horizon, ctx: Context, q
 
 
 def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date | None, horizon: str,
-            need_cases: bool, series: pd.DataFrame, ctx: Context, store) -> Situation:
+            need_cases: bool, series: pd.DataFrame, ctx: Context, store, baseline=None) -> Situation:
+    """Gather what an adjuster may see. `baseline` (a BaselineForecast) skips the fit — eval computes its
+    baselines in bulk with cross-validation and passes them in."""
     from forecasting.baseline import forecast_period
     from forecasting.periods import resolve_period
 
@@ -109,8 +111,9 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         raise QuestionError(f"{target.name}: fewer than 3 observations on or before {as_of}")
     period = resolve_period(horizon, as_of, target.freq)
     timings = {}
-    baseline = forecast_period(history, target.freq, period, as_of=as_of, models=settings.baseline_models,
-                               train_window=settings.train_window)
+    if baseline is None:
+        baseline = forecast_period(history, target.freq, period, as_of=as_of, models=settings.baseline_models,
+                                   train_window=settings.train_window)
     timings["baseline_s"] = time.perf_counter() - t0
     n_steps = len(baseline.steps)
     warnings = list(baseline.warnings)
