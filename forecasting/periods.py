@@ -1,0 +1,118 @@
+"""Forecast periods: which calendar span a horizon means, and which forecast steps fall in it.
+
+Conventions (the whole package uses them):
+- A row's `ds` is the start of its period; the row is *observed by* `as_of` when its period ends on or before
+  `as_of` (a month is known after its last day, a week after its seventh day).
+- `default_as_of(history)` is the end of the last observed period: monthly 2019-12-01 → 2019-12-31; weekly
+  2012-10-26 → 2012-11-01; daily → that day.
+- Horizons, all relative to `as_of`:
+  ``next-month``   the calendar month after the month containing as_of (as_of 2019-12-31 → 2020-01-01..2020-01-31);
+  ``next-quarter`` the calendar quarter after the quarter containing as_of;
+  ``next-week``    the 7 days after as_of (for weekly data with the default as_of: exactly the next data week);
+  ``next-4-weeks`` the 28 days after as_of;
+  ``month:YYYY-MM`` that calendar month, which must start after as_of.
+  Weekly horizons need daily or weekly data.
+- A step belongs to a period when its `ds` falls in it: for weekly data "next month" is the weeks *dated* in that
+  month (4 or 5 of them), the week dated 2012-11-30 counts for November even though it runs into December.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from forecasting.errors import InputError
+from forecasting.frequency import freq_kind, infer_freq, period_ends
+
+HORIZONS = ("next-month", "next-week", "next-quarter", "next-4-weeks", "month:YYYY-MM")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed span of days: `start` .. `end`, both included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def label(self) -> str:
+        """``2020-01`` for a calendar month, ``2020-Q1`` for a calendar quarter, else ``2020-01-04..2020-01-10``."""
+        s, e = self.start, self.end
+        month_end = (pd.Timestamp(s) + pd.offsets.MonthEnd(0)).date()
+        if s.day == 1 and e == month_end:
+            return f"{s:%Y-%m}"
+        quarter_end = (pd.Timestamp(s) + pd.offsets.QuarterEnd(0)).date()
+        if s.day == 1 and s.month % 3 == 1 and e == quarter_end:
+            return f"{s.year}-Q{(s.month - 1) // 3 + 1}"
+        return f"{s.isoformat()}..{e.isoformat()}"
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+def to_date(value) -> date:
+    """A `date` from a date, datetime, Timestamp or ISO string."""
+    return pd.Timestamp(value).date()
+
+
+def _month(year: int, month: int) -> Period:
+    start = date(year, month, 1)
+    return Period(start, (pd.Timestamp(start) + pd.offsets.MonthEnd(0)).date())
+
+
+def resolve_period(horizon: str, as_of: date, freq: str) -> Period:
+    """The calendar span a horizon string means, seen from `as_of`, for data of frequency `freq`."""
+    as_of = to_date(as_of)
+    key = re.sub(r"[\s_]+", "-", str(horizon).strip().lower())
+    kind = freq_kind(freq)
+    if key in ("next-week", "next-4-weeks") and kind == "M":
+        raise InputError(f"horizon {horizon!r} needs daily or weekly data; this series is monthly")
+    if key == "next-month":
+        nxt = pd.Timestamp(as_of) + pd.offsets.MonthBegin(1)
+        return _month(nxt.year, nxt.month)
+    if key == "next-quarter":
+        start = (pd.Timestamp(as_of) + pd.offsets.QuarterBegin(1, startingMonth=1)).date()
+        return Period(start, (pd.Timestamp(start) + pd.offsets.QuarterEnd(0)).date())
+    if key == "next-week":
+        return Period(as_of + timedelta(days=1), as_of + timedelta(days=7))
+    if key == "next-4-weeks":
+        return Period(as_of + timedelta(days=1), as_of + timedelta(days=28))
+    match = re.fullmatch(r"month:(\d{4})-(\d{1,2})", key)
+    if match and 1 <= int(match.group(2)) <= 12:
+        period = _month(int(match.group(1)), int(match.group(2)))
+        if period.start <= as_of:
+            raise InputError(f"horizon {horizon!r}: {period.label} does not start after as-of {as_of}")
+        return period
+    raise InputError(f"unknown horizon {horizon!r}; expected one of {', '.join(HORIZONS)}")
+
+
+def steps_in_period(last_ds, freq: str, period: Period) -> tuple[int, np.ndarray]:
+    """Forecast steps needed after the last observed `ds`, and which of them fall in `period`.
+
+    Returns ``(h, mask)``: forecasting `h` steps ahead reaches the period's last step; ``mask[i]`` is True when step
+    ``i + 1`` (the period starting at ``last_ds + (i + 1) * freq``) has its `ds` inside `period`.
+    Raises InputError when no step of this frequency falls in the period or the period starts before the next step.
+    """
+    last = pd.Timestamp(last_ds)
+    future = pd.date_range(start=last, end=pd.Timestamp(period.end), freq=freq)
+    future = future[future > last]
+    mask = np.asarray(future >= pd.Timestamp(period.start))
+    if not mask.any():
+        raise InputError(f"period {period.label}: no {freq} step after {last.date()} falls in it")
+    return len(future), mask
+
+
+def default_as_of(history: pd.DataFrame, freq: str | None = None) -> date:
+    """End of the last observed period of `history` (columns ds, y)."""
+    ds = pd.DatetimeIndex(history["ds"])
+    if len(ds) == 0:
+        raise InputError("no history: cannot choose an as-of date")
+    freq = freq or infer_freq(ds)
+    return period_ends(ds[[ds.argmax()]], freq)[0].date()
