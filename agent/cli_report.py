@@ -1,0 +1,77 @@
+"""`trendcast report`: the weekly trend report over every category of a level, safe to run from cron."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agent.cli import _date, settings_of
+
+FORMATS = ("md", "html", "json")
+
+
+def _formats(ctx, param, value) -> tuple[str, ...]:
+    from agent.report.targets import split_list
+
+    out = tuple(dict.fromkeys(split_list([value])))
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise click.BadParameter(f"{value!r}: choose from {','.join(FORMATS)} (comma list)")
+    return out
+
+
+@click.command("report")
+@click.option("--as-of", callback=_date, help="Report as of this date (default: the last observed period).")
+@click.option("--level", "levels", multiple=True, help="Hierarchy level(s), comma list, e.g. 3-digit,4-digit.")
+@click.option("--categories", multiple=True, help="Categories (ids, codes or names), comma list.")
+@click.option("--horizon", default="next-month", show_default=True,
+              help="next-month, next-week, next-4-weeks, next-quarter or month:YYYY-MM.")
+@click.option("--adjuster", type=click.Choice(["llm", "analog", "none"]),
+              help="Default: llm when TRENDCAST_LLM_URL is set, else analog.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder that receives report-YYYY-Www/ (default: <workspace>/reports).")
+@click.option("--format", "formats", default=",".join(FORMATS), show_default=True, callback=_formats,
+              help="Comma list of md, html, json.")
+@click.option("--concurrency", type=click.IntRange(1, 1024), help="LLM requests in flight at once (default: "
+              "settings, env TRENDCAST_LLM_CONCURRENCY).")
+@click.option("--prompt", help="Prompt template name[@version] (default: few-shot).")
+@click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
+@click.option("--top", "top_n", default=5, show_default=True, type=click.IntRange(1, 50),
+              help="Biggest movers listed each way.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line (for cron).")
+@click.pass_context
+def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, concurrency, prompt, no_cache,
+           top_n, quiet):
+    """Build the weekly trend report for every category of a level (or the named ones) in one run.
+
+    LLM calls go out concurrently; a category whose adjustment fails falls back (and the report says so); the
+    output folder appears complete or not at all. Exit code 0 even with fallbacks, 2 for bad input, 1 when no
+    category got a forecast.
+    """
+    from agent import workspace
+    from agent.pipeline import _semantic
+    from agent.report.build import build_report
+    from agent.report.output import write_report
+    from agent.report.progress import progress_for
+    from agent.report.targets import report_as_of, select_targets, split_list
+
+    settings = settings_of(ctx)
+    llm = {"use_cache": False} if no_cache else {}
+    if concurrency:
+        llm["concurrency"] = concurrency
+    settings = settings.model_copy(update={**({"prompt": prompt} if prompt else {}),
+                                           **({"llm": settings.llm.model_copy(update=llm)} if llm else {})})
+    series = workspace.sales_store(settings).series()
+    targets, selection = select_targets(series, split_list(levels), split_list(categories),
+                                        semantic=_semantic(settings))
+    as_of = as_of or report_as_of(series, targets)
+    with progress_for(quiet) as progress:
+        rep = build_report(settings, targets, as_of=as_of, horizon=horizon, adjuster=adjuster, selection=selection,
+                           progress=progress, top_n=top_n)
+    folder = write_report(rep, out_dir or settings.home / "reports", formats)
+    s = rep.stats
+    if not quiet:
+        click.echo(f"{folder}  ({s.categories} categories: {s.ok} ok, {s.fallbacks} fallbacks, {s.failed} failed; "
+                   f"LLM calls {s.llm_calls}, cache hits {s.cache_hits}; {s.wall_s:.1f} s)")
+    if s.categories and s.failed == s.categories:
+        raise click.ClickException(f"no category got a forecast (see {folder})")

@@ -1,0 +1,141 @@
+"""The report as data: one entry per category (its Answer, or why it has none) and the run's footer.
+
+Everything the Markdown and HTML show is a field here (or a plain formatting of one), and `report.json` is
+`Report.model_dump_json()`: the JSON holds every number shown.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field, computed_field
+
+from agent.answer import Answer
+
+Status = Literal["ok", "fallback", "failed"]
+
+
+class PerStep(BaseModel):
+    """A period total spread evenly over its steps (weekly data, monthly period: total / 4 or 5) for the chart."""
+    total: float
+    lo_80: float
+    hi_80: float
+    lo_95: float
+    hi_95: float
+
+
+class ChartData(BaseModel):
+    """The numbers a category chart draws: recent history, and baseline / forecast as per-step averages."""
+    steps_in_period: int
+    history: list[tuple[dt.date, float]]
+    baseline: PerStep
+    forecast: PerStep
+
+
+class Driver(BaseModel):
+    """One driver of the adjustment joined with the evidence it cites (date, source, text)."""
+    evidence_id: str
+    effect: str
+    note: str
+    date: dt.date | None = None
+    source: str | None = None
+    text: str | None = None
+
+
+class Entry(BaseModel):
+    series_id: str
+    name: str
+    level: str
+    freq: str
+    status: Status
+    answer: Answer | None = None
+    error: str | None = None  # why there is no answer (failed) or why the adjuster fell back (fallback)
+    chart: ChartData | None = None
+
+    @property
+    def change(self) -> float | None:
+        return self.answer.forecast.change_vs_last_period_pct if self.answer else None
+
+    def drivers(self) -> list[Driver]:
+        if self.answer is None:
+            return []
+        by_id = {e.id: e for e in self.answer.evidence}
+        out = []
+        for d in self.answer.adjustment.drivers:
+            ev = by_id.get(str(d.get("evidence_id", "")))
+            out.append(Driver(evidence_id=str(d.get("evidence_id", "")), effect=str(d.get("effect", "")),
+                              note=str(d.get("note", "")), date=ev.date if ev else None,
+                              source=ev.source if ev else None, text=ev.text if ev else None))
+        return out
+
+
+class RunStats(BaseModel):
+    """The footer's counts. LLM counts come from the call log (rows written during this run)."""
+    categories: int = 0
+    ok: int = 0
+    fallbacks: int = 0
+    failed: int = 0
+    llm_requests: int = 0  # categories sent to the LLM
+    llm_calls: int = 0  # HTTP calls made (re-asks and transport retries included; cache hits excluded)
+    cache_hits: int = 0
+    retries: int = 0  # transport retries (timeouts, 429, 5xx)
+    reasks: int = 0  # re-asks after a reply that failed validation
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    concurrency: int = 0
+    wall_s: float = 0.0
+    timings: dict[str, float] = Field(default_factory=dict)  # prepare_s, adjust_s, render_s
+
+
+class Report(BaseModel):
+    title: str
+    week: str  # ISO week of as-of, e.g. 2020-W14
+    as_of: dt.date
+    horizon: str
+    selection: str  # how the categories were chosen, e.g. "level 3-digit, 4-digit"
+    adjuster: str
+    model: str | None = None
+    prompt: str | None = None
+    generated_at: dt.datetime
+    entries: list[Entry]
+    stats: RunStats
+    warnings: list[str] = Field(default_factory=list)
+    version: str = ""
+    top_n: int = 5  # movers shown each way
+
+    @computed_field
+    @property
+    def ranking(self) -> list[str]:
+        """Series ids in the summary table's order."""
+        return [e.series_id for e in self.ranked()]
+
+    @computed_field
+    @property
+    def movers_up(self) -> list[str]:
+        return [e.series_id for e in self.movers()[0]]
+
+    @computed_field
+    @property
+    def movers_down(self) -> list[str]:
+        return [e.series_id for e in self.movers()[1]]
+
+    def ranked(self) -> list[Entry]:
+        """Entries by forecast change vs last period, biggest rise first; no change known (or failed) last."""
+        known = [e for e in self.entries if e.change is not None]
+        unknown = [e for e in self.entries if e.change is None]
+        return sorted(known, key=lambda e: -e.change) + unknown
+
+    def movers(self) -> tuple[list[Entry], list[Entry]]:
+        """The top_n biggest rises (change > 0) and the top_n biggest falls (change < 0), largest first."""
+        n = self.top_n
+        known = [e for e in self.entries if e.change is not None]
+        up = sorted((e for e in known if e.change > 0), key=lambda e: -e.change)[:n]
+        down = sorted((e for e in known if e.change < 0), key=lambda e: e.change)[:n]
+        return up, down
+
+    def periods(self) -> list[tuple[dt.date, dt.date]]:
+        return sorted({(e.answer.period.start, e.answer.period.end) for e in self.entries if e.answer})
+
+    def units(self) -> list[str]:
+        return sorted({e.answer.unit for e in self.entries if e.answer and e.answer.unit})

@@ -1,0 +1,71 @@
+"""Write a report folder atomically: everything goes into a hidden temp folder beside the target, which is renamed
+into place at the end — a crashed or killed run leaves no half report (at most a `.report-*.tmp-*` folder)."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from agent.report.model import Report
+
+FORMATS = ("md", "html", "json")
+
+
+def folder_name(report: Report) -> str:
+    return f"report-{report.week}"
+
+
+def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> Path:
+    """Render `report` into `<out_dir>/report-<week>/` (report.md + charts/, report.html, report.json); an
+    existing folder of that name is replaced. Returns the folder."""
+    from agent.report.charts import chart_png
+    from agent.report.render import chart_filenames, render_html, render_markdown
+
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown report format(s) {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / folder_name(report)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=out_dir))
+    try:
+        os.chmod(tmp, 0o755)
+        t0 = time.perf_counter()
+        pngs = {e.series_id: chart_png(e) for e in report.entries} if {"md", "html"} & set(formats) else {}
+        pngs = {k: v for k, v in pngs.items() if v}
+        charts_s = time.perf_counter() - t0
+        report.stats.timings["charts_s"] = round(charts_s, 3)
+        report.stats.wall_s = round(report.stats.wall_s + charts_s, 3)
+        if "md" in formats:
+            names = {k: v for k, v in chart_filenames(report).items() if k in pngs}
+            (tmp / "charts").mkdir()
+            for sid, rel in names.items():
+                (tmp / rel).write_bytes(pngs[sid])
+            (tmp / "report.md").write_text(render_markdown(report, names), encoding="utf-8")
+        if "html" in formats:
+            (tmp / "report.html").write_text(render_html(report, pngs), encoding="utf-8")
+        if "json" in formats:
+            (tmp / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+        _swap_in(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Rename tmp to final; an existing final is renamed aside first and deleted once the new one is in."""
+    if not final.exists():
+        os.replace(tmp, final)
+        return
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    os.replace(final, old)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

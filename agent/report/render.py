@@ -1,0 +1,63 @@
+"""Report → Markdown and → self-contained HTML, through jinja2 templates (agent/report/templates).
+
+HTML: the environment autoescapes every expression. Markdown: every expression passes through `md_escape`
+(the environment's `finalize`), so text from data or from the LLM cannot inject Markdown links, HTML or table cells.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from functools import lru_cache
+
+from markupsafe import Markup
+
+from agent.report.fmt import FILTERS, md_escape
+from agent.report.model import Report
+
+
+@lru_cache(maxsize=2)
+def _env(kind: str):
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    loader = PackageLoader("agent.report", "templates")
+    if kind == "html":
+        env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
+    else:
+        env = Environment(loader=loader, autoescape=False, finalize=md_escape, undefined=StrictUndefined,
+                          keep_trailing_newline=True)
+    env.filters.update(FILTERS)
+    return env
+
+
+def anchors(report: Report) -> dict[str, Markup]:
+    """A safe, unique HTML id per category (series ids may hold commas and spaces)."""
+    out = {}
+    for i, e in enumerate(report.entries, 1):
+        slug = re.sub(r"[^a-z0-9]+", "-", e.series_id.lower()).strip("-")[:40]
+        out[e.series_id] = Markup(f"c{i}-{slug}" if slug else f"c{i}")
+    return out
+
+
+def chart_filenames(report: Report) -> dict[str, str]:
+    """charts/<n>-<safe id>.png per category, for the Markdown report's folder."""
+    return {sid: f"charts/{a}.png" for sid, a in anchors(report).items()}
+
+
+def _context(report: Report, charts: dict[str, str]) -> dict:
+    up, down = report.movers()
+    return {"report": report, "ranked": report.ranked(), "up": up, "down": down, "anchors": anchors(report),
+            "charts": charts}
+
+
+def render_markdown(report: Report, chart_paths: dict[str, str] | None = None) -> str:
+    """`chart_paths`: series id → relative PNG path, for categories that have a chart."""
+    paths = {k: Markup(v) for k, v in (chart_paths or {}).items()}
+    text = _env("md").get_template("report.md.j2").render(**_context(report, paths))
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+
+
+def render_html(report: Report, chart_pngs: dict[str, bytes] | None = None) -> str:
+    """`chart_pngs`: series id → PNG bytes, inlined as data: URIs (the file needs nothing else to render)."""
+    uris = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii")
+            for k, v in (chart_pngs or {}).items() if v}
+    return _env("html").get_template("report.html.j2").render(**_context(report, uris))

@@ -1,0 +1,173 @@
+"""Report rendering on hand-made Answers: ordering, movers, escaping (HTML and Markdown), JSON, atomic folders,
+charts, and (where Chromium is installed) a headless screenshot of the HTML."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+                          TargetOut)
+from agent.report import output
+from agent.report.charts import chart_png
+from agent.report.model import ChartData, Entry, PerStep, Report, RunStats
+from agent.report.render import render_html, render_markdown
+
+SCRIPT = "<script>alert(1)</script>"
+AS_OF = dt.date(2020, 3, 31)
+
+
+def make_answer(sid: str, name: str, change: float, *, source="llm", headline="Retail footfall slumps",
+                rationale="Lockdowns close stores.") -> Answer:
+    last = 1000.0
+    total = last * (1 + change / 100)
+    base = total / 1.05
+    hist = [(dt.date(2019 + (m - 1) // 12, (m - 1) % 12 + 1, 1), 900.0 + 10 * (m % 12)) for m in range(4, 16)]
+    return Answer(
+        question=f"how will {name} trend?", target=TargetOut(series_id=sid, name=name, level="3-digit",
+                                                             resolved_by="level"),
+        as_of=AS_OF, period=PeriodOut(start=dt.date(2020, 4, 1), end=dt.date(2020, 4, 30)), horizon="next-month",
+        unit="millions of USD",
+        history=HistoryOut(last_period_total=last, same_period_last_year=950.0, recent=hist),
+        baseline=BaselineOut(model="AutoETS", total=base, lo_80=base * 0.9, hi_80=base * 1.1, lo_95=base * 0.8,
+                             hi_95=base * 1.2),
+        adjustment=AdjustmentOut(source=source, model="qwen-test" if source == "llm" else "analog(k=8)",
+                                 prompt="few-shot@1", pct=5.0, direction="up", confidence=0.7, rationale=rationale,
+                                 evidence_ids=["D1"], drivers=[{"evidence_id": "D1", "effect": "down",
+                                                                "note": "stores <b>closed</b>"}]),
+        forecast=ForecastOut(total=total, lo_80=total * 0.9, hi_80=total * 1.1, lo_95=total * 0.8,
+                             hi_95=total * 1.2, change_vs_last_period_pct=change,
+                             change_vs_last_year_pct=100 * (total / 950 - 1), direction="up" if change > 1 else
+                             "down" if change < -1 else "flat"),
+        evidence=[EvidenceOut(id="D1", date=dt.date(2020, 3, 20), kind="news", source="cnbc", text=headline,
+                              score=0.8),
+                  EvidenceOut(id="D2", date=dt.date(2020, 3, 2), kind="news", source="guardian",
+                              text="Shoppers stock up", score=0.5)],
+        warnings=[] if source == "llm" else ["LLM adjustment failed, fell back to analog: http 500"])
+
+
+def make_entry(answer: Answer, status="ok", error=None) -> Entry:
+    b, f = answer.baseline, answer.forecast
+    per = lambda x: PerStep(total=x.total, lo_80=x.lo_80, hi_80=x.hi_80, lo_95=x.lo_95, hi_95=x.hi_95)  # noqa
+    return Entry(series_id=answer.target.series_id, name=answer.target.name, level="3-digit", freq="MS",
+                 status=status, answer=answer, error=error,
+                 chart=ChartData(steps_in_period=1, history=answer.history.recent, baseline=per(b), forecast=per(f)))
+
+
+@pytest.fixture
+def report() -> Report:
+    entries = [
+        make_entry(make_answer("441", "Motor vehicle & parts | dealers", -12.5)),
+        make_entry(make_answer("445", "Food and beverage stores", 18.0, headline=f"Panic buying {SCRIPT}",
+                               rationale=f"Hoarding <img src=x onerror=alert(2)> {SCRIPT}")),
+        make_entry(make_answer("448", "Clothing stores", -40.0, source="analog"), status="fallback",
+                   error="LLM adjustment failed, fell back to analog: http 500"),
+        Entry(series_id="4411,4412", name="Auto dealers", level="4-digit", freq="MS", status="failed",
+              error=f"ValueError: bad {SCRIPT}"),
+    ]
+    return Report(title="Weekly trend report 2020-W14", week="2020-W14", as_of=AS_OF, horizon="next-month",
+                  selection="level 3-digit", adjuster="llm", model="qwen-test", prompt="few-shot@1",
+                  generated_at=dt.datetime(2020, 4, 6, 6, 0, tzinfo=dt.timezone.utc), entries=entries,
+                  stats=RunStats(categories=4, ok=2, fallbacks=1, failed=1, llm_requests=3, llm_calls=4,
+                                 cache_hits=0, retries=1, concurrency=16, wall_s=3.2), top_n=2)
+
+
+def test_summary_is_sorted_by_forecast_change_and_movers_split(report):
+    assert [e.series_id for e in report.ranked()] == ["445", "441", "448", "4411,4412"]
+    up, down = report.movers()
+    assert [e.series_id for e in up] == ["445"]
+    assert [e.series_id for e in down] == ["448", "441"]
+
+
+def test_html_escapes_every_text_from_data_and_llm(report):
+    html = render_html(report, {e.series_id: chart_png(e) for e in report.entries})
+    assert SCRIPT not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower() and "<img src=x" not in html
+    assert "stores &lt;b&gt;closed&lt;/b&gt;" in html
+    assert "Motor vehicle &amp; parts | dealers" in html
+    assert "default-src 'none'" in html  # no network, no script, even if something slipped through
+    assert html.count('src="data:image/png;base64,') == 3  # failed category: no chart
+    assert "http://" not in html and "https://" not in html
+
+
+def test_markdown_escapes_text_and_links_charts(report):
+    md = render_markdown(report, {"445": "charts/c2-445.png"})
+    assert SCRIPT not in md and r"\<script\>alert(1)\</script\>" in md
+    assert r"Motor vehicle \& parts \| dealers" in md
+    assert "![Food and beverage stores](charts/c2-445.png)" in md
+    summary = md.split("## Summary")[1].split("## Biggest movers")[0]
+    rows = [r for r in summary.splitlines() if r.startswith("| ") and r[2].isdigit()]
+    assert [r.split(" | ")[1].split("](")[0].lstrip("[") for r in rows] == [
+        "Food and beverage stores", r"Motor vehicle \& parts \| dealers", "Clothing stores", "Auto dealers"]
+    assert all(r.count(" | ") == rows[0].count(" | ") for r in rows)  # an escaped | never adds a column
+    assert "cache hits 0, retries 1" in md and "1 fallbacks" in md
+
+
+def test_json_holds_the_numbers_shown(report, tmp_path):
+    folder = output.write_report(report, tmp_path, ("json",))
+    data = json.loads((folder / "report.json").read_text())
+    assert data["ranking"] == ["445", "441", "448", "4411,4412"]
+    assert data["movers_up"] == ["445"] and data["movers_down"] == ["448", "441"]
+    e = data["entries"][1]
+    assert e["answer"]["forecast"]["change_vs_last_period_pct"] == 18.0
+    assert e["chart"]["forecast"]["total"] == pytest.approx(1180.0)
+    assert data["stats"]["fallbacks"] == 1 and data["stats"]["retries"] == 1
+    assert Report.model_validate(data).entries[3].error.startswith("ValueError")
+
+
+def test_report_folder_is_written_atomically_and_replaced(report, tmp_path):
+    folder = output.write_report(report, tmp_path)
+    assert folder == tmp_path / "report-2020-W14"
+    assert {p.name for p in folder.iterdir()} == {"report.md", "report.html", "report.json", "charts"}
+    assert len(list((folder / "charts").glob("*.png"))) == 3
+    (folder / "stale.txt").write_text("old run")
+    again = output.write_report(report, tmp_path)
+    assert again == folder and not (folder / "stale.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["report-2020-W14"]  # no temp or old folders left
+
+
+def test_crash_while_writing_leaves_no_half_report(report, tmp_path, monkeypatch):
+    output.write_report(report, tmp_path, ("json",))
+    before = (tmp_path / "report-2020-W14" / "report.json").read_text()
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("agent.report.render.render_html", boom)
+    with pytest.raises(RuntimeError):
+        output.write_report(report, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["report-2020-W14"]
+    assert (tmp_path / "report-2020-W14" / "report.json").read_text() == before
+
+
+def test_chart_is_a_png_and_failed_category_has_none(report):
+    png = chart_png(report.entries[0])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert chart_png(report.entries[3]) is None
+
+
+def _blank(png_path) -> bool:
+    import matplotlib.image
+
+    img = matplotlib.image.imread(str(png_path))
+    return float(img[..., :3].std()) < 0.01
+
+
+def test_html_renders_in_headless_chromium(report, tmp_path):
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    folder = output.write_report(report, tmp_path / "out", ("html",))
+    shot = tmp_path / "shot.png"
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
+           (folder / "report.html").as_uri()]
+    subprocess.run(cmd, check=False, capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    assert shot.exists(), "chromium wrote no screenshot"
+    assert not _blank(shot)
