@@ -1,0 +1,166 @@
+"""The structured adjustment an LLM (or any adjuster) returns, and the JSON schema the LLM is constrained to.
+
+Business rules live in the validators (instructor-style), so that one `model_validate_json(..., context=...)` both
+parses and checks a reply, and its error messages can be pasted back to the model as they are. The validation
+context is `{"evidence_ids": set[str], "min_pct": float, "max_pct": float, "flat_band_pct": float}`; every key is
+optional (defaults below; no evidence-id check without `evidence_ids`).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+DEFAULT_MIN_PCT = -90.0
+DEFAULT_MAX_PCT = 200.0
+DEFAULT_FLAT_BAND_PCT = 1.0
+MAX_RATIONALE_CHARS = 600
+MAX_NOTE_CHARS = 200
+MAX_DRIVERS = 10
+
+
+class Driver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    evidence_id: str = Field(min_length=1, max_length=40, description="id of one evidence item, exactly as given")
+    effect: Literal["up", "down", "neutral"] = Field(description="which way this evidence pushes the period's total")
+    note: str = Field(max_length=MAX_NOTE_CHARS, description="why, in a few words")
+
+
+class TrendAdjustment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    direction: Literal["up", "flat", "down"] = Field(description="sign of change_pct; flat inside the flat band")
+    change_pct: float = Field(description="percent change to apply to the baseline total, e.g. -20.0 means x0.8")
+    confidence: float = Field(ge=0.0, le=1.0, description="0..1, how sure you are that the adjustment helps")
+    drivers: list[Driver] = Field(max_length=MAX_DRIVERS, description="evidence items that move the estimate")
+    rationale: str = Field(max_length=MAX_RATIONALE_CHARS, description="two or three sentences")
+
+    @field_validator("change_pct", "confidence")
+    @classmethod
+    def _finite(cls, value: float, info: ValidationInfo) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"{info.field_name} must be a finite number, got {value}")
+        return value
+
+    @field_validator("change_pct")
+    @classmethod
+    def _within_bounds(cls, value: float, info: ValidationInfo) -> float:
+        lo, hi = _bounds(info.context)
+        if not lo <= value <= hi:
+            raise ValueError(f"change_pct must be between {lo:g} and {hi:g} (percent), got {value:g}")
+        return value
+
+    @field_validator("drivers")
+    @classmethod
+    def _known_evidence(cls, drivers: list[Driver], info: ValidationInfo) -> list[Driver]:
+        allowed = (info.context or {}).get("evidence_ids")
+        if allowed is None:
+            return drivers
+        allowed = set(allowed)
+        unknown = [d.evidence_id for d in drivers if d.evidence_id not in allowed]
+        if unknown:
+            given = ", ".join(sorted(allowed)) if allowed else "none were given, so drivers must be empty"
+            raise ValueError(
+                f"drivers cite evidence ids that were not given: {', '.join(unknown)}; "
+                f"cite only these ids: {given}"
+            )
+        return drivers
+
+    @model_validator(mode="after")
+    def _direction_matches_sign(self, info: ValidationInfo) -> "TrendAdjustment":
+        band = float((info.context or {}).get("flat_band_pct", DEFAULT_FLAT_BAND_PCT))
+        expected = direction_for(self.change_pct, band)
+        if self.direction != expected:
+            raise ValueError(
+                f"direction '{self.direction}' contradicts change_pct {self.change_pct:g}: with a flat band of "
+                f"±{band:g}%, direction must be 'flat' when |change_pct| <= {band:g}, 'up' when change_pct > "
+                f"{band:g}, 'down' when change_pct < -{band:g} (here: '{expected}')"
+            )
+        return self
+
+    @property
+    def factor(self) -> float:
+        """Multiplier for the baseline total: 1 + change_pct / 100."""
+        return 1.0 + self.change_pct / 100.0
+
+
+def direction_for(change_pct: float, flat_band_pct: float = DEFAULT_FLAT_BAND_PCT) -> str:
+    """The direction a change in percent implies: flat inside ±flat_band_pct (inclusive), else its sign."""
+    if abs(change_pct) <= flat_band_pct:
+        return "flat"
+    return "up" if change_pct > 0 else "down"
+
+
+def validation_context(
+    evidence_ids: Iterable[str] | None = None,
+    min_pct: float = DEFAULT_MIN_PCT,
+    max_pct: float = DEFAULT_MAX_PCT,
+    flat_band_pct: float = DEFAULT_FLAT_BAND_PCT,
+) -> dict[str, Any]:
+    """The pydantic validation context for TrendAdjustment (evidence_ids None: ids are not checked)."""
+    ctx: dict[str, Any] = {"min_pct": float(min_pct), "max_pct": float(max_pct), "flat_band_pct": float(flat_band_pct)}
+    if evidence_ids is not None:
+        ctx["evidence_ids"] = set(evidence_ids)
+    return ctx
+
+
+def _bounds(context: dict | None) -> tuple[float, float]:
+    context = context or {}
+    return float(context.get("min_pct", DEFAULT_MIN_PCT)), float(context.get("max_pct", DEFAULT_MAX_PCT))
+
+
+def adjustment_json_schema(min_pct: float = DEFAULT_MIN_PCT, max_pct: float = DEFAULT_MAX_PCT) -> dict[str, Any]:
+    """JSON schema for structured output: TrendAdjustment with change_pct bounded, no `$ref`, no titles.
+
+    Every object lists all its properties in `required` and forbids additional ones (what OpenAI strict mode,
+    vLLM/xgrammar and llguidance all accept).
+    """
+    if not min_pct < max_pct:
+        raise ValueError(f"min_pct ({min_pct}) must be below max_pct ({max_pct})")
+    schema = inline_refs(TrendAdjustment.model_json_schema())
+    change = schema["properties"]["change_pct"]
+    change["minimum"], change["maximum"] = float(min_pct), float(max_pct)
+    return schema
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a pydantic JSON schema with local `$ref`s replaced by their `$defs`, and `title`s dropped."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                name = node["$ref"].rsplit("/", 1)[-1]
+                merged = {**copy.deepcopy(defs[name]), **{k: v for k, v in node.items() if k != "$ref"}}
+                return walk(merged)
+            out = {}
+            for key, value in node.items():
+                if key in ("$defs", "title"):
+                    continue
+                # "properties" maps field names to schemas: a field named "title" must survive.
+                out[key] = {k: walk(v) for k, v in value.items()} if key == "properties" else walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    result = walk(schema)
+    for node in _objects(result):
+        node.setdefault("additionalProperties", False)
+        node["required"] = list(node.get("properties", {}))
+    return result
+
+
+def _objects(node: Any):
+    if isinstance(node, dict):
+        if node.get("type") == "object":
+            yield node
+        for value in node.values():
+            yield from _objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _objects(item)
