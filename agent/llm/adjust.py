@@ -1,0 +1,29 @@
+"""The ChatRequest for a TrendAdjustment: its schema bounded by the settings, its reply checked against the evidence."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from agent.llm.client import ChatRequest, Message
+from agent.schema import (DEFAULT_FLAT_BAND_PCT, DEFAULT_MAX_PCT, DEFAULT_MIN_PCT, TrendAdjustment,
+                          adjustment_json_schema, validation_context)
+
+SCHEMA_NAME = "trend_adjustment"
+
+
+def adjustment_request(
+    messages: list[Message],
+    evidence_ids: Iterable[str],
+    *,
+    min_pct: float = DEFAULT_MIN_PCT,
+    max_pct: float = DEFAULT_MAX_PCT,
+    flat_band_pct: float = DEFAULT_FLAT_BAND_PCT,
+    prompt_id: str | None = None,
+    tag: str | None = None,
+    metadata: dict | None = None,
+) -> ChatRequest:
+    """A request whose reply must be a TrendAdjustment citing only `evidence_ids`, within [min_pct, max_pct]."""
+    return ChatRequest(
+        messages=messages, json_schema=adjustment_json_schema(min_pct, max_pct), schema_name=SCHEMA_NAME,
+        model_cls=TrendAdjustment, validation_context=validation_context(evidence_ids, min_pct, max_pct, flat_band_pct),
+        prompt_id=prompt_id, tag=tag, metadata=metadata,
+    )

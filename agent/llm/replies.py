@@ -1,0 +1,45 @@
+"""Turning a model's reply into something to validate, and a rejection into words the model can act on."""
+from __future__ import annotations
+
+import re
+
+from pydantic import ValidationError
+
+_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)\n?```$", re.DOTALL)
+_THINK = re.compile(r"^<think>.*?</think>", re.DOTALL)
+
+
+def clean_reply(text: str | None) -> str:
+    """The JSON a reply carries: whitespace, a leading <think>…</think> block and ``` fences removed."""
+    text = (text or "").strip()
+    text = _THINK.sub("", text, count=1).strip()
+    match = _FENCE.match(text)
+    return match.group(1).strip() if match else text
+
+
+def describe_problem(exc: BaseException) -> str:
+    """One line naming each thing wrong with a reply, fit to paste back to the model."""
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors(include_url=False):
+            msg = str(err.get("msg", "")).removeprefix("Value error, ")
+            if err.get("type") == "json_invalid":
+                parts.append(f"the reply is not valid JSON ({msg})")
+                continue
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            parts.append(f"{loc}: {msg}" if loc else msg)
+        text = "; ".join(parts) or str(exc)
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def reask_message(problem: str, finish_reason: str | None = None, max_tokens: int | None = None) -> str:
+    """The user turn that follows a rejected reply."""
+    cut = ""
+    if finish_reason == "length":
+        cut = f"Your reply was cut off at the token limit ({max_tokens}); keep every text field short. "
+    return (
+        f"{cut}Your previous reply was rejected: {problem}\n"
+        "Reply again with only the corrected JSON object, matching the schema, and nothing else."
+    )

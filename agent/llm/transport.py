@@ -1,0 +1,179 @@
+"""One POST to an OpenAI-compatible `/chat/completions`, its failures classified, and bounded transport retries.
+
+Transient failures (timeouts, broken connections, HTTP 429 and 5xx) are retried by tenacity with exponential
+backoff (429: the server's Retry-After), never past the caller's deadline. A refused connection is not transient:
+nothing is listening, so it fails at once.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+T = TypeVar("T")
+
+MIN_TRY_S = 0.05  # no HTTP try is started with less time than this left
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 8.0
+
+
+class TransportError(Exception):
+    """An HTTP-level failure. status: http_error | timeout | unreachable (the call log's vocabulary)."""
+
+    def __init__(self, status: str, message: str, *, transient: bool = False, http_status: int | None = None,
+                 retry_after: float | None = None, latency_s: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.transient = transient
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.latency_s = latency_s
+
+
+@dataclass
+class Completion:
+    content: str | None
+    finish_reason: str | None
+    latency_s: float
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    body: dict = field(default_factory=dict)
+
+
+def post_chat(http: httpx.Client, url: str, body: dict, timeout: float) -> Completion:
+    """POST body to {url}/chat/completions; a Completion, or TransportError saying what went wrong."""
+    started = time.monotonic()
+    try:
+        response = http.post(f"{url}/chat/completions", json=body, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a TransportError
+        raise _classify_exception(exc, url, timeout, time.monotonic() - started) from exc
+    latency = time.monotonic() - started
+    if response.status_code != 200:
+        raise _http_error(response, url, latency)
+    try:
+        payload = response.json()
+        choice = payload["choices"][0]
+        message = choice.get("message") or {}
+        usage = payload.get("usage") or {}
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise TransportError(
+            "http_error", f"LLM at {url} answered HTTP 200 with a body that is not a chat completion: "
+            f"{response.text[:200]!r}", latency_s=latency,
+        ) from exc
+    return Completion(
+        content=message.get("content"), finish_reason=choice.get("finish_reason"), latency_s=latency,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0), completion_tokens=int(usage.get("completion_tokens") or 0),
+        body=payload,
+    )
+
+
+def get_models(http: httpx.Client, url: str, timeout: float) -> list[str]:
+    """Model ids served at {url}/models (vLLM serves one), or TransportError."""
+    started = time.monotonic()
+    try:
+        response = http.get(f"{url}/models", timeout=timeout)
+    except Exception as exc:  # noqa: BLE001
+        raise _classify_exception(exc, url, timeout, time.monotonic() - started) from exc
+    if response.status_code != 200:
+        raise _http_error(response, url, time.monotonic() - started)
+    try:
+        return [str(item["id"]) for item in response.json()["data"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TransportError("http_error", f"LLM at {url}/models answered with no model list") from exc
+
+
+def with_retries(fn: Callable[[int], T], *, max_retries: int, deadline: float) -> T:
+    """fn(retry) with retry = 0, 1, ...: transient TransportErrors are retried up to max_retries times while the
+    backoff still fits before `deadline` (time.monotonic()); otherwise the last error is raised."""
+    retrying = Retrying(
+        retry=retry_if_exception(lambda exc: isinstance(exc, TransportError) and exc.transient),
+        wait=_planned_wait,
+        stop=_Stop(max_retries, deadline),
+        reraise=True,
+    )
+    for attempt in retrying:
+        with attempt:
+            return fn(attempt.retry_state.attempt_number - 1)
+    raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+
+
+class _Stop:
+    def __init__(self, max_retries: int, deadline: float):
+        self.max_retries = max_retries
+        self.deadline = deadline
+
+    def __call__(self, state: RetryCallState) -> bool:
+        if state.attempt_number > self.max_retries:
+            return True
+        return time.monotonic() + _planned_wait(state) + MIN_TRY_S >= self.deadline
+
+
+def _planned_wait(state: RetryCallState) -> float:
+    """Backoff before the next try, computed once per try (stop and wait both ask, in either order)."""
+    planned = getattr(state, "_trendcast_wait", None)
+    if planned is not None and planned[0] == state.attempt_number:
+        return planned[1]
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, TransportError) and exc.retry_after is not None:
+        wait = exc.retry_after
+    else:
+        wait = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (state.attempt_number - 1)) * random.uniform(0.8, 1.2)
+    state._trendcast_wait = (state.attempt_number, wait)
+    return wait
+
+
+def _classify_exception(exc: Exception, url: str, timeout: float, latency: float) -> TransportError:
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError("timeout", f"LLM at {url} did not answer within {timeout:.1f}s", transient=True,
+                              latency_s=latency)
+    if isinstance(exc, httpx.ConnectError):
+        reason = "connection refused" if "refused" in str(exc).lower() else (str(exc) or type(exc).__name__)
+        return TransportError("unreachable", f"LLM unreachable at {url}: {reason}", latency_s=latency)
+    if isinstance(exc, httpx.TransportError):  # connection reset, protocol error: worth another try
+        return TransportError("unreachable", f"connection to LLM at {url} failed: {exc or type(exc).__name__}",
+                              transient=True, latency_s=latency)
+    return TransportError("unreachable", f"LLM request to {url} failed: {type(exc).__name__}: {exc}",
+                          latency_s=latency)
+
+
+def _http_error(response: httpx.Response, url: str, latency: float) -> TransportError:
+    code = response.status_code
+    detail = _server_message(response)
+    message = f"LLM at {url} answered HTTP {code}" + (f": {detail}" if detail else "")
+    return TransportError("http_error", message, transient=code == 429 or code >= 500, http_status=code,
+                          retry_after=_retry_after(response) if code == 429 else None, latency_s=latency)
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        payload: Any = response.json()
+    except ValueError:
+        return " ".join(response.text.split())[:200]
+    if isinstance(payload, dict):
+        error = payload.get("error", payload)
+        if isinstance(error, dict):
+            return " ".join(str(error.get("message", "")).split())[:200]
+        return " ".join(str(error).split())[:200]
+    return ""
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,303 @@
+"""A real local HTTP server speaking the OpenAI chat-completions protocol, for tests.
+
+    with OpenAIServer(queue("not json", valid_adjustment(change_pct=4.0))) as server:
+        LLMClient(LLMSettings(url=server.url, model="m")).run([...])
+        server.chat_bodies  # every request body it received
+
+A responder is called as responder(body, call_index) for each POST /v1/chat/completions (call_index counts from 0)
+and returns a reply spec: a content string, an int HTTP status, the string "hang" (never answer), or a `Reply` for
+anything else (a delay before replying, headers such as Retry-After, a finish_reason, a raw non-JSON body).
+"""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Union
+
+import pytest
+
+
+@dataclass
+class Reply:
+    content: str | None = None
+    status: int = 200
+    delay: float = 0.0  # seconds to sleep before answering
+    hang: bool = False  # never answer (until the server stops)
+    headers: dict[str, str] = field(default_factory=dict)
+    finish_reason: str = "stop"
+    raw_body: str | None = None  # sent as is instead of a chat.completion / error JSON
+
+
+HANG = Reply(hang=True)
+ReplySpec = Union[str, int, Reply]
+Responder = Callable[[dict, int], ReplySpec]
+
+
+def as_reply(spec: ReplySpec) -> Reply:
+    if isinstance(spec, Reply):
+        return spec
+    if isinstance(spec, bool) or not isinstance(spec, (str, int)):
+        raise TypeError(f"a reply spec is a str, an int status or a Reply, not {spec!r}")
+    if isinstance(spec, int):
+        return Reply(status=spec)
+    return HANG if spec == "hang" else Reply(content=spec)
+
+
+def _responder(spec: ReplySpec | Responder) -> Responder:
+    return spec if callable(spec) else (lambda body, i: spec)
+
+
+# --- scripts ------------------------------------------------------------------------------------------------------
+
+def always(spec: ReplySpec | Responder) -> Responder:
+    """Every request gets this reply (or whatever this responder says)."""
+    return _responder(spec)
+
+
+def queue(*specs: ReplySpec | Responder, then: ReplySpec | Responder | None = None) -> Responder:
+    """The i-th request gets the i-th reply; past the end `then`, or HTTP 500 "reply queue exhausted"."""
+    def respond(body: dict, i: int) -> ReplySpec:
+        if i < len(specs):
+            return _responder(specs[i])(body, i)
+        if then is not None:
+            return _responder(then)(body, i)
+        return Reply(status=500, content=f"reply queue exhausted after {len(specs)} replies")
+    return respond
+
+
+def fail_every(n: int, then: ReplySpec | Responder, status: int = 500) -> Responder:
+    """Requests n, 2n, 3n, … (1-based) get HTTP `status`; the others `then`."""
+    def respond(body: dict, i: int) -> ReplySpec:
+        return Reply(status=status) if (i + 1) % n == 0 else _responder(then)(body, i)
+    return respond
+
+
+def sleep_each(seconds: float, then: ReplySpec | Responder) -> Responder:
+    """Every request waits `seconds`, then gets `then`."""
+    def respond(body: dict, i: int) -> ReplySpec:
+        reply = as_reply(_responder(then)(body, i))
+        return Reply(**{**reply.__dict__, "delay": reply.delay + seconds})
+    return respond
+
+
+# --- TrendAdjustment replies ----------------------------------------------------------------------------------------
+
+_CITABLE = re.compile(r"evidence ids you may cite:\s*(.+)", re.IGNORECASE)
+
+
+def evidence_ids_in(body: dict) -> list[str]:
+    """The ids a prompt allows citing: its line "Evidence ids you may cite: D1, D2" (none: empty)."""
+    for message in body.get("messages", []):
+        if message.get("role") == "user":
+            match = _CITABLE.search(message.get("content") or "")
+            if match:
+                return [x for x in re.split(r"[,\s]+", match.group(1).strip().rstrip(".")) if re.fullmatch(r"\w+", x)]
+    return []
+
+
+def adjustment_reply(body: dict, change_pct: float = 5.0, confidence: float = 0.6, flat_band_pct: float = 1.0,
+                     cite: str | None = None) -> str:
+    """A valid TrendAdjustment JSON for this request, citing `cite` or the first citable evidence id."""
+    ids = evidence_ids_in(body)
+    cite = cite if cite is not None else (ids[0] if ids else None)
+    direction = "flat" if abs(change_pct) <= flat_band_pct else ("up" if change_pct > 0 else "down")
+    drivers = [{"evidence_id": cite, "effect": "neutral" if direction == "flat" else direction,
+                "note": "test driver"}] if cite else []
+    return json.dumps({"direction": direction, "change_pct": change_pct, "confidence": confidence,
+                       "drivers": drivers, "rationale": "Scripted reply from the test server."})
+
+
+def valid_adjustment(**kwargs: Any) -> Responder:
+    """Responder: a valid TrendAdjustment for each request (see adjustment_reply)."""
+    return lambda body, i: adjustment_reply(body, **kwargs)
+
+
+# --- the server -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    body: dict | None
+    headers: dict[str, str]  # Authorization left out
+    has_auth: bool
+    time: float
+
+
+class OpenAIServer:
+    def __init__(self, responder: Responder | ReplySpec | None = None, *, model: str = "test-model",
+                 api_key: str | None = None):
+        self.responder = _responder(responder if responder is not None else valid_adjustment())
+        self.model = model
+        self.api_key = api_key  # when set, requests without "Bearer <api_key>" get HTTP 401, as vllm --api-key does
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._chat_calls = 0
+        self._stopping = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def chat_bodies(self) -> list[dict]:
+        return [r.body for r in self.requests if r.path.endswith("/chat/completions") and r.body is not None]
+
+    def start(self) -> "OpenAIServer":
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="openai-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> "OpenAIServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _record(self, record: RecordedRequest) -> int | None:
+        """Store a request; for a chat completion return its 0-based call index."""
+        with self._lock:
+            self._requests.append(record)
+            if record.method == "POST" and record.path.endswith("/chat/completions"):
+                self._chat_calls += 1
+                return self._chat_calls - 1
+            return None
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address) -> None:  # a client that gave up is not an error
+        pass
+
+
+def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self._recorded(None)
+            if self.path.rstrip("/") == "/v1/models":
+                self._send(200, {"object": "list", "data": [
+                    {"id": server.model, "object": "model", "created": int(time.time()), "owned_by": "test"}]})
+            else:
+                self._send(404, _error(404, f"no route {self.path}"))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode("utf-8") if length else ""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+            index = self._recorded(body)
+            if self.path.rstrip("/") != "/v1/chat/completions":
+                return self._send(404, _error(404, f"no route {self.path}"))
+            if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                return self._send(401, _error(401, "Unauthorized"))
+            if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+                return self._send(400, _error(400, "body must be a JSON object with messages"))
+            reply = as_reply(server.responder(body, index))
+            if reply.hang:
+                server._stopping.wait(120)
+                self.close_connection = True
+                return None
+            if reply.delay and server._stopping.wait(reply.delay):
+                return None
+            if reply.raw_body is not None:
+                return self._send(reply.status, reply.raw_body, reply.headers)
+            if reply.status != 200:
+                return self._send(reply.status, _error(reply.status, reply.content), reply.headers)
+            return self._send(200, _completion(body, index, reply), reply.headers)
+
+        def _recorded(self, body: dict | None) -> int | None:
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
+            return server._record(RecordedRequest(self.command, self.path, body, headers,
+                                                  "Authorization" in self.headers, time.monotonic()))
+
+        def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+            data = (payload if isinstance(payload, str) else json.dumps(payload)).encode("utf-8")
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+    return Handler
+
+
+def _completion(body: dict, index: int, reply: Reply) -> dict:
+    prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in body["messages"])
+    completion_tokens = len((reply.content or "").split())
+    return {
+        "id": f"chatcmpl-test-{index}", "object": "chat.completion", "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content},
+                     "finish_reason": reply.finish_reason, "logprobs": None}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+def _error(status: int, message: str | None) -> dict:
+    """vLLM's error body."""
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return {"object": "error", "message": message or phrase, "type": phrase.replace(" ", ""), "param": None,
+            "code": status}
+
+
+def closed_port_url() -> str:
+    """A base URL on 127.0.0.1 where nothing listens."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.fixture
+def openai_server():
+    """Factory fixture: openai_server(responder, **kwargs) starts a server, stopped after the test."""
+    started: list[OpenAIServer] = []
+
+    def start(responder: Responder | ReplySpec | None = None, **kwargs: Any) -> OpenAIServer:
+        server = OpenAIServer(responder, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

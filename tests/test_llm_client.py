@@ -1,0 +1,302 @@
+"""LLMClient against a real local OpenAI-compatible HTTP server (tests/openai_server.py): no mocks."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import pytest
+from openai_server import (HANG, Reply, adjustment_reply, always, closed_port_url, openai_server, queue,  # noqa: F401
+                           sleep_each, valid_adjustment)
+
+from agent.llm import CallLog, ChatRequest, LLMClient, adjustment_request
+from agent.llm.calllog import request_hash
+from agent.schema import TrendAdjustment, adjustment_json_schema
+from agent.settings import LLMSettings
+
+MESSAGES = [
+    {"role": "system", "content": "You adjust retail forecasts. Answer in JSON."},
+    {"role": "user", "content": "Evidence:\n[D1] 2024-02-10 (AP): promo season\n[D2] 2024-02-20 (AP): storms\n"
+                                "Evidence ids you may cite: D1, D2\nHow should the baseline be adjusted?"},
+]
+
+
+def llm(url: str, **kw) -> LLMSettings:
+    return LLMSettings(**{"url": url, "model": "test-model", "timeout_s": 5.0, "budget_s": 20.0, **kw})
+
+
+def request(messages=MESSAGES, **kw) -> ChatRequest:
+    return adjustment_request(messages, ["D1", "D2"], min_pct=-50, max_pct=50, flat_band_pct=1.0,
+                              prompt_id="test@1", tag="S1@2024-02-29", **kw)
+
+
+def bad(**fields) -> str:
+    data = json.loads(adjustment_reply({"messages": MESSAGES}))
+    return json.dumps({**data, **fields})
+
+
+def test_valid_reply_is_parsed_and_request_is_structured(openai_server, tmp_path):
+    server = openai_server(valid_adjustment(change_pct=-4.0))
+    log = CallLog(tmp_path / "llm.sqlite")
+    [res] = LLMClient(llm(server.url, max_tokens=321), log).run([request()])
+    assert res.ok and res.status == "ok" and res.error is None
+    assert isinstance(res.value, TrendAdjustment)
+    assert (res.value.direction, res.value.change_pct, res.value.drivers[0].evidence_id) == ("down", -4.0, "D1")
+    assert (res.attempts, res.calls, res.cached) == (1, 1, False)
+    assert res.usage["prompt_tokens"] > 0 and res.usage["completion_tokens"] > 0
+    [body] = server.chat_bodies
+    assert body["model"] == "test-model" and body["messages"] == MESSAGES
+    assert body["temperature"] == 0.0 and body["max_tokens"] == 321
+    assert body["response_format"] == {"type": "json_schema", "json_schema": {
+        "name": "trend_adjustment", "schema": adjustment_json_schema(-50, 50), "strict": True}}
+    assert not server.requests[0].has_auth
+    [row] = log.recent(5)
+    assert (row["status"], row["attempt"], row["final"], row["prompt_id"], row["tag"]) == ("ok", 1, 1, "test@1",
+                                                                                            "S1@2024-02-29")
+    assert json.loads(row["parsed_json"])["change_pct"] == -4.0
+
+
+def test_invalid_json_twice_then_valid(openai_server):
+    server = openai_server(queue("not json", "{\"direction\": ", valid_adjustment()))
+    log = CallLog(":memory:")
+    [res] = LLMClient(llm(server.url, max_reasks=2), log).run([request()])
+    assert res.ok and res.attempts == 3 and res.calls == 3
+    rows = list(reversed(log.recent(10)))
+    assert [(r["status"], r["attempt"], r["final"]) for r in rows] == [("invalid", 1, 0), ("invalid", 2, 0),
+                                                                      ("ok", 3, 1)]
+    assert "not valid JSON" in rows[0]["error"]
+    # each re-ask carries the rejected reply and the reason
+    third = server.chat_bodies[2]["messages"]
+    assert [m["role"] for m in third] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert third[2]["content"] == "not json" and "not valid JSON" in third[3]["content"]
+
+
+def test_unknown_evidence_id_is_reasked_with_the_error(openai_server):
+    server = openai_server(queue(bad(drivers=[{"evidence_id": "D99", "effect": "up", "note": "x"}]),
+                                 valid_adjustment()))
+    [res] = LLMClient(llm(server.url), CallLog(":memory:")).run([request()])
+    assert res.ok and res.attempts == 2
+    reask = server.chat_bodies[1]["messages"][-1]
+    assert reask["role"] == "user"
+    assert "drivers cite evidence ids that were not given: D99; cite only these ids: D1, D2" in reask["content"]
+
+
+def test_direction_contradicting_change_is_reasked(openai_server):
+    server = openai_server(queue(bad(direction="up", change_pct=-3.0), valid_adjustment()))
+    [res] = LLMClient(llm(server.url), None).run([request()])
+    assert res.ok and res.attempts == 2
+    assert "direction 'up' contradicts change_pct -3" in server.chat_bodies[1]["messages"][-1]["content"]
+
+
+def test_change_out_of_bounds_is_reasked(openai_server):
+    server = openai_server(queue(bad(change_pct=80.0), valid_adjustment()))
+    [res] = LLMClient(llm(server.url), None).run([request()])
+    assert res.ok and res.attempts == 2
+    assert "between -50 and 50" in server.chat_bodies[1]["messages"][-1]["content"]
+
+
+def test_always_garbage_gives_up_after_reasks(openai_server):
+    server = openai_server(always("I think sales will go up!"))
+    log = CallLog(":memory:")
+    [res] = LLMClient(llm(server.url, max_reasks=2), log).run([request()])
+    assert not res.ok and res.status == "invalid" and res.value is None
+    assert len(server.chat_bodies) == 3 and res.attempts == 3
+    assert res.error.startswith("LLM reply failed validation 3 times: the reply is not valid JSON")
+    assert "\n" not in res.error and res.raw == "I think sales will go up!"
+    assert log.counts()["failed_requests"] == 1 and log.counts()["reasks"] == 2
+    key = request_hash(server.url, "test-model", MESSAGES, request().response_format(), 0.0, 800)
+    assert log.cache_get(key) is None  # failures are never cached
+
+
+def test_fenced_json_is_accepted(openai_server):
+    server = openai_server(lambda body, i: "```json\n" + adjustment_reply(body) + "\n```")
+    [res] = LLMClient(llm(server.url), None).run([request()])
+    assert res.ok and res.attempts == 1
+
+
+def test_server_error_is_retried_then_reported(openai_server):
+    server = openai_server(always(Reply(status=500, content="engine crashed")))
+    log = CallLog(":memory:")
+    [res] = LLMClient(llm(server.url, max_retries=2), log).run([request()])
+    assert not res.ok and res.status == "http_error"
+    assert len(server.chat_bodies) == 3 and res.calls == 3 and res.attempts == 1
+    assert "HTTP 500" in res.error and "engine crashed" in res.error and "after 3 tries" in res.error
+    rows = list(reversed(log.recent(10)))
+    assert [(r["retry"], r["final"]) for r in rows] == [(0, 0), (1, 0), (2, 1)]
+    assert log.counts()["retries"] == 2
+
+
+def test_server_error_then_success(openai_server):
+    server = openai_server(queue(503, valid_adjustment()))
+    [res] = LLMClient(llm(server.url), None).run([request()])
+    assert res.ok and res.calls == 2 and res.attempts == 1
+
+
+def test_client_errors_are_not_retried(openai_server):
+    server = openai_server(always(Reply(status=400, content="maximum context length is 4096 tokens")))
+    [res] = LLMClient(llm(server.url, max_retries=3), None).run([request()])
+    assert not res.ok and len(server.chat_bodies) == 1
+    assert "HTTP 400: maximum context length is 4096 tokens" in res.error
+
+
+def test_rate_limit_respects_retry_after(openai_server):
+    server = openai_server(queue(Reply(status=429, headers={"Retry-After": "0.3"}), valid_adjustment()))
+    started = time.monotonic()
+    [res] = LLMClient(llm(server.url), None).run([request()])
+    assert res.ok and res.calls == 2
+    gap = server.requests[1].time - server.requests[0].time
+    assert gap >= 0.3 and time.monotonic() - started < 3
+
+
+def test_rate_limit_beyond_budget_gives_up_at_once(openai_server):
+    server = openai_server(always(Reply(status=429, headers={"Retry-After": "120"})))
+    started = time.monotonic()
+    [res] = LLMClient(llm(server.url, budget_s=5.0), None).run([request()])
+    assert not res.ok and "HTTP 429" in res.error and len(server.chat_bodies) == 1
+    assert time.monotonic() - started < 1.0
+
+
+def test_timeout_stays_within_budget(openai_server):
+    server = openai_server(always(HANG))
+    settings = llm(server.url, timeout_s=0.4, budget_s=1.5, max_retries=10, max_reasks=5)
+    log = CallLog(":memory:")
+    started = time.monotonic()
+    [res] = LLMClient(settings, log).run([request()])
+    elapsed = time.monotonic() - started
+    assert not res.ok and res.status == "timeout"
+    assert elapsed < settings.budget_s + 0.5
+    assert "did not answer within 0.4s" in res.error
+    assert res.calls >= 2 and log.counts()["failed_requests"] == 1
+
+
+def test_slow_server_gets_a_shorter_timeout_near_the_deadline(openai_server):
+    server = openai_server(sleep_each(2.0, valid_adjustment()))
+    started = time.monotonic()
+    [res] = LLMClient(llm(server.url, timeout_s=30.0, budget_s=0.8), None).run([request()])
+    assert not res.ok and res.status == "timeout" and time.monotonic() - started < 1.5
+
+
+def test_closed_port_fails_fast():
+    url = closed_port_url()
+    log = CallLog(":memory:")
+    started = time.monotonic()
+    [res] = LLMClient(llm(url, max_retries=5, budget_s=60), log).run([request()])
+    assert time.monotonic() - started < 1.0
+    assert not res.ok and res.status == "unreachable"
+    assert res.error == f"LLM unreachable at {url}: connection refused"
+    assert log.recent(1)[0]["status"] == "unreachable" and log.counts()["failed_requests"] == 1
+
+
+def test_unconfigured_client_says_so():
+    [res] = LLMClient(LLMSettings(), None).run([request()])
+    assert not res.ok and res.status == "not_configured" and "TRENDCAST_LLM_URL" in res.error
+    assert LLMClient(LLMSettings(), None).run([]) == []
+
+
+def test_concurrent_requests_overlap(openai_server):
+    server = openai_server(sleep_each(1.0, valid_adjustment()))
+    done = []
+    started = time.monotonic()
+    results = LLMClient(llm(server.url, concurrency=16), None).run([request() for _ in range(16)],
+                                                                  progress=done.append)
+    elapsed = time.monotonic() - started
+    assert all(r.ok for r in results) and len(server.chat_bodies) == 16
+    assert elapsed < 3.0, f"16 requests of 1 s with concurrency 16 took {elapsed:.1f}s"
+    assert done == [1] * 16
+
+
+def test_concurrency_is_bounded(openai_server):
+    server = openai_server(sleep_each(0.3, valid_adjustment()))
+    started = time.monotonic()
+    results = LLMClient(llm(server.url, concurrency=2), None).run([request() for _ in range(6)])
+    assert all(r.ok for r in results)
+    assert time.monotonic() - started >= 0.85  # 3 rounds of 0.3 s
+
+
+def test_results_keep_request_order(openai_server):
+    server = openai_server(lambda body, i: adjustment_reply(body, change_pct=float(body["messages"][0]["content"])))
+    reqs = [request(messages=[{"role": "system", "content": str(v)}] + MESSAGES[1:]) for v in (5.0, -7.0, 0.0, 12.0)]
+    results = LLMClient(llm(server.url, concurrency=4), None).run(reqs)
+    assert [r.value.change_pct for r in results] == [5.0, -7.0, 0.0, 12.0]
+
+
+def test_identical_request_is_served_from_cache(openai_server):
+    server = openai_server(valid_adjustment())
+    log = CallLog(":memory:")
+    client = LLMClient(llm(server.url, temperature=0.0), log)
+    first, = client.run([request()])
+    second, = client.run([request()])
+    assert first.ok and not first.cached
+    assert second.ok and second.cached and second.status == "cache_hit" and second.calls == 0
+    assert second.value == first.value
+    assert len(server.chat_bodies) == 1
+    row = log.recent(1)[0]
+    assert (row["status"], row["cached"], row["latency_s"], row["final"]) == ("cache_hit", 1, 0.0, 1)
+    assert log.counts()["cache_hits"] == 1
+
+
+@pytest.mark.parametrize("settings", [{"use_cache": False}, {"temperature": 0.7}])
+def test_cache_bypassed_without_cache_or_when_sampling(openai_server, settings):
+    server = openai_server(valid_adjustment())
+    client = LLMClient(llm(server.url, **settings), CallLog(":memory:"))
+    results = client.run([request()]) + client.run([request()])
+    assert not any(r.cached for r in results) and len(server.chat_bodies) == 2
+
+
+def test_api_key_is_sent_but_never_stored(openai_server, tmp_path):
+    key = "sk-very-secret-0123456789"
+    server = openai_server(valid_adjustment(), api_key=key)
+    path = tmp_path / "llm.sqlite"
+    log = CallLog(path)
+    assert all(r.ok for r in LLMClient(llm(server.url, api_key=key), log).run([request()] * 2))
+    assert all(r.has_auth for r in server.requests)
+    [denied] = LLMClient(llm(server.url, api_key="wrong"), None).run([request(messages=MESSAGES[1:])])
+    assert not denied.ok and "HTTP 401" in denied.error and key not in denied.error
+    log.close()
+    dump = "\n".join(sqlite3.connect(path).iterdump())
+    assert "INSERT INTO" in dump and key not in dump
+    assert key not in "".join(p.read_bytes().decode("latin-1") for p in tmp_path.glob("llm.sqlite*"))
+
+
+def test_model_is_discovered_when_not_configured(openai_server):
+    server = openai_server(valid_adjustment(), model="Qwen/Qwen3-8B")
+    client = LLMClient(LLMSettings(url=server.url), None)
+    [res] = client.run([request()])
+    assert res.ok and res.model == "Qwen/Qwen3-8B" and server.chat_bodies[0]["model"] == "Qwen/Qwen3-8B"
+
+
+def test_ping_and_models(openai_server):
+    server = openai_server(valid_adjustment(), model="m1")
+    ping = LLMClient(llm(server.url), None).ping()
+    assert ping.ok and ping.models == ["m1"] and ping.error is None
+    assert LLMClient(llm(server.url), None).models() == ["m1"]
+    down = LLMClient(llm(closed_port_url()), None).ping()
+    assert not down.ok and "connection refused" in down.error
+
+
+def test_truncated_reply_is_reasked_with_the_token_limit(openai_server):
+    server = openai_server(queue(Reply(content='{"direction": "up", "chan', finish_reason="length"),
+                                 valid_adjustment()))
+    [res] = LLMClient(llm(server.url, max_tokens=64), None).run([request()])
+    assert res.ok and res.attempts == 2
+    assert "cut off at the token limit (64)" in server.chat_bodies[1]["messages"][-1]["content"]
+
+
+def test_non_completion_body_is_a_clean_failure(openai_server):
+    server = openai_server(always(Reply(raw_body="<html>proxy error</html>")))
+    [res] = LLMClient(llm(server.url), None).run([request()])
+    assert not res.ok and res.status == "http_error" and "not a chat completion" in res.error
+
+
+def test_custom_validate_callable(openai_server):
+    server = openai_server(queue('{"n": 1}', '{"n": 2}'))
+
+    def validate(text: str) -> int:
+        n = json.loads(text)["n"]
+        if n < 2:
+            raise ValueError("n must be at least 2")
+        return n
+
+    [res] = LLMClient(llm(server.url), None).run([ChatRequest(messages=MESSAGES, validate=validate)])
+    assert res.ok and res.value == 2 and "response_format" not in server.chat_bodies[0]
+    assert "n must be at least 2" in server.chat_bodies[1]["messages"][-1]["content"]
