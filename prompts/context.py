@@ -6,6 +6,7 @@ Values are never parsed as templates, so JSON with braces (a few-shot answer) re
 from __future__ import annotations
 
 import json
+import math
 import datetime as dt
 from typing import Any
 
@@ -69,8 +70,8 @@ class PromptContext(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     series_name: str
-    level: str = ""
-    unit: str = ""
+    level: str | None = ""
+    unit: str | None = ""
     freq: str = "MS"
     as_of: dt.date
     period_start: dt.date
@@ -128,13 +129,13 @@ def example_variables(example: FewShotExample, n: int) -> dict[str, str]:
 
 
 def num(value: float | None) -> str:
-    if value is None:
+    if value is None or not math.isfinite(value):
         return "n/a"
     return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
 
 
 def pct_change(new: float, old: float | None) -> str:
-    if old is None or old == 0:
+    if old is None or not math.isfinite(old) or not math.isfinite(new) or old == 0:
         return "n/a"
     return f"{100.0 * (new / old - 1.0):+.1f}%"
 

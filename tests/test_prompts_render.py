@@ -69,6 +69,13 @@ def test_zero_shot_ignores_examples():
     assert ANSWER not in user and "Shoe stores" not in user
 
 
+def test_missing_numbers_read_as_not_available():
+    ctx = context(level=None, unit=None, last_period_total=None, same_period_last_year=float("nan"), lo_80=None)
+    user = load_prompt("zero-shot").render(ctx)[1]["content"]
+    assert "Last period: n/a. Same period last year: n/a." in user and "80% interval n/a" in user
+    assert "vs the last period and n/a vs the same period" in user
+
+
 def test_few_shot_without_examples_says_so():
     assert "(no past examples available)" in load_prompt("few-shot").render(context(examples=[]))[1]["content"]
 
