@@ -151,23 +151,50 @@ def test_chart_is_a_png_and_failed_category_has_none(report):
     assert chart_png(report.entries[3]) is None
 
 
-def _blank(png_path) -> bool:
+def _first_vertical_run(mask, n: int):
+    """The smallest y where some column holds n consecutive True pixels from y on (None: nowhere)."""
+    import numpy as np
+
+    run = np.zeros(mask.shape[1], dtype=int)
+    for y, row in enumerate(mask):
+        run = np.where(row, run + 1, 0)
+        if (run >= n).any():
+            return y - n + 1
+    return None
+
+
+def assert_shows_summary_and_chart(png_path) -> None:
+    """The screenshot is not blank, holds a chart (the forecast period's shaded span: a solid vertical block of
+    its colour, which text never draws) and, above that chart, the summary table (its header row: a wide solid
+    band of the header colour)."""
     import matplotlib.image
+    import numpy as np
 
-    img = matplotlib.image.imread(str(png_path))
-    return float(img[..., :3].std()) < 0.01
+    img = np.round(matplotlib.image.imread(str(png_path))[..., :3] * 255).astype(int)
+    assert img.std() > 10, "blank screenshot"
+    near = lambda rgb: np.abs(img - np.array(rgb)).max(axis=2) <= 2  # noqa: E731
+    chart_top = _first_vertical_run(near((0xED, 0xF2, 0xF7)), 40)  # charts.py axvspan colour
+    assert chart_top is not None, "no chart in the screenshot"
+    header_rows = np.flatnonzero(near((0xF7, 0xFA, 0xFC)).sum(axis=1) >= 600)  # report.css th background
+    assert header_rows.size and header_rows.min() < chart_top, "no summary table above the first chart"
 
 
-def test_html_renders_in_headless_chromium(report, tmp_path):
+def screenshot(html_path, tmp_path):
+    """A headless Chromium screenshot (1280x2000) of a local HTML file; skips where Chromium is missing."""
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
         pytest.skip("chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
-    folder = output.write_report(report, tmp_path / "out", ("html",))
     shot = tmp_path / "shot.png"
     cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
-           (folder / "report.html").as_uri()]
-    subprocess.run(cmd, check=False, capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
-    assert shot.exists(), "chromium wrote no screenshot"
-    assert not _blank(shot)
+           f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
+           html_path.as_uri()]
+    run = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "HOME": str(tmp_path)})
+    assert shot.exists(), f"chromium wrote no screenshot: {run.stderr[-800:]}"
+    return shot
+
+
+def test_html_renders_in_headless_chromium(report, tmp_path):
+    folder = output.write_report(report, tmp_path / "out", ("html",))
+    assert_shows_summary_and_chart(screenshot(folder / "report.html", tmp_path))
