@@ -19,9 +19,18 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import InputError
-from forecasting.frequency import infer_freq, normalize_dates, parse_freq, weekly_alias
+from forecasting.frequency import parse_freq
 from forecasting.hierarchy import HIERARCHY_COLUMNS, aggregate_levels, code_hierarchy, slugify
-from forecasting.readers import NULL_TOKENS, check_columns, file_format, read_columns, read_header
+from forecasting.parsing import (
+    check_duplicates,
+    first_row,
+    frequency,
+    parse_dates,
+    parse_values,
+    require_nonempty,
+    text_codes,
+)
+from forecasting.readers import check_columns, file_format, read_columns, read_header
 from forecasting.store import SERIES_COLUMNS, SalesStore
 
 
@@ -151,21 +160,21 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     rows = _apply_filters(path, df, mapping.where)
     df = df.iloc[rows]
 
-    date_codes, dates = _text_codes(df[mapping.date])
-    parsed = _parse_dates(path, mapping.date, dates, date_codes, rows, line)
-    y = _parse_values(path, mapping.value, df[mapping.value], rows, line)
-    freq, parsed = _frequency(path, mapping, parsed, date_codes, rows, line)
+    date_codes, dates = text_codes(df[mapping.date])
+    parsed = parse_dates(path, mapping.date, dates, date_codes, rows, line)
+    y = parse_values(path, mapping.value, df[mapping.value], rows, line)
+    freq, parsed = frequency(path, mapping, parsed, date_codes, rows, line)
     ds = pd.DatetimeIndex(parsed.take(date_codes))
 
     if mapping.id is not None:
         ids, names, from_name = _series_ids(path, mapping, df, rows, line)
         key_codes = [pd.factorize(ids)[0]]
     else:
-        coded = [_text_codes(df[c]) for c in mapping.levels]
+        coded = [text_codes(df[c]) for c in mapping.levels]
         for col, (codes, values) in zip(mapping.levels, coded):
-            _require_nonempty(path, col, values, codes, rows, line)
+            require_nonempty(path, col, values, codes, rows, line)
         key_codes = [c for c, _ in coded]
-    _check_duplicates(path, mapping, key_codes, ds, rows, line, df)
+    check_duplicates(path, mapping, key_codes, ds, rows, line, df)
 
     keep = ~np.isnan(y)
     missing = int((~keep).sum())
@@ -182,112 +191,30 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     return _Loaded(sales, series, freq, source_rows=len(rows), missing=missing)
 
 
-def _text_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes and distinct stripped values of a text column (work on distinct values, not on rows)."""
-    codes, values = pd.factorize(col.to_numpy(object))
-    stripped = pd.Index(values, dtype=object).str.strip()
-    if stripped.has_duplicates:
-        recode, stripped = pd.factorize(stripped)
-        codes = recode[codes]
-        stripped = pd.Index(stripped, dtype=object)
-    return codes, stripped
-
-
-def _first(rows: np.ndarray, bad: np.ndarray) -> int:
-    return int(rows[np.flatnonzero(bad)[0]])
-
-
 def _apply_filters(path: Path, df: pd.DataFrame, where: dict[str, Any]) -> np.ndarray:
     """Positions of the rows that pass every filter; InputError when none does."""
     keep = np.ones(len(df), dtype=bool)
     for col, wanted in where.items():
-        codes, values = _text_codes(df[col])
+        codes, values = text_codes(df[col])
         allowed = {str(v) for v in (wanted if isinstance(wanted, (list, tuple, set)) else [wanted])}
         keep &= np.asarray(values.isin(allowed))[codes]
     if not keep.any():
         shown = "; ".join(
-            f"{col}={wanted!r} ({col!r} has: {', '.join(map(str, _text_codes(df[col])[1][:12]))})"
+            f"{col}={wanted!r} ({col!r} has: {', '.join(map(str, text_codes(df[col])[1][:12]))})"
             for col, wanted in where.items()
         )
         raise InputError.at(path, f"no rows left after filters {shown}")
     return np.flatnonzero(keep)
 
 
-def _parse_dates(path, column, values: pd.Index, codes, rows, line) -> pd.DatetimeIndex:
-    parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
-    if parsed.isna().any():
-        other = pd.to_datetime(values, errors="coerce")
-        if other.isna().sum() < parsed.isna().sum():
-            parsed = other
-    if parsed.tz is not None:
-        parsed = parsed.tz_localize(None)
-    bad_values = np.asarray(parsed.isna())
-    if bad_values.any():
-        row = _first(rows, bad_values[codes])
-        text = values[codes[np.flatnonzero(bad_values[codes])[0]]]
-        raise InputError.at(path, f"{text!r} is not a date", column=column, row=row, has_header_line=line)
-    return pd.DatetimeIndex(parsed)
-
-
-def _parse_values(path, column, col: pd.Series, rows, line) -> np.ndarray:
-    if col.dtype == "float64":
-        y = col.to_numpy()
-    else:
-        text = col.astype(str).str.strip()
-        text = text.where(~text.isin(NULL_TOKENS), None)
-        y = pd.to_numeric(text, errors="coerce").to_numpy("float64")
-        bad = np.isnan(y) & text.notna().to_numpy()
-        if bad.any():
-            i = np.flatnonzero(bad)[0]
-            raise InputError.at(
-                path, f"{col.iloc[i]!r} is not a number", column=column, row=int(rows[i]), has_header_line=line
-            )
-    infinite = np.isinf(y)
-    if infinite.any():
-        raise InputError.at(path, f"{y[infinite][0]} is not a finite number", column=column,
-                            row=_first(rows, infinite), has_header_line=line)
-    return y
-
-
-def _frequency(path, mapping, parsed: pd.DatetimeIndex, codes, rows, line) -> tuple[str, pd.DatetimeIndex]:
-    """Canonical frequency and the distinct dates normalised to period starts."""
-    used = np.zeros(len(parsed), dtype=bool)
-    used[codes] = True
-    freq = mapping.freq
-    if freq is None:
-        try:
-            freq = infer_freq(parsed[used])
-        except ValueError as exc:
-            raise InputError.at(path, str(exc), column=mapping.date) from None
-    if freq == "W":
-        weekday = parsed.weekday.to_numpy()
-        row_days = weekday[codes]
-        other = row_days != row_days[0]
-        if other.any():
-            raise InputError.at(
-                path,
-                f"weekly data must use one weekday; this row is a {parsed[codes[np.flatnonzero(other)[0]]]:%A}, "
-                f"the first row a {parsed[codes[0]]:%A}",
-                column=mapping.date, row=_first(rows, other), has_header_line=line,
-            )
-        freq = weekly_alias(int(row_days[0]))
-    return freq, normalize_dates(parsed, freq)
-
-
-def _require_nonempty(path, column, values: pd.Index, codes, rows, line) -> None:
-    empty = np.asarray(values == "")[codes]
-    if empty.any():
-        raise InputError.at(path, "empty series key", column=column, row=_first(rows, empty), has_header_line=line)
-
-
 def _series_ids(path, mapping, df, rows, line) -> tuple[np.ndarray, dict[str, str], set[str]]:
     """Per-row series ids (empty id → slug of the name), each id's display name (its first), ids made from names."""
-    codes, values = _text_codes(df[mapping.id])
+    codes, values = text_codes(df[mapping.id])
     ids = values.to_numpy(object)[codes]
     if mapping.name is None:
-        _require_nonempty(path, mapping.id, values, codes, rows, line)
+        require_nonempty(path, mapping.id, values, codes, rows, line)
         return ids, {}, set()
-    n_codes, n_values = _text_codes(df[mapping.name])
+    n_codes, n_values = text_codes(df[mapping.name])
     names = n_values.to_numpy(object)[n_codes]
     empty_id = ids == ""
     from_name: set[str] = set()
@@ -297,27 +224,10 @@ def _series_ids(path, mapping, df, rows, line) -> tuple[np.ndarray, dict[str, st
         no_name = empty_id & (names == "")
         if no_name.any():
             raise InputError.at(path, f"empty id and empty name ({mapping.name!r})", column=mapping.id,
-                                row=_first(rows, no_name), has_header_line=line)
+                                row=first_row(rows, no_name), has_header_line=line)
         from_name = set(pd.unique(ids[empty_id]))
-    first = pd.DataFrame({"id": ids, "name": names}).drop_duplicates("id")
-    return ids, dict(zip(first["id"], first["name"])), from_name
-
-
-def _check_duplicates(path, mapping, key_codes, ds, rows, line, df) -> None:
-    frame = pd.DataFrame({f"k{i}": c for i, c in enumerate(key_codes)})
-    frame["t"] = ds.asi8
-    dup = frame.duplicated(keep=False).to_numpy()
-    if not dup.any():
-        return
-    later = frame.duplicated(keep="first").to_numpy()
-    i = np.flatnonzero(later)[0]
-    same = np.flatnonzero(dup & (frame.eq(frame.iloc[i]).all(axis=1).to_numpy()))[0]
-    keys = ", ".join(f"{c}={df[c].iloc[i]!r}" for c in (mapping.levels or [mapping.id]))
-    raise InputError.at(
-        path,
-        f"duplicate row for {keys} on {ds[i].date()} (same series and period as row {int(rows[same]) + 1})",
-        column=mapping.date, row=int(rows[i]), has_header_line=line,
-    )
+    named = pd.DataFrame({"id": ids, "name": names}).drop_duplicates("id")
+    return ids, dict(zip(named["id"], named["name"])), from_name
 
 
 def _id_series(mapping, ids, names, from_name, ds, y) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,0 +1,5 @@
+"""Plain constants shared by the forecasting modules (importing this costs nothing)."""
+
+DEFAULT_MODELS = ("AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive")
+MIN_OBS = 4  # below this many observations only Naive is fitted
+BOUNDS = ("lo_80", "hi_80", "lo_95", "hi_95")  # interval bounds of a forecast, as named in the answer contract
