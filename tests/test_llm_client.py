@@ -300,3 +300,25 @@ def test_custom_validate_callable(openai_server):
     [res] = LLMClient(llm(server.url), None).run([ChatRequest(messages=MESSAGES, validate=validate)])
     assert res.ok and res.value == 2 and "response_format" not in server.chat_bodies[0]
     assert "n must be at least 2" in server.chat_bodies[1]["messages"][-1]["content"]
+
+
+def test_rendered_prompt_round_trip(openai_server, tmp_path):
+    """prompts -> ChatRequest -> HTTP -> validated TrendAdjustment citing the prompt's own evidence."""
+    from prompts import PromptContext, load_prompt, outcome_answer_json
+
+    spec = load_prompt("few-shot")
+    ctx = PromptContext(
+        series_name="Hardware stores", unit="millions of USD", as_of="2024-02-29", period_start="2024-03-01",
+        period_end="2024-03-31", baseline_model="AutoETS", baseline_total=5000.0,
+        evidence=[{"id": "D41", "date": "2024-02-01", "text": "Spring DIY demand"}],
+        examples=[{"series_name": "Garden", "origin": "2023-02-28", "period_label": "March 2023",
+                   "baseline_total": 900.0, "evidence": [{"id": "D3", "text": "x"}],
+                   "answer_json": outcome_answer_json(900.0, 950.0)}],
+    )
+    server = openai_server(valid_adjustment(change_pct=2.5))
+    req = adjustment_request(spec.render(ctx), [e.id for e in ctx.evidence], prompt_id=spec.id, tag="H@2024-02-29")
+    log = CallLog(tmp_path / "llm.sqlite")
+    [res] = LLMClient(llm(server.url), log).run([req])
+    assert res.ok and res.value.drivers[0].evidence_id == "D41"
+    assert log.recent(1)[0]["prompt_id"] == "few-shot@1"
+    assert outcome_answer_json(900.0, 950.0) in server.chat_bodies[0]["messages"][1]["content"]

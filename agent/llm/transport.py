@@ -1,8 +1,8 @@
 """One POST to an OpenAI-compatible `/chat/completions`, its failures classified, and bounded transport retries.
 
-Transient failures (timeouts, broken connections, HTTP 429 and 5xx) are retried by tenacity with exponential
-backoff (429: the server's Retry-After), never past the caller's deadline. A refused connection is not transient:
-nothing is listening, so it fails at once.
+Transient failures (timeouts, broken connections, HTTP 408, 429 and 5xx) are retried by tenacity with exponential
+backoff (429 and 503: the server's Retry-After when it sends one), never past the caller's deadline. A refused
+connection is not transient: nothing is listening, so it fails at once.
 """
 from __future__ import annotations
 
@@ -147,8 +147,8 @@ def _http_error(response: httpx.Response, url: str, latency: float) -> Transport
     code = response.status_code
     detail = _server_message(response)
     message = f"LLM at {url} answered HTTP {code}" + (f": {detail}" if detail else "")
-    return TransportError("http_error", message, transient=code == 429 or code >= 500, http_status=code,
-                          retry_after=_retry_after(response) if code == 429 else None, latency_s=latency)
+    return TransportError("http_error", message, transient=code in (408, 429) or code >= 500, http_status=code,
+                          retry_after=_retry_after(response) if code in (429, 503) else None, latency_s=latency)
 
 
 def _server_message(response: httpx.Response) -> str:
