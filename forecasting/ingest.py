@@ -169,12 +169,18 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     if mapping.id is not None:
         ids, names, from_name = _series_ids(path, mapping, df, rows, line)
         key_codes = [pd.factorize(ids)[0]]
+
+        def describe(i: int) -> str:
+            return f"series {ids[i]!r}"
     else:
         coded = [text_codes(df[c]) for c in mapping.levels]
         for col, (codes, values) in zip(mapping.levels, coded):
             require_nonempty(path, col, values, codes, rows, line)
         key_codes = [c for c, _ in coded]
-    check_duplicates(path, mapping, key_codes, ds, rows, line, df)
+
+        def describe(i: int) -> str:
+            return ", ".join(f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels, coded))
+    check_duplicates(path, mapping.date, key_codes, ds, rows, line, describe)
 
     keep = ~np.isnan(y)
     missing = int((~keep).sum())

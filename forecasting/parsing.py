@@ -5,6 +5,8 @@ Work happens on distinct values (factorised text) wherever possible, so a 400k-r
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -33,7 +35,9 @@ def parse_dates(path, column, values: pd.Index, codes, rows, line) -> pd.Datetim
     whose date parses under neither (an empty date is an error too)."""
     parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
     if parsed.isna().any():
-        other = pd.to_datetime(values, errors="coerce")
+        with warnings.catch_warnings():  # "could not infer format": expected for non-dates, reported below
+            warnings.simplefilter("ignore", UserWarning)
+            other = pd.to_datetime(values, errors="coerce")
         if other.isna().sum() < parsed.isna().sum():
             parsed = other
     if parsed.tz is not None:
@@ -99,8 +103,10 @@ def require_nonempty(path, column, values: pd.Index, codes, rows, line) -> None:
         raise InputError.at(path, "empty series key", column=column, row=first_row(rows, empty), has_header_line=line)
 
 
-def check_duplicates(path, mapping, key_codes, ds, rows, line, df) -> None:
-    """InputError at the first row that repeats an earlier row's (series, period), naming both rows."""
+def check_duplicates(path, column, key_codes, ds, rows, line, describe) -> None:
+    """InputError at the first row that repeats an earlier row's (series, period), naming both rows.
+
+    `describe(i)` names the series of kept row i (``series '4481'``, ``Store='1', Dept='1'``)."""
     frame = pd.DataFrame({f"k{i}": c for i, c in enumerate(key_codes)})
     frame["t"] = ds.asi8
     dup = frame.duplicated(keep=False).to_numpy()
@@ -109,9 +115,8 @@ def check_duplicates(path, mapping, key_codes, ds, rows, line, df) -> None:
     later = frame.duplicated(keep="first").to_numpy()
     i = np.flatnonzero(later)[0]
     same = np.flatnonzero(dup & (frame.eq(frame.iloc[i]).all(axis=1).to_numpy()))[0]
-    keys = ", ".join(f"{c}={df[c].iloc[i]!r}" for c in (mapping.levels or [mapping.id]))
     raise InputError.at(
         path,
-        f"duplicate row for {keys} on {ds[i].date()} (same series and period as row {int(rows[same]) + 1})",
-        column=mapping.date, row=int(rows[i]), has_header_line=line,
+        f"duplicate row for {describe(i)} on {ds[i].date()} (same series and period as row {int(rows[same]) + 1})",
+        column=column, row=int(rows[i]), has_header_line=line,
     )
