@@ -98,7 +98,7 @@ class LLMEndpoint(_Strict):
 
 
 class Variant(_Strict):
-    name: str
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")  # also a folder name in the run
     adjuster: Literal["none", "analog", "llm"] = "none"
     baseline: str = COMBINED  # one of the suite's baseline models, or "combined"
     prompt: str | None = None  # llm: template name@version

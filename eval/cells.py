@@ -1,0 +1,189 @@
+"""The evaluation grid: which (series, origin) cells a suite scores, and their baselines, computed in bulk.
+
+Baselines come from StatsForecast `cross_validation` on the whole panel, one call per *block* of `refit_every`
+consecutive origins: the models are fitted on the last `train_window` periods up to the block's first origin, then
+the later origins of the block reuse those parameters through `forward` over data from the same first period up
+to each origin (so seasonal states keep their phase, as forecasting.backtest does). No fit or forward pass sees a
+period that ends after its origin; each block is written to its own Parquet part, so an interrupted run resumes.
+Members are combined exactly as `forecasting.baseline.forecast_period` combines them (median of member totals and
+of each bound), and a period of several steps is summed with `forecasting.intervals.period_sum`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from eval.errors import SuiteError
+from eval.suite import COMBINED, Suite
+
+BOUNDS = ("lo_80", "hi_80", "lo_95", "hi_95")
+VALUES = ("total", *BOUNDS)
+
+
+def select_series(series: pd.DataFrame, suite: Suite) -> pd.DataFrame:
+    """The suite's series from the store's series table, sorted by id."""
+    sel = suite.series
+    table = series if not sel.dataset else series[series["dataset"] == sel.dataset]
+    if sel.levels or sel.ids:
+        table = table[table["level"].isin(sel.levels) | table["unique_id"].isin(sel.ids)]
+    table = table[~table["unique_id"].isin(sel.exclude)].sort_values("unique_id", ignore_index=True)
+    missing = sorted(set(sel.ids) - set(series["unique_id"]))
+    if missing:
+        raise SuiteError(f"suite {suite.name!r}: series {', '.join(missing)} not in the workspace")
+    if sel.limit:
+        table = table.head(sel.limit)
+    if table.empty:
+        raise SuiteError(f"suite {suite.name!r}: no series match (dataset={sel.dataset}, levels={sel.levels}, "
+                         f"ids={sel.ids}); see `trendcast series`")
+    freqs = table["freq"].unique()
+    if len(freqs) > 1:
+        raise SuiteError(f"suite {suite.name!r}: the series mix frequencies ({', '.join(freqs)}); select one")
+    return table
+
+
+def plan_grid(panel: pd.DataFrame, freq: str, origins: list[dt.date], horizon: str, min_obs: int
+              ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """One row per cell that can be scored: unique_id, origin, cutoff (last observed ds), period_start, period_end,
+    steps (forecast steps to the period's end), mask (which of them fall in the period), actual, last (total of the
+    same number of steps up to the cutoff). Series that cannot be scored at every origin are left out, with why."""
+    from forecasting.frequency import period_ends
+    from forecasting.periods import resolve_period, steps_in_period
+
+    rows, excluded = [], {}
+    for uid, g in panel.groupby("unique_id", sort=True):
+        g = g.dropna(subset=["y"])
+        ds = pd.DatetimeIndex(g["ds"])
+        grid = pd.date_range(ds[0], ds[-1], freq=freq)
+        y = pd.Series(g["y"].to_numpy("float64"), index=ds)
+        ends = period_ends(ds, freq)
+        cells, why = [], None
+        for origin in origins:
+            n = int((ends <= pd.Timestamp(origin)).sum())
+            if n < min_obs:
+                why = f"only {n} observations by origin {origin} (need {min_obs})"
+                break
+            cutoff = ds[n - 1]
+            period = resolve_period(horizon, origin, freq)
+            h, mask = steps_in_period(cutoff, freq, period)
+            future = pd.date_range(cutoff, periods=h + 1, freq=freq)[1:][mask]
+            if not future.isin(ds).all():
+                why = f"no actual for {period.label} (origin {origin})"
+                break
+            last = y.loc[:cutoff].tail(int(mask.sum()))
+            rows_before = grid[grid <= cutoff]
+            if len(rows_before) != n:
+                why = f"missing periods before origin {origin} (the bulk backtest needs a gap-free series)"
+                break
+            cells.append((uid, pd.Timestamp(origin), cutoff, pd.Timestamp(period.start), pd.Timestamp(period.end),
+                          h, tuple(bool(m) for m in mask), float(y.loc[future].sum()), float(last.sum())))
+        if why:
+            excluded[str(uid)] = why
+        else:
+            rows += cells
+    cols = ["unique_id", "origin", "cutoff", "period_start", "period_end", "steps", "mask", "actual", "last"]
+    return pd.DataFrame(rows, columns=cols), excluded
+
+
+def blocks(origins: list[dt.date], refit_every: int) -> list[list[dt.date]]:
+    return [origins[i:i + refit_every] for i in range(0, len(origins), refit_every)]
+
+
+def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date], freq: str, models: list[str],
+                   train_window: int, n_jobs: int) -> pd.DataFrame:
+    """Baselines of the grid's cells at the block's origins: one cross_validation call, fit at the first origin."""
+    from statsforecast import StatsForecast
+
+    from forecasting.frequency import season_length
+    from forecasting.models import model_name, plan_models
+
+    cells = grid[grid["origin"].isin(pd.to_datetime(block))]
+    cutoffs = sorted(cells["cutoff"].unique())
+    first, last = pd.Timestamp(cutoffs[0]), pd.Timestamp(cutoffs[-1])
+    h = int(cells["steps"].max())
+    step = _spacing(cutoffs, freq)
+    start = first - (train_window - 1) * pd.tseries.frequencies.to_offset(freq)
+    end = last + h * pd.tseries.frequencies.to_offset(freq)
+    df = panel[(panel["ds"] >= start) & (panel["ds"] <= end) & panel["unique_id"].isin(cells["unique_id"])]
+    n_min = int(df[df["ds"] <= first].groupby("unique_id").size().min())
+    fitted, fallback, _ = plan_models(models, n_min, season_length(freq))
+    if len(fitted) != len(models):
+        raise SuiteError(f"only {n_min} observations by {first.date()}: too few for {', '.join(models)}")
+    sf = StatsForecast(models=fitted, freq=freq, n_jobs=n_jobs, fallback_model=fallback)
+    cv = sf.cross_validation(df=df, h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
+    cv = cv.reset_index() if "unique_id" not in cv.columns else cv
+    names = [model_name(m) for m in fitted]
+    return _period_totals(cells, cv, names)
+
+
+def _spacing(cutoffs: list, freq: str) -> int:
+    if len(cutoffs) == 1:
+        return 1
+    grid = pd.date_range(cutoffs[0], cutoffs[-1], freq=freq)
+    pos = grid.get_indexer(pd.DatetimeIndex(cutoffs))
+    steps = set(np.diff(pos))
+    if len(steps) != 1 or -1 in pos:
+        raise SuiteError("origins must be evenly spaced in the data's periods")
+    return int(steps.pop())
+
+
+def _period_totals(cells: pd.DataFrame, cv: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Per cell and member: period total and 80/95 % bounds; then the median combination."""
+    from forecasting.intervals import period_sum
+
+    by = {k: g.sort_values("ds") for k, g in cv.groupby(["unique_id", "cutoff"], sort=False)}
+    out = []
+    for cell in cells.itertuples(index=False):
+        g = by[(cell.unique_id, cell.cutoff)].head(cell.steps)
+        mask = np.asarray(cell.mask)
+        row = {"unique_id": cell.unique_id, "origin": cell.origin}
+        for name in names:
+            arrays = {b: g[f"{name}-{b.replace('_', '-')}"].to_numpy("float64") for b in BOUNDS}
+            tot = period_sum(g[name].to_numpy("float64"), arrays, mask)
+            row.update({f"{name}:{k}": tot[k] for k in VALUES})
+        out.append(row)
+    frame = pd.DataFrame(out)
+    return combine(frame, names)
+
+
+def combine(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Add `combined:<value>`: the median over the members with a finite forecast (forecast_period's rule)."""
+    for k in VALUES:
+        members = frame[[f"{n}:{k}" for n in names]].to_numpy("float64")
+        with np.errstate(all="ignore"):
+            frame[f"{COMBINED}:{k}"] = np.nanmedian(np.where(np.isfinite(members), members, np.nan), axis=1)
+    return frame
+
+
+def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, freq: str, parts_dir: Path,
+                      progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """All cells' baselines, block by block; a block already written under `parts_dir` is read back."""
+    from forecasting.frequency import default_train_window
+
+    b = suite.baseline
+    window = b.train_window or default_train_window(freq)
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    frames = []
+    origins = sorted(pd.Timestamp(o).date() for o in grid["origin"].unique())
+    for block in blocks(origins, b.refit_every):
+        part = parts_dir / f"{block[0].isoformat()}.parquet"
+        if part.exists():
+            frames.append(pd.read_parquet(part))
+        else:
+            frame = baseline_block(panel, grid, block, freq, b.models, window, b.n_jobs)
+            write_parquet(frame, part)
+            frames.append(frame)
+        if progress:
+            progress(len(block))
+    base = pd.concat(frames, ignore_index=True)
+    return grid.merge(base, on=["unique_id", "origin"], how="left", validate="one_to_one")
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write atomically: a part that exists is complete."""
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)

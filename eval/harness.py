@@ -1,0 +1,182 @@
+"""`trendcast eval run`: a suite → one run folder with every cell scored and the artifacts written.
+
+Run folder (`<home>/runs/<suite>-<UTC timestamp>/`, or `--out`):
+  suite.yaml, run.json            the resolved suite and how it was run (fingerprint, blind, status)
+  baselines/<block>.parquet       bulk baselines, one part per refit block
+  cells/<variant>/<origin>.parquet (+ .json: seconds, LLM calls and tokens) — one part per (variant, origin)
+  cells.parquet, cells.csv        every (series, origin, variant): forecast, bounds, actual, losses
+  results.json, leaderboard.md, plots/*.png
+Parts are written atomically and never recomputed: `--resume RUN_DIR` picks up where a run stopped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import yaml
+
+from eval.cells import compute_baselines, plan_grid, select_series, write_parquet
+from eval.errors import SuiteError
+from eval.suite import Suite
+from eval.variants import OriginContext, run_variant, variant_settings
+
+Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
+
+
+@dataclass
+class RunOptions:
+    blind_year_shift: int | None = None  # --blind: mask category names and shift years in LLM prompts
+    progress: Progress | None = None
+    echo: Callable[[str], None] = lambda msg: None
+
+
+def new_run_dir(settings, suite: Suite, out: Path | None) -> Path:
+    if out is not None:
+        return Path(out)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return settings.home / "runs" / f"{suite.name}-{stamp}"
+
+
+def start_run(run_dir: Path, suite: Suite, opts: RunOptions, resume: bool) -> dict:
+    """Write suite.yaml and run.json, or check that a resumed run was made by the same suite and options."""
+    meta_path = run_dir / "run.json"
+    if resume:
+        if not meta_path.is_file():
+            raise SuiteError(f"{run_dir}: not a run folder (no run.json)")
+        meta = json.loads(meta_path.read_text())
+        if meta["fingerprint"] != suite.fingerprint() or meta.get("blind_year_shift") != opts.blind_year_shift:
+            raise SuiteError(f"{run_dir}: made by a different suite configuration or --blind setting "
+                             f"({meta['suite']}); start a new run instead of resuming")
+        return meta
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise SuiteError(f"{run_dir}: folder exists and is not empty (use --resume to continue a run)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "suite.yaml").write_text(yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False))
+    meta = {"run_id": run_dir.name, "suite": suite.id, "fingerprint": suite.fingerprint(),
+            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "blind_year_shift": opts.blind_year_shift, "status": "running"}
+    write_json(meta_path, meta)
+    return meta
+
+
+def run_settings(settings, suite: Suite, run_dir: Path, echo):
+    """The settings the run uses: the workspace, or (data: files) a fresh workspace inside the run folder."""
+    if suite.data.source == "workspace":
+        if not settings.sales_db.exists():
+            raise SuiteError(f"workspace {settings.home} has no sales (run `trendcast demo` or `trendcast ingest "
+                             "sales`), or use a suite with data.source: files")
+        return settings
+    from agent import workspace
+    from forecasting.ingest import SalesMapping
+    from retrieval.docstore import DocMapping
+
+    s = settings.model_copy(update={"home": run_dir / "workspace"})
+    for f in suite.data.sales:
+        r = workspace.ingest_sales(s, Path(f.path), SalesMapping(**f.mapping))
+        echo(f"sales: {r.series} series from {f.path}")
+    for f in suite.data.docs:
+        r = workspace.ingest_docs(s, Path(f.path), DocMapping(**f.mapping), f.kind)
+        echo(f"docs: {r.added} new from {f.path}")
+    if suite.data.docs and suite.data.index:
+        workspace.build_index(s)
+    return s
+
+
+def check_endpoints(settings, suite: Suite) -> None:
+    for v in suite.variants:
+        if v.adjuster == "llm" and not variant_settings(settings, v).llm.configured:
+            raise SuiteError(f"variant {v.name!r} needs an LLM endpoint: set TRENDCAST_LLM_URL (or --llm-url, or "
+                             f"model.url in the suite), or leave it out with --skip {v.name}")
+
+
+def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
+              opts: RunOptions | None = None) -> Path:
+    """Run (or resume) a suite into `run_dir` and write its artifacts; returns run_dir."""
+    from agent import workspace
+    from eval.report import write_artifacts
+    from forecasting.frequency import season_length
+
+    opts = opts or RunOptions()
+    check_endpoints(settings, suite)
+    meta = start_run(run_dir, suite, opts, resume)
+    t0 = dt.datetime.now(dt.timezone.utc)
+    settings = run_settings(settings, suite, run_dir, opts.echo)
+    store = workspace.sales_store(settings)
+    all_series = store.series()
+    series = select_series(all_series, suite)
+    freq = str(series["freq"].iloc[0])
+    panel = store.panel(series["unique_id"].tolist())
+    origins = suite.origins.dates(freq)
+    grid, excluded = plan_grid(panel, freq, origins, suite.horizon, 2 * season_length(freq) + 1)
+    for uid, why in excluded.items():
+        opts.echo(f"left out {uid}: {why}")
+    if grid.empty:
+        raise SuiteError(f"suite {suite.name!r}: no series can be scored at origins {origins[0]}..{origins[-1]}")
+    opts.echo(f"{grid['unique_id'].nunique()} series x {grid['origin'].nunique()} origins = {len(grid)} cells, "
+              f"{len(suite.variants)} variants → {run_dir}")
+    base = compute_baselines(panel, grid, suite, freq, run_dir / "baselines",
+                             _bar(opts, "baselines", grid["origin"].nunique()))
+    cells = _variant_cells(suite, settings, store, all_series, base, run_dir, opts)
+    panel_used = panel[panel["ds"] <= base["period_end"].max()]
+    write_artifacts(run_dir, suite, settings, meta=meta, base=base, cells=cells, panel=panel_used, freq=freq,
+                    excluded=excluded, started=t0, blind_year_shift=opts.blind_year_shift)
+    meta.update(status="done", finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    write_json(run_dir / "run.json", meta)
+    return run_dir
+
+
+def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: RunOptions) -> pd.DataFrame:
+    """Every (variant, origin) part: read when already written, else computed and written. `series`: the
+    workspace's whole series table (past cases look at parents and siblings outside the suite too)."""
+    origins = sorted(base["origin"].unique())
+    parts, todo = [], []
+    for origin in origins:
+        for v in suite.variants:
+            path = part_path(run_dir, v.name, origin)
+            (parts.append(pd.read_parquet(path)) if path.exists() else todo.append((origin, v)))
+    per_origin = len(base) // max(len(origins), 1)
+    bank = None
+    if any(v.adjuster != "none" for _, v in todo):
+        from agent.pipeline import Context
+        from eval.cases import CaseBank
+
+        opts.echo("past cases: backtesting the related series once for every origin")
+        todo_origins = sorted({pd.Timestamp(o).date() for o, v in todo if v.adjuster != "none"})
+        freq = str(series.set_index("unique_id").loc[base["unique_id"].iloc[0], "freq"])
+        bank = CaseBank(settings, store, series, sorted(base["unique_id"].unique()), freq, todo_origins,
+                        suite.horizon, Context(settings))
+    advance = _bar(opts, "variants", per_origin * len(todo))
+    members = list(suite.baseline.models)
+    for origin in origins:
+        mine = [v for o, v in todo if o == origin]
+        if not mine:
+            continue
+        oc = OriginContext(settings=settings, store=store, series=series, base=base[base["origin"] == origin],
+                           horizon=suite.horizon, members=members, bank=bank,
+                           blind_year_shift=opts.blind_year_shift)
+        for v in mine:
+            frame, meta = run_variant(oc, v, progress=advance)
+            path = part_path(run_dir, v.name, origin)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_json(path.with_suffix(".json"), meta)
+            write_parquet(frame, path)
+            parts.append(frame)
+    return pd.concat(parts, ignore_index=True)
+
+
+def part_path(run_dir: Path, variant: str, origin) -> Path:
+    return run_dir / "cells" / variant / f"{pd.Timestamp(origin).date().isoformat()}.parquet"
+
+
+def _bar(opts: RunOptions, what: str, total: int) -> Callable[[int], None] | None:
+    return opts.progress(what, total) if opts.progress and total else None
+
+
+def write_json(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+    tmp.replace(path)

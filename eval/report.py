@@ -1,0 +1,168 @@
+"""A finished run's artifacts: cells.parquet / cells.csv, results.json, leaderboard.md and the plots."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from eval.scoring import METRICS, aggregate, cell_losses, summarize, training_frame
+from eval.suite import Suite
+
+HONESTY = (
+    "Baselines: StatsForecast cross_validation per block of `refit_every` origins; parameters are estimated on the "
+    "last `train_window` periods up to the block's first origin, later origins of the block re-run the fitted model "
+    "(forward, no re-estimation) over data up to that origin. Evidence is searched as of the origin (nothing dated "
+    "after it), past cases (few-shot examples, analogues) have outcome periods ending on or before the origin.")
+
+
+def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: pd.DataFrame, cells: pd.DataFrame,
+                    panel: pd.DataFrame, freq: str, excluded: dict, started: dt.datetime,
+                    blind_year_shift: int | None) -> dict:
+    from eval.leaderboard import render_leaderboard
+    from eval.plots import write_plots
+    from forecasting.frequency import season_length
+
+    grid_cols = ["unique_id", "origin", "cutoff", "period_start", "period_end", "actual", "last", "steps"]
+    full = cells.merge(base[grid_cols], on=["unique_id", "origin"], how="left", validate="many_to_one")
+    train = training_frame(panel, int(base["steps"].median()))
+    losses = cell_losses(full, train, season_length(freq), settings.flat_band_pct)
+    names = base[["unique_id"]].drop_duplicates().merge(_names(settings), on="unique_id", how="left")
+    table = full.merge(losses, on=["unique_id", "origin", "variant"], how="left").merge(names, on="unique_id")
+    for m in METRICS:
+        with np.errstate(all="ignore"):
+            table[m] = table[f"{m}:num"] / table[f"{m}:den"]
+    table = table.drop(columns=[c for c in table.columns if ":" in c])
+    table.to_parquet(run_dir / "cells.parquet", index=False)
+    table.to_csv(run_dir / "cells.csv", index=False, float_format="%.6g")
+    results = build_results(run_dir, suite, meta=meta, losses=losses, cells=table, base=base, panel=panel,
+                            settings=settings, excluded=excluded, started=started,
+                            blind_year_shift=blind_year_shift)
+    from eval.harness import write_json
+
+    write_json(run_dir / "results.json", results)
+    (run_dir / "leaderboard.md").write_text(render_leaderboard(results), encoding="utf-8")
+    write_plots(run_dir / "plots", results, table, suite.reference)
+    return results
+
+
+def build_results(run_dir, suite: Suite, *, meta, losses, cells, base, panel, settings, excluded, started,
+                  blind_year_shift) -> dict:
+    b = suite.bootstrap
+    summary = summarize(losses, suite.reference, b.resamples, b.seed, b.unit)
+    variants = {}
+    for v in suite.variants:
+        entry = {"adjuster": v.adjuster, "baseline": v.baseline, **summary[v.name], **_batch_meta(run_dir, v.name)}
+        mine = cells[cells["variant"] == v.name]
+        entry["fallbacks"] = int(mine["fallback"].sum())
+        if v.adjuster == "llm":
+            from eval.variants import variant_settings
+
+            s = variant_settings(settings, v)
+            entry.update(prompt=s.prompt, model=s.llm.model, url=_public(s.llm.url))
+        variants[v.name] = entry
+    order = sorted(variants, key=lambda n: _sort_key(variants[n]["metrics"]["mase"]["value"]))
+    per_origin = aggregate(losses, ["variant", "origin"])
+    per_series = aggregate(losses, ["variant", "unique_id"])
+    now = dt.datetime.now(dt.timezone.utc)
+    return {
+        "run_id": run_dir.name, "suite": {"id": suite.id, "name": suite.name, "version": suite.version,
+                                          "fingerprint": suite.fingerprint(),
+                                          "config": suite.model_dump(mode="json")},
+        "started": meta["started"], "finished": now.isoformat(timespec="seconds"),
+        "seconds": round((now - started).total_seconds(), 1), "versions": versions(), "git": git_info(),
+        "data": {"workspace": str(settings.home), "datasets": _datasets(settings), "panel_sha256": panel_hash(panel),
+                 "series": int(base["unique_id"].nunique()), "origins": sorted(_iso(base["origin"].unique())),
+                 "cells": int(len(base)), "excluded_series": excluded},
+        "honesty": {"refit_every": suite.baseline.refit_every, "train_window": suite.baseline.train_window,
+                    "statement": HONESTY},
+        "blind": {"year_shift": blind_year_shift} if blind_year_shift else None,
+        "reference": suite.reference, "bootstrap": b.model_dump(), "leaderboard": order, "variants": variants,
+        "per_origin": _records(per_origin, "origin"), "per_series": _records(per_series, "unique_id"),
+    }
+
+
+def _batch_meta(run_dir: Path, variant: str) -> dict:
+    """Seconds and LLM call counts summed over the variant's (origin) batches."""
+    seconds, llm = 0.0, {}
+    for p in sorted((run_dir / "cells" / variant).glob("*.json")):
+        m = json.loads(p.read_text())
+        seconds += m.get("seconds", 0.0)
+        for k, v in (m.get("llm") or {}).items():
+            llm[k] = llm.get(k, 0) + v
+    return {"seconds": round(seconds, 2), **({"llm": llm} if llm else {})}
+
+
+def _sort_key(value: float) -> float:
+    return value if np.isfinite(value) else float("inf")
+
+
+def _records(frame: pd.DataFrame, key: str) -> list[dict]:
+    frame = frame.copy()
+    if key == "origin":
+        frame["origin"] = _iso(frame["origin"])
+    return json.loads(frame.to_json(orient="records"))
+
+
+def _iso(values) -> list[str]:
+    return [pd.Timestamp(x).date().isoformat() for x in values]
+
+
+def _names(settings) -> pd.DataFrame:
+    from agent import workspace
+
+    return workspace.sales_store(settings).series()[["unique_id", "name", "level"]]
+
+
+def _datasets(settings) -> dict:
+    from agent import workspace
+
+    d = workspace.sales_store(settings).datasets()
+    return {str(r.name): {"file": r.file, "file_hash": r.file_hash} for r in d.itertuples(index=False)}
+
+
+def panel_hash(panel: pd.DataFrame) -> str:
+    """sha256 of exactly the sales the run scored (ids, dates, values)."""
+    p = panel.sort_values(["unique_id", "ds"])
+    h = hashlib.sha256()
+    h.update("\n".join(p["unique_id"].astype(str)).encode())
+    h.update(pd.DatetimeIndex(p["ds"]).asi8.tobytes())
+    h.update(p["y"].to_numpy("float64").tobytes())
+    return h.hexdigest()
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for dist in ("trendcast", "statsforecast", "utilsforecast", "numpy", "pandas"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def git_info() -> dict:
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args) -> str | None:
+        try:
+            r = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def _public(url: str | None) -> str | None:
+    from agent.llm.calllog import public_url
+
+    return public_url(url)

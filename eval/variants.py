@@ -1,0 +1,136 @@
+"""One variant at one origin: the cells' forecasts, as the product would have made them then.
+
+`none` variants read their forecast straight off the bulk baselines. `analog` and `llm` variants go through the
+agent's own code: `agent.pipeline.prepare(..., as_of=origin, baseline=<the bulk baseline>)` gathers the history,
+evidence and past cases as of the origin, and the adjuster registry adjusts the whole origin as one batch (the
+llm adjuster sends it concurrently, through the workspace's LLM cache).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from eval.cells import BOUNDS, VALUES
+from eval.suite import COMBINED, Variant
+
+CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline", "pct", "source", "fallback",
+                "attempts", "cached", "n_evidence", "n_cases", "warnings"]
+
+
+@dataclass
+class OriginContext:
+    """What every variant at one origin shares: the settings, the store, the baselines, and prepared situations."""
+    settings: object
+    store: object
+    series: pd.DataFrame
+    base: pd.DataFrame  # the grid rows of this origin with their baselines (eval.cells.compute_baselines)
+    horizon: str
+    members: list[str]
+    bank: object = None  # eval.cases.CaseBank: the past cases of every cell
+    blind_year_shift: int | None = None
+    _situations: dict = field(default_factory=dict)
+
+    def situations(self, baseline: str) -> list:
+        if baseline not in self._situations:
+            self._situations[baseline] = self._prepare(baseline)
+        return self._situations[baseline]
+
+    def _prepare(self, baseline: str) -> list:
+        from agent import workspace
+        from agent.pipeline import prepare
+        from agent.resolve import Target
+
+        ctx = self.bank.ctx
+        names = self.series.set_index("unique_id")
+        out = []
+        for row in self.base.to_dict("records"):
+            meta = names.loc[row["unique_id"]]
+            target = Target(row["unique_id"], str(meta["name"]), str(meta["level"]), "id", str(meta["freq"]))
+            as_of = pd.Timestamp(row["origin"]).date()
+            sit = prepare(self.settings, target, question=f"how will {target.name} trend ({self.horizon})?",
+                          as_of=as_of, horizon=self.horizon, need_cases=False, series=self.series, ctx=ctx,
+                          store=self.store, baseline=baseline_forecast(row, baseline, self.members, as_of))
+            qvec = (workspace.query_vectors(self.settings, [workspace.series_query(target.name)])[0]
+                    if ctx.index is not None else None)
+            sit.cases = self.bank.cases(target, as_of, qvec)
+            out.append(sit)
+        return out
+
+
+def baseline_forecast(get: dict, name: str, members: list[str], as_of):
+    """A forecasting.baseline.BaselineForecast for one cell, from its bulk baseline columns (a record)."""
+    from forecasting.baseline import BaselineForecast
+    from forecasting.periods import Period
+
+    vals = {k: float(get[f"{name}:{k}"]) for k in VALUES}
+    label = f"Ensemble(median of {','.join(members)})" if name == COMBINED else name
+    steps = pd.DataFrame({"ds": [get["period_start"]], "mean": [vals["total"]],
+                          **{b: [vals[b]] for b in BOUNDS}})
+    return BaselineForecast(model=label, steps=steps, members={m: float(get[f"{m}:total"]) for m in members},
+                            period=Period(pd.Timestamp(get["period_start"]).date(),
+                                          pd.Timestamp(get["period_end"]).date()),
+                            as_of=as_of, **vals)
+
+
+def variant_settings(settings, variant: Variant):
+    """The settings an llm variant runs with: its endpoint and prompt where the suite names them."""
+    if variant.adjuster != "llm":
+        return settings
+    llm = settings.llm
+    if variant.model is not None:
+        llm = llm.model_copy(update={k: v for k, v in {"url": variant.model.url, "model": variant.model.name}.items()
+                                     if v is not None})
+    return settings.model_copy(update={"llm": llm, "prompt": variant.prompt or settings.prompt})
+
+
+def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.DataFrame, dict]:
+    """The cells of one (variant, origin) and the batch's meta (seconds, LLM call counts and tokens)."""
+    t0 = time.perf_counter()
+    if variant.adjuster == "none":
+        frame = _unadjusted(oc.base, variant)
+        if progress:
+            progress(len(frame))
+        return frame, {"seconds": round(time.perf_counter() - t0, 3)}
+    from agent.adjusters import get_adjuster
+    from forecasting.adjust import apply_adjustment
+
+    sits = oc.situations(variant.baseline)
+    t1 = time.perf_counter()
+    settings = variant_settings(oc.settings, variant)
+    deps = {"blind_year_shift": oc.blind_year_shift} if variant.adjuster == "llm" and oc.blind_year_shift else {}
+    log, since = _calllog(settings, variant)
+    results = get_adjuster(variant.adjuster, settings, **deps).adjust_many(sits, progress=progress)
+    rows = []
+    for sit, res in zip(sits, results):
+        f = apply_adjustment(sit.baseline, res.pct)
+        rows.append({"unique_id": sit.target.series_id, "origin": pd.Timestamp(sit.as_of), "variant": variant.name,
+                     "forecast": f["total"], **{b: f[b] for b in BOUNDS}, "baseline": sit.baseline.total,
+                     "pct": res.pct, "source": res.source, "fallback": res.source != variant.adjuster,
+                     "attempts": res.attempts, "cached": res.cached, "n_evidence": len(sit.evidence),
+                     "n_cases": len(sit.cases), "warnings": " | ".join(sit.warnings + res.warnings)})
+    meta = {"seconds": round(time.perf_counter() - t0, 3), "prepare_seconds": round(t1 - t0, 3),
+            "adjust_seconds": round(time.perf_counter() - t1, 3)}
+    if log is not None:
+        meta["llm"] = log.counts(since=since)
+        log.close()
+    return pd.DataFrame(rows, columns=CELL_COLUMNS), meta
+
+
+def _calllog(settings, variant: Variant):
+    if variant.adjuster != "llm":
+        return None, None
+    from agent.llm.calllog import CallLog, utc_now
+
+    return CallLog(settings.llm_db), utc_now()
+
+
+def _unadjusted(base: pd.DataFrame, variant: Variant) -> pd.DataFrame:
+    b = variant.baseline
+    frame = pd.DataFrame({
+        "unique_id": base["unique_id"], "origin": base["origin"], "variant": variant.name,
+        "forecast": base[f"{b}:total"], **{k: base[f"{b}:{k}"] for k in BOUNDS}, "baseline": base[f"{b}:total"],
+        "pct": 0.0, "source": "none", "fallback": False, "attempts": 0, "cached": False, "n_evidence": 0,
+        "n_cases": 0, "warnings": ""})
+    return frame[CELL_COLUMNS].reset_index(drop=True)
