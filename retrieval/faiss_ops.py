@@ -1,0 +1,119 @@
+"""FAISS: making the index (exact flat below a size, IVF above; GPUs when faiss-gpu sees one) and filtered search.
+
+Faiss ids are document ids. Search is restricted to the eligible ids given as a boolean mask over the id space:
+- CPU: an `IDSelectorBitmap` in the search parameters, so only eligible vectors are ever scored; on IVF, when the
+  probed lists hold fewer eligible vectors than wanted, the search is repeated over every list (exhaustive).
+- GPU (selectors unsupported there): over-fetch with a growing k and drop ineligible results; when the GPU's k limit
+  is reached first, the CPU index answers with the selector.
+Either way the caller gets min(k, eligible) results and none outside the mask.
+"""
+from __future__ import annotations
+
+import math
+
+import faiss
+import numpy as np
+
+GPU_MAX_K = 1024  # faiss GPU k-selection limit (2048 on recent builds; stay below it)
+
+
+def gpu_available() -> bool:
+    return faiss.get_num_gpus() > 0 and hasattr(faiss, "index_cpu_to_all_gpus")
+
+
+def to_gpus(index):
+    """The index cloned onto every visible GPU, or None when faiss-gpu or a GPU is missing or the clone fails."""
+    if not gpu_available():
+        return None
+    try:
+        return faiss.index_cpu_to_all_gpus(index)
+    except RuntimeError:  # an index type the GPU cloner does not support: search stays on the CPU
+        return None
+
+
+def ivf_params(total: int) -> tuple[int, int]:
+    """(nlist, nprobe) for an IVF index of `total` vectors: ~4·sqrt(n) lists with >= 39 training points each."""
+    nlist = max(1, min(int(4 * math.sqrt(total)), total // 39, 65536))
+    return nlist, max(1, min(nlist, max(8, nlist // 16)))
+
+
+def make_index(dim: int, vectors: np.ndarray, ids: np.ndarray, kind: str, use_gpu: bool = False):
+    """A new index holding `vectors` under `ids`. kind "flat" (exact inner product) or "ivf" (IVF-Flat, trained here,
+    on the GPUs when use_gpu). Returns (index on CPU, nlist, nprobe, device)."""
+    if kind == "flat":
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        add(index, vectors, ids)
+        return index, None, None, "cpu"
+    nlist, nprobe = ivf_params(len(ids))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    device = "cpu"
+    if use_gpu and gpu_available():
+        gpu = faiss.index_cpu_to_all_gpus(index)
+        gpu.train(vectors)
+        gpu.add_with_ids(vectors, ids.astype(np.int64))
+        index = faiss.index_gpu_to_cpu(gpu)
+        device = "gpu"
+    else:
+        index.train(vectors)
+        index.add_with_ids(vectors, ids.astype(np.int64))
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct(doc_id) for MMR and .vectors()
+    index.nprobe = nprobe
+    return index, nlist, nprobe, device
+
+
+def add(index, vectors: np.ndarray, ids: np.ndarray) -> None:
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+
+
+def is_ivf(index) -> bool:
+    return isinstance(index, faiss.IndexIVF)
+
+
+def _params(index, selector, exhaustive: bool):
+    if is_ivf(index):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=index.nlist if exhaustive else index.nprobe)
+    return faiss.SearchParameters(sel=selector)
+
+
+def _found(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ok = ids >= 0
+    return scores[ok], ids[ok]
+
+
+def search_masked(cpu_index, query: np.ndarray, eligible: np.ndarray, want: int, gpu_index=None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Top `want` (score, doc_id) among ids where eligible[id]; `want` must be <= eligible.sum()."""
+    query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    if want <= 0:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    if gpu_index is not None:
+        got = _overfetch(gpu_index, query, eligible, want, min(cpu_index.ntotal, GPU_MAX_K))
+        if got is not None:
+            return got
+    bitmap = np.packbits(eligible, bitorder="little")  # must outlive the search: the selector points into it
+    selector = faiss.IDSelectorBitmap(bitmap)
+    scores, ids = _found(*(a[0] for a in cpu_index.search(query, want, params=_params(cpu_index, selector, False))))
+    if len(ids) < want and is_ivf(cpu_index):
+        scores, ids = _found(*(a[0] for a in cpu_index.search(query, want,
+                                                              params=_params(cpu_index, selector, True))))
+    return scores, ids
+
+
+def _overfetch(index, query: np.ndarray, eligible: np.ndarray, want: int, limit: int):
+    fetch = min(limit, max(4 * want, 64))
+    while True:
+        scores, ids = _found(*(a[0] for a in index.search(query, fetch)))
+        keep = eligible[np.clip(ids, 0, len(eligible) - 1)] & (ids < len(eligible))
+        if keep.sum() >= want:
+            return scores[keep][:want], ids[keep][:want]
+        if fetch >= limit:
+            return None
+        fetch = min(limit, fetch * 4)
+
+
+def reconstruct(index, doc_ids: np.ndarray) -> np.ndarray:
+    doc_ids = np.asarray(doc_ids, dtype=np.int64)
+    if not len(doc_ids):
+        return np.zeros((0, index.d), dtype=np.float32)
+    return np.asarray(index.reconstruct_batch(doc_ids), dtype=np.float32)

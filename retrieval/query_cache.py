@@ -1,0 +1,34 @@
+"""`embed_queries`: query vectors through the cache in docs.duckdb, so only unseen queries load the model."""
+from __future__ import annotations
+
+from typing import Callable, Sequence, Union
+
+import numpy as np
+
+from .docstore import DocStore
+from .embedders import Embedder
+from .texts import clean_text, query_hash
+
+EmbedderOrFactory = Union[Embedder, Callable[[], Embedder]]
+
+
+def resolve_embedder(embedder_or_factory: EmbedderOrFactory) -> Embedder:
+    """An embedder, calling a zero-argument factory when given one (cheap: models load on first encode)."""
+    return embedder_or_factory if hasattr(embedder_or_factory, "encode") else embedder_or_factory()
+
+
+def embed_queries(store: DocStore, embedder_or_factory: EmbedderOrFactory, texts: Sequence[str]) -> np.ndarray:
+    """One unit vector per text, in order. Cached vectors come from the store; misses are encoded and cached."""
+    embedder = resolve_embedder(embedder_or_factory)
+    cleaned = [clean_text(t) for t in texts]
+    hashes = [query_hash(t) for t in cleaned]
+    found = store.cached_queries(embedder.name, sorted(set(hashes)))
+    missing = {h: t for h, t in zip(hashes, cleaned) if h not in found}
+    if missing:
+        vectors = embedder.encode(list(missing.values()))
+        fresh = list(zip(missing.keys(), missing.values(), vectors))
+        store.cache_queries(embedder.name, fresh)
+        found.update({h: v for h, _, v in fresh})
+    if not hashes:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.stack([found[h] for h in hashes]).astype(np.float32)
