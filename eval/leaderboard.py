@@ -65,7 +65,8 @@ def per_origin_rows(results: dict, top_variants: int = 4) -> list[dict]:
     share = r["mase"] * r["cells"] / (r["mase"] * r["cells"]).sum()
     rows = []
     for origin in r.index:
-        row = {"origin": origin, f"share of {ref} error %": fmt(100 * share[origin], 1)}
+        row = {"origin": origin, "forecast for": results["data"].get("periods", {}).get(origin, ""),
+               f"share of {ref} error %": fmt(100 * share[origin], 1)}
         for n in shown:
             val = df[(df["variant"] == n) & (df["origin"] == origin)]["mase"]
             row[f"MASE {n}"] = fmt(float(val.iloc[0]) if len(val) else None)

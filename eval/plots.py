@@ -25,17 +25,20 @@ def skill_by_origin(path: Path, results: dict, reference: str) -> Path:
     """Top: the reference's MASE per origin (where the error is). Bottom: each variant's skill per origin."""
     plt = _pyplot()
     df = pd.DataFrame(results["per_origin"])
-    df["origin"] = pd.to_datetime(df["origin"])
-    ref = df[df["variant"] == reference].set_index("origin")["mase"]
+    ref = df[df["variant"] == reference].set_index("origin")["mase"].sort_index()
+    x = list(range(len(ref)))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, height_ratios=[1, 1.4])
-    top.bar(ref.index, ref.to_numpy(), width=20, color="#888")
+    top.bar(x, ref.to_numpy(), color="#888")
     top.set_ylabel(f"MASE of {reference}")
     top.set_title(f"{results['suite']['id']}: error and skill by origin ({results['run_id']})")
     for name in results["leaderboard"]:
         if name == reference:
             continue
         v = df[df["variant"] == name].set_index("origin")["mase"].reindex(ref.index)
-        bottom.plot(ref.index, 1 - v / ref, marker=".", label=name)
+        bottom.plot(x, (1 - v / ref).to_numpy(), marker=".", label=name)
+    bottom.set_xticks(x, [o[:7] if o.endswith(("-28", "-29", "-30", "-31")) else o for o in ref.index],
+                      rotation=90, fontsize=7)
+    bottom.set_xlabel("origin (last observed period)")
     bottom.axhline(0, color="black", linewidth=0.8)
     bottom.set_ylabel(f"skill vs {reference} (1 − MASE ratio)")
     bottom.set_ylim(max(bottom.get_ylim()[0], -2), min(bottom.get_ylim()[1], 1))
@@ -62,7 +65,7 @@ def worst_series(path: Path, results: dict, cells: pd.DataFrame, reference: str,
             f = mine[mine["variant"] == name].sort_values("period_start")
             ax.plot(f["period_start"], f["forecast"], marker=".", linewidth=1, label=name)
         name = str(ref["name"].iloc[0]) if "name" in ref and len(ref) else uid
-        ax.set_title(f"{uid} {name}", fontsize=10)
+        ax.set_title(f"{uid} {name}: period totals, forecast from the previous origin", fontsize=10)
         ax.legend(fontsize=7, ncol=4)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

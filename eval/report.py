@@ -38,9 +38,9 @@ def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: 
     for m in METRICS:
         with np.errstate(all="ignore"):
             table[m] = table[f"{m}:num"] / table[f"{m}:den"]
-    table = table.drop(columns=[c for c in table.columns if ":" in c])
-    table.to_parquet(run_dir / "cells.parquet", index=False)
-    table.to_csv(run_dir / "cells.csv", index=False, float_format="%.6g")
+    table.to_parquet(run_dir / "cells.parquet", index=False)  # with each metric's num/den (for `eval compare`)
+    table.drop(columns=[c for c in table.columns if ":" in c]).to_csv(run_dir / "cells.csv", index=False,
+                                                                         float_format="%.6g")
     results = build_results(run_dir, suite, meta=meta, losses=losses, cells=table, base=base, panel=panel,
                             settings=settings, excluded=excluded, started=started,
                             blind_year_shift=blind_year_shift)
@@ -79,13 +79,23 @@ def build_results(run_dir, suite: Suite, *, meta, losses, cells, base, panel, se
         "seconds": round((now - started).total_seconds(), 1), "versions": versions(), "git": git_info(),
         "data": {"workspace": str(settings.home), "datasets": _datasets(settings), "panel_sha256": panel_hash(panel),
                  "series": int(base["unique_id"].nunique()), "origins": sorted(_iso(base["origin"].unique())),
-                 "cells": int(len(base)), "excluded_series": excluded},
+                 "cells": int(len(base)), "excluded_series": excluded, "periods": _periods(base)},
         "honesty": {"refit_every": suite.baseline.refit_every, "train_window": suite.baseline.train_window,
                     "statement": HONESTY},
         "blind": {"year_shift": blind_year_shift} if blind_year_shift else None,
         "reference": suite.reference, "bootstrap": b.model_dump(), "leaderboard": order, "variants": variants,
         "per_origin": _records(per_origin, "origin"), "per_series": _records(per_series, "unique_id"),
     }
+
+
+def _periods(base: pd.DataFrame) -> dict[str, str]:
+    """origin → the period its forecasts are for (``2020-04``)."""
+    from forecasting.periods import Period
+
+    first = base.drop_duplicates("origin").sort_values("origin")
+    return {pd.Timestamp(r.origin).date().isoformat(): Period(pd.Timestamp(r.period_start).date(),
+                                                                pd.Timestamp(r.period_end).date()).label
+            for r in first.itertuples(index=False)}
 
 
 def _batch_meta(run_dir: Path, variant: str) -> dict:
