@@ -103,15 +103,24 @@ def find_cases(*, target, series: pd.DataFrame, panel: pd.DataFrame, as_of: dt.d
     hist_by = {sid: g for sid, g in panel.groupby("unique_id")}
     now_m = _momentum(hist_by[target.series_id], as_of, freq) if target.series_id in hist_by else 0.0
     ctx_cache: dict[dt.date, tuple] = {}
-    cases = []
     ok = backtests.dropna(subset=["baseline", "actual"])
     ok = ok[(ok["baseline"] > 0) & (ok["actual"] > 0) & (pd.to_datetime(ok["period_end"]) <= pd.Timestamp(as_of))]
+    rows, ctx_sims = [], []
     for row in ok.itertuples(index=False):
         origin = pd.Timestamp(row.origin).date()
         if origin not in ctx_cache:
             ctx_cache[origin] = context_at(origin)
-        vec, hits = ctx_cache[origin]
-        ctx_sim = float(np.dot(vec, now_context)) if vec is not None and now_context is not None else 0.0
+        vec = ctx_cache[origin][0]
+        rows.append((row, origin))
+        ctx_sims.append(float(np.dot(vec, now_context)) if vec is not None and now_context is not None else 0.0)
+    # News climates all look alike in absolute cosine (~0.7-0.9): rescale over the candidates so that the origins
+    # whose news most resembles today's stand out.
+    sims = np.asarray(ctx_sims)
+    span = float(sims.max() - sims.min()) if len(sims) else 0.0
+    ctx_scaled = (sims - sims.min()) / span if span > 1e-9 else np.zeros_like(sims)
+    cases = []
+    for (row, origin), ctx_sim in zip(rows, ctx_scaled):
+        hits = ctx_cache[origin][1]
         sid = str(row.unique_id)
         if sid == target.series_id:
             ser_sim = 1.0
@@ -121,9 +130,18 @@ def find_cases(*, target, series: pd.DataFrame, panel: pd.DataFrame, as_of: dt.d
             ser_sim = 0.3
         m = _momentum(hist_by[sid], origin, freq) if sid in hist_by else 0.0
         mom_sim = math.exp(-abs(m - now_m) / 0.1)
-        sim = W_CONTEXT * max(ctx_sim, 0.0) + W_SERIES * ser_sim + W_MOMENTUM * mom_sim
+        sim = W_CONTEXT * float(ctx_sim) + W_SERIES * ser_sim + W_MOMENTUM * mom_sim
         cases.append(PastCase(sid, names.get(sid, sid), origin,
                               Period(pd.Timestamp(row.period_start).date(), pd.Timestamp(row.period_end).date()),
                               float(row.baseline), float(row.actual), sim, list(hits[:n_evidence])))
     cases.sort(key=lambda c: -c.similarity)
     return cases
+
+
+def pick_examples(cases: list[PastCase], n: int) -> list[PastCase]:
+    """The n most similar cases, preferring distinct origins so examples are not n copies of one month."""
+    first, rest, seen = [], [], set()
+    for c in cases:
+        (rest if c.origin in seen else first).append(c)
+        seen.add(c.origin)
+    return (first + rest)[:n]

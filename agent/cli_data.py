@@ -57,20 +57,22 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
 @click.option("--text", "text_col", default="text", show_default=True, help="Text column.")
 @click.option("--date", "date_col", default=None, help="Date column (products may be undated).")
 @click.option("--title", "title_col", help="Title column.")
-@click.option("--description", "description_col", help="Extra text embedded with the main text.")
+@click.option("--body", "body_col", help="Longer text embedded with the main text (e.g. a description).")
 @click.option("--source", "source_col", help="Source column.")
 @click.option("--url", "url_col", help="URL column.")
-@click.option("--categories", "categories_col", help="Column of category tags (series ids or names, ';'-separated).")
+@click.option("--categories", "categories_col", multiple=True,
+              help="Column(s) of category tags (series ids or names, '|'-separated) linking documents to series.")
+@click.option("--date-format", help="strptime format of the date column (default: ISO 8601).")
 @click.option("--dataset", help="Dataset name (default: the file name).")
 @click.pass_context
-def ingest_docs_cmd(ctx, file, kind, text_col, date_col, title_col, description_col, source_col, url_col,
-                    categories_col, dataset):
+def ingest_docs_cmd(ctx, file, kind, text_col, date_col, title_col, body_col, source_col, url_col,
+                    categories_col, date_format, dataset):
     """Load dated documents (news, product texts, notes); duplicates are stored once."""
-    from retrieval.docstore import DocMapping
+    from retrieval import DocMapping
 
-    mapping = DocMapping(text=text_col, date=date_col, title=title_col, description=description_col,
-                         source=source_col, url=url_col, categories=categories_col, dataset=dataset)
-    s = workspace.ingest_docs(settings_of(ctx), file, mapping, kind)
+    mapping = DocMapping(text=text_col, date=date_col, title=title_col, body=body_col, source=source_col,
+                         url=url_col, categories=categories_col, date_format=date_format)
+    s = workspace.ingest_docs(settings_of(ctx), file, mapping, kind, dataset=dataset)
     click.echo(f"ingested {s.added:,} new documents ({s.duplicates:,} duplicates skipped) in {s.seconds:.1f} s; "
                "run `trendcast index` to embed them")
 

@@ -23,10 +23,9 @@ def mrts_mapping():
 
 
 def news_mapping():
-    from retrieval.docstore import DocMapping
+    from retrieval import HEADLINES_MAPPING
 
-    return DocMapping(text="headline", date="date", description="description", source="source",
-                      dataset="news-headlines")
+    return HEADLINES_MAPPING
 
 
 def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
@@ -41,7 +40,7 @@ def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
     echo(f"workspace: {settings.home}")
     s = workspace.ingest_sales(settings, data_dir / MRTS, mrts_mapping())
     echo(f"sales: {s.rows:,} rows, {s.series} series (US Census MRTS, not seasonally adjusted), {s.start} .. {s.end}")
-    d = workspace.ingest_docs(settings, data_dir / NEWS, news_mapping(), "news")
+    d = workspace.ingest_docs(settings, data_dir / NEWS, news_mapping(), "news", dataset="news-headlines")
     echo(f"news: {d.added:,} new headlines ({d.duplicates:,} already stored)")
     i = workspace.build_index(settings)
     echo(f"index: {i.total:,} documents ({i.added:,} embedded now, {i.docs_per_s:,.0f} docs/s)")

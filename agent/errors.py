@@ -15,6 +15,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Every package's 'your input is wrong' exception (imported late: the CLI must start fast)."""
     from agent.question import QuestionError
     from forecasting.errors import InputError as SalesInputError
-    from retrieval import errors as rerr
+    from prompts.spec import PromptError
+    from retrieval.errors import RetrievalError
 
-    return (QuestionError, SalesInputError, rerr.InputError, *getattr(rerr, "USER_ERRORS", ()))
+    return (QuestionError, SalesInputError, RetrievalError, PromptError)

@@ -59,12 +59,20 @@ class Context:
         self.settings = settings
         self.index = workspace.open_index(settings) if workspace.index_exists(settings) else None
 
-    def evidence(self, query_vec, as_of: dt.date, k: int):
-        if self.index is None:
+    def evidence(self, query_vecs, as_of: dt.date, k: int):
+        """The k best documents dated in (as_of - window, as_of] over the situation's queries (MMR-diversified
+        per query, merged by score); the whole past when the window holds none."""
+        if self.index is None or query_vecs is None:
             return []
         since = as_of - dt.timedelta(days=self.settings.evidence_window_days - 1)
-        hits = self.index.search(query_vec, as_of=as_of, since=since, k=k, mmr=0.7)
-        return hits or self.index.search(query_vec, as_of=as_of, k=k, mmr=0.7)
+        per_query = max(k // len(query_vecs) + 2, 3)
+        hits = [h for v in query_vecs for h in self.index.search(v, as_of=as_of, since=since, k=per_query, mmr=0.7)]
+        if not hits:
+            hits = [h for v in query_vecs for h in self.index.search(v, as_of=as_of, k=per_query, mmr=0.7)]
+        best: dict = {}
+        for h in sorted(hits, key=lambda h: -h.score):
+            best.setdefault(h.doc_id, h)
+        return list(best.values())[:k]
 
     def climate(self, hits) -> np.ndarray | None:
         if not hits:
@@ -86,10 +94,10 @@ def _past_cases(settings, store, series, target, as_of, horizon, ctx: Context, q
     bt = backtest_situations(panel, target.freq, origins, h, model=CASE_MODEL, store=store)
 
     def context_at(origin):
-        hits = ctx.evidence(query_vec, origin, 5) if query_vec is not None else []
+        hits = ctx.evidence(query_vec, origin, 6)
         return ctx.climate(hits), hits
 
-    now = ctx.climate(ctx.evidence(query_vec, as_of, 8)) if query_vec is not None else None
+    now = ctx.climate(ctx.evidence(query_vec, as_of, 8))
     return find_cases(target=target, series=series, panel=panel, as_of=as_of, horizon=horizon, backtests=bt,
                       context_at=context_at, now_context=now)
 
@@ -120,11 +128,11 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     t1 = time.perf_counter()
     qvec = None
     if ctx.index is not None:
-        qvec = workspace.query_vectors(settings, [workspace.series_query(target.name)])[0]
+        qvec = workspace.query_vectors(settings, workspace.situation_queries(target.name))
     else:
         warnings.append("no document index in the workspace (run `trendcast ingest docs` and `trendcast index`): "
                         "no evidence")
-    evidence = ctx.evidence(qvec, as_of, settings.n_evidence) if qvec is not None else []
+    evidence = ctx.evidence(qvec, as_of, settings.n_evidence)
     timings["evidence_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     cases = _past_cases(settings, store, series, target, as_of, horizon, ctx, qvec) if need_cases else []

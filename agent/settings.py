@@ -51,7 +51,7 @@ class Settings(BaseModel):
     prompt: str = "few-shot"  # name or name@version of a template in prompts/templates
     n_examples: int = 4  # few-shot examples per prompt
     n_evidence: int = 8  # evidence documents per answer
-    evidence_window_days: int = 62  # evidence is searched in (as_of - window, as_of]
+    evidence_window_days: int = 30  # evidence is searched in (as_of - window, as_of]
     change_min_pct: float = -90.0
     change_max_pct: float = 200.0
     flat_band_pct: float = 1.0  # |change| <= this is "flat"

@@ -5,7 +5,6 @@ Glue between Settings and the packages' stores; every heavy import is local so `
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 from pathlib import Path
 
 from agent.settings import Settings
@@ -18,20 +17,28 @@ def sales_store(settings: Settings):
 
 
 def doc_store(settings: Settings):
-    from retrieval.docstore import DocStore
+    from retrieval import DocStore
 
     return DocStore(settings.docs_db)
 
 
 def embedder(settings: Settings):
-    from retrieval.embedder import get_embedder
+    from retrieval import get_embedder
 
     return get_embedder(settings.embed_model, batch_size=settings.embed_batch_size)
 
 
+MARKET_QUERY = "what is driving shoppers and store sales"  # the demand climate every category shares
+
+
 def series_query(name: str) -> str:
     """The retrieval query that stands for a category (pre-embedded by `trendcast index`)."""
-    return f"{name}: retail sales, shoppers and consumer demand"
+    return f"{name} sales"
+
+
+def situation_queries(name: str) -> list[str]:
+    """Evidence for a category = what bears on it specifically + the shared demand climate."""
+    return [series_query(name), MARKET_QUERY]
 
 
 def ingest_sales(settings: Settings, path: Path, mapping):
@@ -40,49 +47,42 @@ def ingest_sales(settings: Settings, path: Path, mapping):
     return _ingest(sales_store(settings), path, mapping)
 
 
-def ingest_docs(settings: Settings, path: Path, mapping, kind: str):
-    from retrieval.docstore import ingest_docs as _ingest
+def ingest_docs(settings: Settings, path: Path, mapping, kind: str, dataset: str | None = None):
+    from retrieval import ingest_docs as _ingest
 
-    return _ingest(doc_store(settings), path, mapping, kind)
+    return _ingest(doc_store(settings), path, mapping, kind, dataset=dataset)
 
 
 def build_index(settings: Settings, rebuild: bool = False):
     """Embed new documents, update the index, and pre-embed every series' query (so `ask` needs no model)."""
-    from retrieval.index import build_index as _build
-    from retrieval.query_cache import embed_queries
+    from retrieval import build_index as _build, embed_queries
 
     emb = embedder(settings)
     summary = _build(settings.index_dir, doc_store(settings), emb, rebuild=rebuild,
                      exact_max=settings.exact_index_max, progress=True)
     names = sales_store(settings).series()
     if not names.empty:
-        embed_queries(doc_store(settings), emb, [series_query(n) for n in names["name"].astype(str)])
-    open_index.cache_clear()
+        embed_queries(doc_store(settings), emb,
+                      [MARKET_QUERY] + [series_query(n) for n in names["name"].astype(str)])
     return summary
 
 
 def index_exists(settings: Settings) -> bool:
-    return (settings.index_dir / "manifest.json").exists()
+    from retrieval import index_exists as _exists
 
-
-@lru_cache(maxsize=4)
-def _open_index(index_dir: Path, docs_db: Path, model: str):
-    from retrieval.docstore import DocStore
-    from retrieval.index import DocIndex
-
-    return DocIndex.open(index_dir, DocStore(docs_db), model)
+    return _exists(settings.index_dir)
 
 
 def open_index(settings: Settings):
-    return _open_index(settings.index_dir, settings.docs_db, settings.embed_model)
+    """The workspace's index (cached per process until a new build replaces it)."""
+    from retrieval import open_index as _open
 
-
-open_index.cache_clear = _open_index.cache_clear  # type: ignore[attr-defined]
+    return _open(settings.index_dir, doc_store(settings), settings.embed_model)
 
 
 def query_vectors(settings: Settings, texts: list[str]):
     """Embeddings of query texts, from the workspace cache; only misses load the model."""
-    from retrieval.query_cache import embed_queries
+    from retrieval import embed_queries
 
     return embed_queries(doc_store(settings), lambda: embedder(settings), texts)
 

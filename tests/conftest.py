@@ -31,3 +31,28 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"needs the real data in {SHARED_DATA} (present beside the checkout and in CI)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory) -> Path:
+    """The demo workspace (real MRTS NSA sales + 20,560 real headlines, indexed with the real model), built ONCE per
+    test session. Read-only by convention: a test that writes copies it with `demo_copy`."""
+    from agent.demo import build_demo_workspace
+    from agent.settings import Settings
+
+    h = tmp_path_factory.mktemp("demo") / "home"
+    build_demo_workspace(Settings(home=h), echo=lambda _: None)
+    return h
+
+
+@pytest.fixture
+def demo_copy(demo_workspace, tmp_path, monkeypatch) -> Path:
+    """A private, writable copy of the demo workspace; TRENDCAST_HOME points at it."""
+    import shutil
+
+    h = tmp_path / "demo-home"
+    shutil.copytree(demo_workspace, h)
+    monkeypatch.setenv("TRENDCAST_HOME", str(h))
+    for var in ("TRENDCAST_LLM_URL", "TRENDCAST_LLM_MODEL", "TRENDCAST_LLM_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    return h

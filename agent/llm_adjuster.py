@@ -1,0 +1,107 @@
+"""The `llm` adjuster: one prompt per situation, sent as one concurrent batch to an OpenAI-compatible server (vLLM),
+validated as a TrendAdjustment; per-situation fallback to the analog adjuster, reported in warnings."""
+from __future__ import annotations
+
+import pandas as pd
+
+from agent import workspace
+from agent.adjusters import AdjustmentResult, AnalogAdjuster
+from agent.cases import pick_examples
+from agent.settings import Settings
+
+HISTORY_ROWS = 24
+
+
+def build_context(sit, settings: Settings, n_examples: int):
+    """The PromptContext of one situation: history, baseline, evidence and few-shot examples — all ≤ as_of."""
+    from prompts import PromptContext
+    from prompts.context import Evidence, FewShotExample, period_label
+    from prompts.examples import outcome_answer_json
+
+    examples = []
+    for c in pick_examples(sit.cases, n_examples):
+        drivers = [{"evidence_id": h.id, "effect": "neutral", "note": "news at the time"} for h in c.evidence[:1]]
+        examples.append(FewShotExample(
+            series_name=c.name, origin=c.origin, period_label=period_label(c.period.start, c.period.end),
+            baseline_total=round(c.baseline, 1), evidence=[Evidence.model_validate(h) for h in c.evidence],
+            answer_json=outcome_answer_json(c.baseline, c.actual, flat_band_pct=settings.flat_band_pct,
+                                            min_pct=settings.change_min_pct, max_pct=settings.change_max_pct,
+                                            drivers=drivers)))
+    hist = sit.history.tail(HISTORY_ROWS)
+    b = sit.baseline
+    return PromptContext(
+        series_name=sit.target.name, level=sit.target.level, unit=sit.unit or "", freq=sit.target.freq,
+        as_of=sit.as_of, period_start=sit.period.start, period_end=sit.period.end,
+        history=[(pd.Timestamp(d).date(), float(y)) for d, y in zip(hist["ds"], hist["y"])],
+        baseline_model=b.model, baseline_total=b.total, lo_80=b.lo_80, hi_80=b.hi_80, lo_95=b.lo_95, hi_95=b.hi_95,
+        last_period_total=sit.last_period_total, same_period_last_year=sit.same_period_last_year,
+        evidence=[Evidence.model_validate(h) for h in sit.evidence], examples=examples,
+        min_pct=settings.change_min_pct, max_pct=settings.change_max_pct, flat_band_pct=settings.flat_band_pct)
+
+
+class LLMAdjuster:
+    name = "llm"
+
+    def __init__(self, settings: Settings, deps: dict):
+        from prompts import load_prompt
+
+        self.settings = settings
+        self.spec = load_prompt(settings.prompt)
+        self.blind_year_shift = deps.get("blind_year_shift")
+        self.fallback = AnalogAdjuster(settings, deps)
+        self._client = deps.get("client")
+
+    @property
+    def client(self):
+        if self._client is None:
+            from agent.llm.client import LLMClient
+
+            self._client = LLMClient(self.settings.llm, workspace.calllog(self.settings))
+        return self._client
+
+    def request(self, sit):
+        from agent.llm import adjustment_request
+
+        s = self.settings
+        ctx = build_context(sit, s, s.n_examples if self.spec.few_shot else 0)
+        if self.blind_year_shift:
+            from prompts import blind_context
+
+            ctx = blind_context(ctx, self.blind_year_shift)
+        return adjustment_request(
+            self.spec.render(ctx), [h.id for h in sit.evidence], min_pct=s.change_min_pct, max_pct=s.change_max_pct,
+            flat_band_pct=s.flat_band_pct, prompt_id=self.spec.id, tag=f"{sit.target.series_id}@{sit.as_of}")
+
+    def adjust_many(self, situations, progress=None):
+        s = self.settings
+        if not s.llm.configured:
+            return self._fallback_all(situations, "no LLM endpoint configured (TRENDCAST_LLM_URL)", progress)
+        results = self.client.run([self.request(x) for x in situations], progress=progress)
+        out = []
+        for sit, r in zip(situations, results):
+            if r.ok:
+                v = r.value
+                out.append(AdjustmentResult(
+                    "llm", pct=float(v.change_pct), direction=v.direction, confidence=float(v.confidence),
+                    rationale=v.rationale, evidence_ids=list(dict.fromkeys(d.evidence_id for d in v.drivers)),
+                    drivers=[d.model_dump() for d in v.drivers], model=s.llm.model, prompt=self.spec.id,
+                    attempts=r.attempts, cached=r.cached))
+            else:
+                fb = self.fallback.adjust_one(sit)
+                fb.attempts = r.attempts
+                fb.prompt = self.spec.id
+                fb.warnings.append(f"LLM adjustment failed, fell back to analog: {r.error}")
+                out.append(fb)
+        return out
+
+    def _fallback_all(self, situations, why: str, progress):
+        out = []
+        for sit in situations:
+            fb = self.fallback.adjust_one(sit)
+            fb.warnings.append(f"LLM adjuster unavailable, fell back to analog: {why}")
+            out.append(fb)
+            if progress:
+                progress(1)
+        return out
+
+
