@@ -72,14 +72,14 @@ def run_settings(settings, suite: Suite, run_dir: Path, echo):
         return settings
     from agent import workspace
     from forecasting.ingest import SalesMapping
-    from retrieval.docstore import DocMapping
+    from retrieval import DocMapping
 
     s = settings.model_copy(update={"home": run_dir / "workspace"})
     for f in suite.data.sales:
         r = workspace.ingest_sales(s, Path(f.path), SalesMapping(**f.mapping))
         echo(f"sales: {r.series} series from {f.path}")
     for f in suite.data.docs:
-        r = workspace.ingest_docs(s, Path(f.path), DocMapping(**f.mapping), f.kind)
+        r = workspace.ingest_docs(s, Path(f.path), DocMapping(**f.mapping), f.kind, dataset=f.dataset)
         echo(f"docs: {r.added} new from {f.path}")
     if suite.data.docs and suite.data.index:
         workspace.build_index(s)

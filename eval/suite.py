@@ -35,7 +35,8 @@ class SalesFile(_Strict):
 class DocsFile(_Strict):
     path: str
     kind: str = "news"
-    mapping: dict[str, Any]  # the keyword arguments of retrieval.docstore.DocMapping
+    dataset: str | None = None
+    mapping: dict[str, Any]  # the keyword arguments of retrieval.DocMapping
 
 
 class Data(_Strict):
