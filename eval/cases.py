@@ -1,12 +1,14 @@
-"""Past cases (few-shot examples, analogues) for every cell of a run, from ONE backtest of all related series.
+"""Past cases for every cell of a run from ONE backtest of the related series, served to the agent's own code.
 
-`agent.pipeline.prepare(need_cases=True)` backtests the related series of each (series, as-of) on the panel cut at
-that as-of; the situation cache keys on the data it was given, so 30 origins cost 30 full backtests. The backtest
-of a past origin depends only on data up to the end of its outcome period, so backtesting the uncut panel once,
-over every origin any cell looks back to, gives exactly the same rows. Each cell then keeps only what
-`_past_cases` would have had — its related series, its `origins_before(as_of)`, panel rows up to as-of, evidence as
-of each past origin — and `agent.cases.find_cases` (which also drops outcomes ending after as-of) scores them with
-the agent's own similarity. tests/test_eval_cases.py checks the equality with `prepare(need_cases=True)`.
+`agent.pipeline.prepare(need_cases=True)` backtests each target's related series with
+`forecasting.backtest_situations` on the panel cut at the as-of, through the store's situation cache. That cache
+keys on the whole series it was given, so each of a run's 30 origins would miss it and refit every related series.
+A past origin's situation depends only on data up to the end of its outcome period, so one backtest of the uncut
+panel over every origin any cell looks back to gives the same rows. `CaseStore` is the run's SalesStore with its
+situation cache answered from that one backtest: `prepare` (and so the case selection, the evidence as of each
+past origin and the similarity) runs unchanged. `backtest_situations` still keeps only the origins it asked for
+(`origins_before(as_of)`: outcomes ended by as-of) and `find_cases` drops any outcome ending after as-of.
+tests/test_eval_honesty.py checks that the cases equal those of the plain store.
 """
 from __future__ import annotations
 
@@ -15,44 +17,39 @@ import datetime as dt
 import pandas as pd
 
 
-class CaseBank:
-    def __init__(self, settings, store, series: pd.DataFrame, target_ids: list[str], freq: str,
-                 as_ofs: list[dt.date], horizon: str, ctx):
-        from agent.cases import origins_before, related_series
-        from agent.pipeline import CASE_LOOKBACK, CASE_MODEL, CASE_SERIES
-        from forecasting.backtest import backtest_situations
+class CaseStore:
+    """A SalesStore whose situation cache, for one (horizon, model), is a precomputed backtest frame."""
 
-        self.settings, self.series, self.horizon, self.ctx = settings, series, horizon, ctx
-        self.related = {uid: related_series(series, uid, CASE_SERIES) for uid in target_ids}
-        ids = sorted({i for rel in self.related.values() for i in rel})
-        self.origins = {a: origins_before(a, horizon, freq, CASE_LOOKBACK) for a in as_ofs}
-        every = sorted({o for os_ in self.origins.values() for o in os_})
-        self.panel = store.panel(ids)
-        h = "next-month" if horizon.startswith("month:") else horizon
-        self.backtests = (backtest_situations(self.panel, freq, every, h, model=CASE_MODEL, store=store)
-                          if every else pd.DataFrame(columns=["unique_id", "origin"]))
-        self._context: dict[tuple[str, dt.date], tuple] = {}
+    def __init__(self, store, backtests: pd.DataFrame, horizon: str, model: str):
+        self._store, self.horizon, self.model = store, horizon, model
+        self._rows = {uid: g for uid, g in backtests.groupby("unique_id", sort=False)}
 
-    def cases(self, target, as_of: dt.date, query_vec) -> list:
-        """What `agent.pipeline._past_cases` returns for this target and as-of."""
-        from agent.cases import find_cases
+    def __getattr__(self, name):  # history, panel, series, path, ... of the real store
+        return getattr(self._store, name)
 
-        origins = self.origins.get(as_of)
-        if not origins:
-            return []
-        ids = self.related[target.series_id]
-        panel = self.panel[self.panel["unique_id"].isin(ids) & (self.panel["ds"] <= pd.Timestamp(as_of))]
-        bt = self.backtests[self.backtests["unique_id"].isin(ids)
-                            & self.backtests["origin"].isin(pd.to_datetime(origins))]
-        ctx = self.ctx
+    def get_situations(self, horizon: str, model: str, hashes) -> pd.DataFrame:
+        if (horizon, model) != (self.horizon, self.model):
+            return self._store.get_situations(horizon, model, hashes)
+        parts = [self._rows[uid] for uid in hashes if uid in self._rows]
+        if not parts:
+            return self._store.get_situations(horizon, model, hashes)
+        return pd.concat(parts, ignore_index=True)
 
-        def context_at(origin):
-            key = (target.series_id, origin)
-            if key not in self._context:
-                hits = ctx.evidence(query_vec, origin, 5) if query_vec is not None else []
-                self._context[key] = (ctx.climate(hits), hits)
-            return self._context[key]
+    def put_situations(self, rows, horizon, model, hashes) -> None:
+        self._store.put_situations(rows, horizon, model, hashes)
 
-        now = ctx.climate(ctx.evidence(query_vec, as_of, 8)) if query_vec is not None else None
-        return find_cases(target=target, series=self.series, panel=panel, as_of=as_of, horizon=self.horizon,
-                          backtests=bt.reset_index(drop=True), context_at=context_at, now_context=now)
+
+def case_store(store, series: pd.DataFrame, target_ids: list[str], freq: str, as_ofs: list[dt.date],
+               horizon: str) -> CaseStore:
+    """Backtest (through the real store's cache, so a resumed run reuses it) every series any target's cases may
+    come from, at every origin any as-of looks back to; wrap the store to serve it."""
+    from agent.cases import origins_before, related_series
+    from agent.pipeline import CASE_LOOKBACK, CASE_MODEL, CASE_SERIES
+    from forecasting.backtest import backtest_situations
+
+    ids = sorted({i for uid in target_ids for i in related_series(series, uid, CASE_SERIES)})
+    origins = sorted({o for a in as_ofs for o in origins_before(a, horizon, freq, CASE_LOOKBACK)})
+    h = "next-month" if horizon.startswith("month:") else horizon
+    bt = (backtest_situations(store.panel(ids), freq, origins, h, model=CASE_MODEL, store=store) if origins
+          else pd.DataFrame(columns=["unique_id", "origin"]))
+    return CaseStore(store, bt, h, CASE_MODEL)

@@ -139,24 +139,24 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
             path = part_path(run_dir, v.name, origin)
             (parts.append(pd.read_parquet(path)) if path.exists() else todo.append((origin, v)))
     per_origin = len(base) // max(len(origins), 1)
-    bank = None
+    ctx, case_src = None, store
     if any(v.adjuster != "none" for _, v in todo):
         from agent.pipeline import Context
-        from eval.cases import CaseBank
+        from eval.cases import case_store
 
-        opts.echo("past cases: backtesting the related series once for every origin")
-        todo_origins = sorted({pd.Timestamp(o).date() for o, v in todo if v.adjuster != "none"})
+        opts.echo("past cases: one backtest of the related series for every origin")
         freq = str(series.set_index("unique_id").loc[base["unique_id"].iloc[0], "freq"])
-        bank = CaseBank(settings, store, series, sorted(base["unique_id"].unique()), freq, todo_origins,
-                        suite.horizon, Context(settings))
+        as_ofs = sorted({pd.Timestamp(o).date() for o, v in todo if v.adjuster != "none"})
+        case_src = case_store(store, series, sorted(base["unique_id"].unique()), freq, as_ofs, suite.horizon)
+        ctx = Context(settings)
     advance = _bar(opts, "variants", per_origin * len(todo))
     members = list(suite.baseline.models)
     for origin in origins:
         mine = [v for o, v in todo if o == origin]
         if not mine:
             continue
-        oc = OriginContext(settings=settings, store=store, series=series, base=base[base["origin"] == origin],
-                           horizon=suite.horizon, members=members, bank=bank,
+        oc = OriginContext(settings=settings, store=case_src, series=series, base=base[base["origin"] == origin],
+                           horizon=suite.horizon, members=members, ctx=ctx,
                            blind_year_shift=opts.blind_year_shift)
         for v in mine:
             frame, meta = run_variant(oc, v, progress=advance)

@@ -23,12 +23,12 @@ CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline
 class OriginContext:
     """What every variant at one origin shares: the settings, the store, the baselines, and prepared situations."""
     settings: object
-    store: object
+    store: object  # eval.cases.CaseStore: the sales store with the run's past cases precomputed
     series: pd.DataFrame
     base: pd.DataFrame  # the grid rows of this origin with their baselines (eval.cells.compute_baselines)
     horizon: str
     members: list[str]
-    bank: object = None  # eval.cases.CaseBank: the past cases of every cell
+    ctx: object = None  # agent.pipeline.Context (the workspace's index)
     blind_year_shift: int | None = None
     _situations: dict = field(default_factory=dict)
 
@@ -38,24 +38,19 @@ class OriginContext:
         return self._situations[baseline]
 
     def _prepare(self, baseline: str) -> list:
-        from agent import workspace
         from agent.pipeline import prepare
         from agent.resolve import Target
 
-        ctx = self.bank.ctx
         names = self.series.set_index("unique_id")
         out = []
         for row in self.base.to_dict("records"):
             meta = names.loc[row["unique_id"]]
             target = Target(row["unique_id"], str(meta["name"]), str(meta["level"]), "id", str(meta["freq"]))
             as_of = pd.Timestamp(row["origin"]).date()
-            sit = prepare(self.settings, target, question=f"how will {target.name} trend ({self.horizon})?",
-                          as_of=as_of, horizon=self.horizon, need_cases=False, series=self.series, ctx=ctx,
-                          store=self.store, baseline=baseline_forecast(row, baseline, self.members, as_of))
-            qvec = (workspace.query_vectors(self.settings, [workspace.series_query(target.name)])[0]
-                    if ctx.index is not None else None)
-            sit.cases = self.bank.cases(target, as_of, qvec)
-            out.append(sit)
+            out.append(prepare(self.settings, target, question=f"how will {target.name} trend ({self.horizon})?",
+                               as_of=as_of, horizon=self.horizon, need_cases=True, series=self.series,
+                               ctx=self.ctx, store=self.store,
+                               baseline=baseline_forecast(row, baseline, self.members, as_of)))
         return out
 
 

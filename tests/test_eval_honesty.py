@@ -86,23 +86,27 @@ def test_refit_every_origin_equals_forecast_period_everywhere(store, tmp_path):
         assert row["combined:total"] == pytest.approx(bf.total, rel=1e-9)
 
 
-def test_case_bank_gives_what_the_pipeline_gives(store):
-    """eval's one-backtest case bank = agent.pipeline's per-cell past cases (same rows, same similarity), and
-    every case's outcome ends on or before the as-of."""
-    from agent.pipeline import Context, _past_cases
+def test_case_store_gives_the_cases_of_the_plain_store(store):
+    """Past cases through eval's one-backtest CaseStore = through the plain store (same rows, same similarity),
+    and every case's outcome ends on or before the as-of."""
+    from agent.pipeline import Context, prepare
     from agent.resolve import Target
     from agent.settings import Settings
-    from eval.cases import CaseBank
+    from eval.cases import case_store
 
     settings = Settings(home=store.path.parent)
     series = store.series()
     ctx = Context(settings)
     as_of = dt.date(2019, 12, 31)
-    bank = CaseBank(settings, store, series, ["4482"], "MS", [as_of], "next-month", ctx)
+    view = case_store(store, series, ["4482"], "MS", [as_of, dt.date(2020, 2, 29)], "next-month")
     target = Target("4482", "Shoe stores", "4-digit", "id", "MS")
-    mine = bank.cases(target, as_of, None)
-    theirs = _past_cases(settings, store, series, target, as_of, "next-month", ctx, None)
-    key = [(c.series_id, c.origin, round(c.baseline, 6), round(c.actual, 6), round(c.similarity, 9)) for c in mine]
-    assert key == [(c.series_id, c.origin, round(c.baseline, 6), round(c.actual, 6), round(c.similarity, 9))
-                   for c in theirs]
-    assert mine and all(c.period.end <= as_of for c in mine)
+
+    def cases(src):
+        sit = prepare(settings, target, question="q", as_of=as_of, horizon="next-month", need_cases=True,
+                      series=series, ctx=ctx, store=src)
+        return [(c.series_id, c.origin, round(c.baseline, 6), round(c.actual, 6), round(c.similarity, 9),
+                 c.period.end) for c in sit.cases]
+
+    mine = cases(view)
+    assert mine == cases(store)
+    assert mine and all(end <= as_of for *_, end in mine)
