@@ -32,12 +32,14 @@ class IndexSummary:
 
 
 def build_index(index_dir: str | Path, store: DocStore, embedder: Embedder, rebuild: bool = False,
-                exact_max: int = 50_000, progress: bool = True) -> IndexSummary:
+                exact_max: int = 50_000, progress: bool = True, chunk_size: int = CHUNK) -> IndexSummary:
     """Bring the index in `index_dir` up to date with `store`.
 
     Embeds the documents without a stored vector for `embedder.name`, then adds them to the index — or makes a new
     index when there is none, when it must change kind (flat up to `exact_max` documents, IVF above), or when
     `rebuild` (which also re-embeds every document). An index made with another model is refused unless `rebuild`.
+    Vectors are committed to the store every `chunk_size` documents, so an interrupted run resumes where it stopped;
+    the index files are replaced atomically, so until the new index is complete the previous one stays in use.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
@@ -48,7 +50,7 @@ def build_index(index_dir: str | Path, store: DocStore, embedder: Embedder, rebu
                                             f"not the configured {model!r}")
     if rebuild:
         store.delete_vectors(model)
-    embedded = _embed_missing(store, embedder, progress)
+    embedded = _embed_missing(store, embedder, progress, chunk_size)
     ids, vectors = store.vectors(model)
     kind = "flat" if len(ids) <= exact_max else "ivf"
     old = _usable_index(index_dir, manifest, kind)
@@ -97,7 +99,7 @@ def _faiss_version() -> str:
     return getattr(faiss, "__version__", "unknown")
 
 
-def _embed_missing(store: DocStore, embedder: Embedder, progress: bool) -> int:
+def _embed_missing(store: DocStore, embedder: Embedder, progress: bool, chunk_size: int) -> int:
     """Embed and store vectors for every document that has none for this model; returns how many."""
     pending = store.unembedded(embedder.name)
     if not pending:
@@ -107,9 +109,9 @@ def _embed_missing(store: DocStore, embedder: Embedder, progress: bool) -> int:
     ids = np.array([pending[i][0] for i in order], dtype=np.int64)
     texts = [texts[i] for i in order]
     with _progress(len(texts), progress and len(texts) >= PROGRESS_MIN, embedder.name) as advance:
-        for start in range(0, len(texts), CHUNK):
-            chunk = texts[start:start + CHUNK]
-            store.add_vectors(embedder.name, ids[start:start + CHUNK], embedder.encode(chunk))
+        for start in range(0, len(texts), chunk_size):
+            chunk = texts[start:start + chunk_size]
+            store.add_vectors(embedder.name, ids[start:start + chunk_size], embedder.encode(chunk))
             advance(len(chunk))
     return len(texts)
 

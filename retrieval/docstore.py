@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import duckdb
 import numpy as np
 
+from .mapping import DocMapping  # noqa: F401  (re-exported: callers import it from here, as the internals doc pairs them)
+
 if TYPE_CHECKING:
     import pyarrow as pa
 

@@ -30,7 +30,7 @@ class Hit:
         """Title, text and body joined — what was embedded."""
         return content(self.title, self.text, self.body)
 
-    def to_dict(self) -> dict:
+    def as_dict(self) -> dict:
         """JSON-ready: id, doc_id, date (ISO or null), kind, source, title, text, body, url, score, categories."""
         return {"id": self.id, "doc_id": self.doc_id, "date": self.date.isoformat() if self.date else None,
                 "kind": self.kind, "source": self.source, "title": self.title, "text": self.text, "body": self.body,

@@ -15,7 +15,7 @@ from .hits import Hit
 
 def hit_to_document(hit: Hit) -> Document:
     """page_content: title, text and body; metadata: id, doc_id, date (ISO), kind, source, score, title, url, tags."""
-    meta = hit.to_dict()
+    meta = hit.as_dict()
     meta.pop("text")
     meta.pop("body")
     return Document(page_content=hit.content, metadata=meta, id=hit.id)
