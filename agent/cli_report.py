@@ -38,10 +38,12 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
 @click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
 @click.option("--top", "top_n", default=5, show_default=True, type=click.IntRange(1, 50),
               help="Biggest movers listed each way.")
+@click.option("--workers", type=click.IntRange(1, 256), help="Processes for baselines and backtests (default: "
+              "the usable CPUs).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line (for cron).")
 @click.pass_context
 def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, concurrency, prompt, no_cache,
-           top_n, quiet):
+           top_n, workers, quiet):
     """Build the weekly trend report for every category of a level (or the named ones) in one run.
 
     LLM calls go out concurrently; a category whose adjustment fails falls back (and the report says so); the
@@ -67,7 +69,7 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, 
     as_of = as_of or report_as_of(series, targets)
     with progress_for(quiet) as progress:
         rep = build_report(settings, targets, as_of=as_of, horizon=horizon, adjuster=adjuster, selection=selection,
-                           progress=progress, top_n=top_n)
+                           progress=progress, top_n=top_n, workers=workers)
     folder = write_report(rep, out_dir or settings.home / "reports", formats)
     s = rep.stats
     if not quiet:

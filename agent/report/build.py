@@ -16,6 +16,7 @@ from agent.pipeline import Context, assemble, choose_adjuster, prepare
 from agent.report.model import ChartData, Entry, PerStep, Report, RunStats
 from agent.report.progress import NullProgress
 from agent.report.targets import iso_week
+from agent.report.warm import precompute, usable_cpus
 from agent.resolve import Target
 from agent.settings import Settings
 
@@ -32,8 +33,9 @@ def describe(exc: BaseException) -> str:
 
 def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, horizon: str = "next-month",
                  adjuster: str | None = None, selection: str = "", progress: NullProgress | None = None,
-                 top_n: int = 5, **deps) -> Report:
-    """The report for `targets` as of `as_of`. `deps` go to the adjuster (tests pass e.g. an LLM `client`)."""
+                 top_n: int = 5, workers: int | None = None, **deps) -> Report:
+    """The report for `targets` as of `as_of`. `workers`: processes for baselines and backtests (default: the
+    usable CPUs; 1: all in this process). `deps` go to the adjuster (tests pass e.g. an LLM `client`)."""
     from agent.llm.calllog import utc_now
     from forecasting.periods import resolve_period
 
@@ -47,13 +49,22 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
     series = store.series()
     ctx = Context(settings)
 
+    baselines = {}
+    workers = min(workers or usable_cpus(), len(targets))
+    if workers > 1:
+        try:
+            baselines = precompute(settings, series, targets, as_of=as_of, horizon=horizon,
+                                   need_cases=name != "none", workers=workers, progress=progress)
+        except Exception:  # no worker processes here (e.g. a sandbox without semaphores): prepare does it all
+            baselines = {}
     failed: dict[str, str] = {}
     sits = []
-    progress.phase("baselines & evidence", len(targets))
+    progress.phase("evidence & past cases", len(targets))
     for t in targets:
         try:
             sits.append(prepare(settings, t, question=f"how will {t.name} trend ({horizon})?", as_of=as_of,
-                                horizon=horizon, need_cases=name != "none", series=series, ctx=ctx, store=store))
+                                horizon=horizon, need_cases=name != "none", series=series, ctx=ctx, store=store,
+                                baseline=baselines.get(t.series_id)))
         except Exception as exc:  # one category never sinks the run
             failed[t.series_id] = describe(exc)
             progress.counts(failed=len(failed))

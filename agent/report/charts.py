@@ -10,6 +10,7 @@ from agent.report.model import ChartData, Entry
 HISTORY = "#4a5568"
 BASELINE = "#718096"
 FORECAST = "#2b6cb0"
+PERIOD = "#edf2f7"  # the forecast period's shading (tests find charts in screenshots by it)
 SIZE_IN = (7.0, 2.6)
 DPI = 110
 
@@ -29,7 +30,8 @@ def chart_png(entry: Entry) -> bytes | None:
     xs = [d for d, _ in c.history]
     ax.plot(xs, [y for _, y in c.history], color=HISTORY, lw=1.4, marker="o", ms=2.2, label="history")
     start, end = a.period.start, a.period.end
-    ax.axvspan(start, end + dt.timedelta(days=1), color="#edf2f7", zorder=0)
+    ax.set_axisbelow(True)  # grid at zorder 0.5: the period's shading (zorder 1) covers it
+    ax.axvspan(start, end + dt.timedelta(days=1), color=PERIOD, lw=0, zorder=1)
     span = max((end - start).days, 1)
     for offset, band, color, label in ((0.3, c.baseline, BASELINE, f"baseline ({_plain(a.baseline.model)}), 80/95 %"),
                                        (0.7, c.forecast, FORECAST, f"forecast ({a.adjustment.source}), 80/95 %")):
@@ -49,7 +51,7 @@ def chart_png(entry: Entry) -> bytes | None:
     elif a.unit:
         ax.set_ylabel(a.unit, fontsize=7)
     ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, borderaxespad=0.1)
-    fig.tight_layout(pad=0.4)
+    fig.subplots_adjust(left=0.1, right=0.99, top=0.89, bottom=0.1)  # fixed: tight_layout costs a second draw
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()

@@ -52,9 +52,12 @@ class Entry(BaseModel):
     error: str | None = None  # why there is no answer (failed) or why the adjuster fell back (fallback)
     chart: ChartData | None = None
 
-    @property
-    def change(self) -> float | None:
-        return self.answer.forecast.change_vs_last_period_pct if self.answer else None
+    def change(self, basis: str = "last_period") -> float | None:
+        """The forecast's change in percent vs the last period ("last_period") or the same period a year ago."""
+        if self.answer is None:
+            return None
+        f = self.answer.forecast
+        return f.change_vs_last_period_pct if basis == "last_period" else f.change_vs_last_year_pct
 
     def drivers(self) -> list[Driver]:
         if self.answer is None:
@@ -120,18 +123,28 @@ class Report(BaseModel):
     def movers_down(self) -> list[str]:
         return [e.series_id for e in self.movers()[1]]
 
+    @computed_field
+    @property
+    def rank_by(self) -> Literal["last_period", "last_year"]:
+        """What "forecast change" means in the ranking: vs the last period — or, when no category has a fully
+        observed last period (weekly data asked about the month after next), vs the same period last year."""
+        if any(e.change("last_period") is not None for e in self.entries) or not self.entries:
+            return "last_period"
+        return "last_year"
+
     def ranked(self) -> list[Entry]:
-        """Entries by forecast change vs last period, biggest rise first; no change known (or failed) last."""
-        known = [e for e in self.entries if e.change is not None]
-        unknown = [e for e in self.entries if e.change is None]
-        return sorted(known, key=lambda e: -e.change) + unknown
+        """Entries by forecast change (rank_by), biggest rise first; no change known (or failed) last."""
+        basis = self.rank_by
+        known = [e for e in self.entries if e.change(basis) is not None]
+        unknown = [e for e in self.entries if e.change(basis) is None]
+        return sorted(known, key=lambda e: -e.change(basis)) + unknown
 
     def movers(self) -> tuple[list[Entry], list[Entry]]:
         """The top_n biggest rises (change > 0) and the top_n biggest falls (change < 0), largest first."""
-        n = self.top_n
-        known = [e for e in self.entries if e.change is not None]
-        up = sorted((e for e in known if e.change > 0), key=lambda e: -e.change)[:n]
-        down = sorted((e for e in known if e.change < 0), key=lambda e: e.change)[:n]
+        n, basis = self.top_n, self.rank_by
+        known = [(e.change(basis), e) for e in self.entries if e.change(basis) is not None]
+        up = [e for c, e in sorted(known, key=lambda ce: -ce[0]) if c > 0][:n]
+        down = [e for c, e in sorted(known, key=lambda ce: ce[0]) if c < 0][:n]
         return up, down
 
     def periods(self) -> list[tuple[dt.date, dt.date]]:

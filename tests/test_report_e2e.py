@@ -1,0 +1,185 @@
+"""`trendcast report` end to end: the real MRTS + news demo workspace (real embeddings, FAISS, StatsForecast), a
+real local OpenAI-compatible server, the CLI driven through click's CliRunner.
+
+Each run starts from a fresh copy of a workspace built once per session, so that every run is cold (no backtest
+cache left by an earlier test) and timings compare like with like.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import cli
+from agent.settings import Settings
+from openai_server import OpenAIServer, adjustment_reply, fail_every, valid_adjustment
+from test_report_render import SCRIPT, assert_shows_summary_and_chart, screenshot
+
+pytestmark = pytest.mark.slow
+
+MRTS_ARGS = ["--as-of", "2020-03-31", "--level", "3-digit,4-digit", "--adjuster", "llm"]
+ENV_CLEARED = {"TRENDCAST_HOME": None, "TRENDCAST_LLM_URL": None, "TRENDCAST_LLM_MODEL": None,
+               "TRENDCAST_LLM_API_KEY": None, "TRENDCAST_LLM_CONCURRENCY": None, "TRENDCAST_LLM_MAX_RETRIES": None,
+               "TRENDCAST_LLM_TIMEOUT": None, "TRENDCAST_LLM_BUDGET": None}
+
+
+@pytest.fixture(scope="session")
+def mrts_workspace(tmp_path_factory):
+    from agent.demo import build_demo_workspace
+
+    home = tmp_path_factory.mktemp("mrts") / "home"
+    build_demo_workspace(Settings(home=home), echo=lambda *a, **k: None)
+    return home
+
+
+@pytest.fixture
+def mrts_home(mrts_workspace, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(mrts_workspace, home)
+    return home
+
+
+def run_report(home, out, args, server: OpenAIServer | None = None, **env):
+    """(result, wall seconds, report.json as a dict or None)."""
+    full_env = {**ENV_CLEARED, **env}
+    if server is not None:
+        full_env.update(TRENDCAST_LLM_URL=server.url, TRENDCAST_LLM_MODEL=server.model)
+    t0 = time.perf_counter()
+    result = CliRunner().invoke(cli, ["--home", str(home), "report", "--out", str(out), *args], env=full_env)
+    wall = time.perf_counter() - t0
+    folders = sorted(out.glob("report-*")) if out.exists() else []
+    data = json.loads((folders[0] / "report.json").read_text()) if folders else None
+    return result, wall, data
+
+
+class InFlight:
+    """Responder: waits `delay` s per request, counting the requests in flight at once; then a valid reply."""
+
+    def __init__(self, delay: float):
+        self.delay, self.now, self.max = delay, 0, 0
+        self._lock = threading.Lock()
+
+    def __call__(self, body: dict, index: int) -> str:
+        with self._lock:
+            self.now += 1
+            self.max = max(self.max, self.now)
+        try:
+            time.sleep(self.delay)
+        finally:
+            with self._lock:
+                self.now -= 1
+        return adjustment_reply(body)
+
+
+def test_mrts_report_is_fast_concurrent_and_cached(mrts_home, mrts_workspace, tmp_path):
+    with OpenAIServer(valid_adjustment()) as fast:
+        result, wall_fast, data = run_report(mrts_home, tmp_path / "fast", MRTS_ARGS, fast)
+        assert result.exit_code == 0, result.output
+        n = len(data["entries"])
+        assert n >= 25 and {e["level"] for e in data["entries"]} == {"3-digit", "4-digit"}
+        assert [e["status"] for e in data["entries"]] == ["ok"] * n
+        assert data["stats"]["llm_calls"] == n and len(fast.chat_bodies) == n
+        assert wall_fast < 60, f"report took {wall_fast:.1f} s"
+        folder = tmp_path / "fast" / "report-2020-W14"
+        assert sorted(p.name for p in folder.iterdir()) == ["charts", "report.html", "report.json", "report.md"]
+        cited = [e for e in data["entries"] if e["answer"]["adjustment"]["drivers"]]
+        assert cited and all(e["answer"]["evidence"] for e in cited)
+
+        again, _, data2 = run_report(mrts_home, tmp_path / "again", MRTS_ARGS, fast)  # same inputs: cached replies
+        assert again.exit_code == 0, again.output
+        assert data2["stats"]["cache_hits"] == n and data2["stats"]["llm_calls"] == 0
+        assert len(fast.chat_bodies) == n
+        assert [e["answer"]["forecast"] for e in data2["entries"]] == [e["answer"]["forecast"]
+                                                                       for e in data["entries"]]
+
+    slow_home = tmp_path / "slow-home"
+    shutil.copytree(mrts_workspace, slow_home)
+    inflight = InFlight(delay=1.0)
+    with OpenAIServer(inflight) as slow:
+        result, wall_slow, slow_data = run_report(slow_home, tmp_path / "slow", [*MRTS_ARGS, "--concurrency", "16"],
+                                                  slow)
+    assert result.exit_code == 0, result.output
+    assert [e["status"] for e in slow_data["entries"]] == ["ok"] * n
+    assert inflight.max == 16, f"at most {inflight.max} requests were in flight at once (bound 16)"
+    assert wall_slow - wall_fast < 10, f"1 s per request added {wall_slow - wall_fast:.1f} s"
+    assert slow_data["stats"]["timings"]["adjust_s"] < 10
+
+
+def test_failing_llm_requests_fall_back_and_are_counted(mrts_home, tmp_path):
+    def reply(body, index):  # a valid adjustment whose rationale carries markup
+        data = json.loads(adjustment_reply(body))
+        data["rationale"] = f"Shoppers hoard {SCRIPT} before lockdown."
+        return json.dumps(data)
+
+    with OpenAIServer(fail_every(3, reply)) as server:
+        result, _, data = run_report(mrts_home, tmp_path / "out", MRTS_ARGS, server, TRENDCAST_LLM_MAX_RETRIES="0")
+    assert result.exit_code == 0, result.output
+    n = len(data["entries"])
+    fallbacks = [e for e in data["entries"] if e["status"] == "fallback"]
+    assert len(fallbacks) == n // 3 == data["stats"]["fallbacks"]
+    assert all(e["answer"]["adjustment"]["source"] == "analog" and "fell back" in e["error"] for e in fallbacks)
+    assert data["stats"]["failed_calls"] == n // 3 and data["stats"]["ok"] == n - n // 3
+    folder = tmp_path / "out" / "report-2020-W14"
+    md = (folder / "report.md").read_text()
+    assert f"{n // 3} fallbacks" in md and f"fallbacks {n // 3}" in (folder / "report.html").read_text()
+    html = (folder / "report.html").read_text()
+    assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+    assert_shows_summary_and_chart(screenshot(folder / "report.html", tmp_path))
+
+
+def test_bad_input_exits_2_and_writes_nothing(mrts_home, tmp_path):
+    for args in (["--level", "9-digit"], ["--horizon", "next-decade"], ["--format", "pdf"]):
+        result, _, data = run_report(mrts_home, tmp_path / "out", ["--adjuster", "none", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert data is None and (not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir()))
+
+
+@pytest.fixture(scope="session")
+def walmart_workspace(tmp_path_factory, shared_data_session):
+    from agent import workspace
+    from forecasting.ingest import SalesMapping
+
+    home = tmp_path_factory.mktemp("walmart") / "home"
+    workspace.ingest_sales(Settings(home=home), shared_data_session / "walmart" / "weekly_sales_by_dept_all_stores.csv",
+                           SalesMapping(date="Date", value="Weekly_Sales_sum", id="Dept", dataset="walmart-depts"))
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_data_session():
+    from conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"needs the real data in {SHARED_DATA} (present beside the checkout and in CI)")
+    return SHARED_DATA
+
+
+@pytest.mark.parametrize("horizon", ["next-4-weeks", "next-month"])
+def test_walmart_departments_weekly(walmart_workspace, tmp_path, horizon):
+    home = tmp_path / "home"
+    shutil.copytree(walmart_workspace, home)
+    depts = "1,2,3,5,7,38,72,92"  # a spread of sizes and seasonal shapes (all 81: see the module docstring)
+    with OpenAIServer(lambda body, i: adjustment_reply(body, cite="")) as server:  # no news for 2012: cite none
+        result, _, data = run_report(home, tmp_path / "out", ["--categories", depts, "--horizon", horizon,
+                                                              "--adjuster", "llm"], server)
+    assert result.exit_code == 0, result.output
+    assert data["week"] == "2012-W44" and data["as_of"] == "2012-11-01"
+    assert [e["status"] for e in data["entries"]] == ["ok"] * 8
+    a = data["entries"][0]["answer"]
+    assert a["period"]["start"] > data["as_of"]
+    assert data["entries"][0]["chart"]["steps_in_period"] in ((4,) if horizon == "next-4-weeks" else (4, 5))
+    assert a["history"]["same_period_last_year"] > 0 and a["forecast"]["change_vs_last_year_pct"] is not None
+    if horizon == "next-4-weeks":  # the 4 weeks before are observed
+        assert a["history"]["last_period_total"] > 0 and data["rank_by"] == "last_period"
+    else:  # as of 2012-11-01 "next month" is December; November is not observed: ranked vs last year
+        assert a["history"]["last_period_total"] is None and data["rank_by"] == "last_year"
+    ranked = [e["answer"]["forecast"]["change_vs_" + data["rank_by"] + "_pct"] for e in data["entries"]
+              if e["series_id"] in data["ranking"]]
+    by_id = {e["series_id"]: e["answer"]["forecast"]["change_vs_" + data["rank_by"] + "_pct"] for e in data["entries"]}
+    assert [by_id[i] for i in data["ranking"]] == sorted(ranked, reverse=True)
+    assert data["movers_up"] or data["movers_down"]
