@@ -40,7 +40,8 @@ class SalesMapping:
 
     date: column with the period's date (``2019-12``, ``2019-12-01``, ``2010-02-05`` ...).
     value: column with the sales number; empty cells are missing values (dropped, counted), not errors.
-    id: column naming each series; or levels: hierarchy columns (``["Store", "Dept"]``) — exactly one of the two.
+    id: column naming each series; or levels: hierarchy columns (``["Store", "Dept"]``; ``[]`` for a file that is
+        one series, stored as ``Total``) — exactly one of the two.
     name: display-name column (with `id`); rows with an empty id take the slug of their name as id.
     freq: None (infer) or D / W / M (also daily / weekly / monthly, W-FRI).
     where: filters ``{column: value or list of values}`` compared as text (``{"adjustment": "NSA"}``).
@@ -61,7 +62,7 @@ class SalesMapping:
     def __post_init__(self) -> None:
         if self.levels is not None:
             object.__setattr__(self, "levels", tuple(self.levels))
-        if (self.id is None) == (not self.levels):
+        if (self.id is None) == (self.levels is None):
             raise InputError("sales mapping: give exactly one of id (a series column) or levels (hierarchy columns)")
         if self.code_hierarchy and self.id is None:
             raise InputError("sales mapping: code_hierarchy needs an id column of codes")
@@ -147,7 +148,7 @@ def _file_hash(path: Path) -> str:
 def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     fmt = file_format(path)
     line = fmt == "csv"
-    key_columns = list(mapping.levels or [mapping.id])
+    key_columns = [mapping.id] if mapping.levels is None else list(mapping.levels)
     wanted = {mapping.date: "date", mapping.value: "value", **{c: "series key" for c in key_columns}}
     if mapping.name:
         wanted[mapping.name] = "name"
@@ -179,7 +180,8 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
         key_codes = [c for c, _ in coded]
 
         def describe(i: int) -> str:
-            return ", ".join(f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels, coded))
+            keys = [f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels, coded)]
+            return ", ".join(keys) or "the series"
     check_duplicates(path, mapping.date, key_codes, ds, rows, line, describe)
 
     keep = ~np.isnan(y)

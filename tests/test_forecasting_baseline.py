@@ -128,3 +128,18 @@ def test_apply_adjustment_and_direction(mrts):
     with pytest.raises(ValueError):
         apply_adjustment(fc, -100.0)
     assert [direction(x, 1.0) for x in (2.5, 1.0, 0.0, -1.0, -1.01)] == ["up", "flat", "flat", "flat", "down"]
+
+
+def test_daily_next_week(shared_data):
+    from forecasting import read_sales
+
+    sales, _, freq = read_sales(shared_data / "m5" / "aggregates" / "total_daily_sales.csv",
+                                SalesMapping(date="date", value="sales", levels=[]))
+    as_of = date(2016, 3, 31)
+    period = resolve_period("next-week", as_of, freq)
+    fc = forecast_period(sales[["ds", "y"]], freq, period, as_of=as_of, models=("AutoETS", "SeasonalNaive"))
+    assert len(fc.steps) == 7 and fc.steps["ds"].iloc[0] == pd.Timestamp("2016-04-01")
+    actual = sales.loc[sales["ds"].between("2016-04-01", "2016-04-07"), "y"].sum()
+    assert abs(fc.total / actual - 1) < 0.20  # 277,374 vs 311,984 (-11 %): SNAP payments lift the first days
+    assert fc.total == pytest.approx(fc.steps["mean"].sum())  # two members: the median is their mean
+    assert fc.lo_95 < fc.lo_80 < fc.total < fc.hi_80 < fc.hi_95

@@ -271,3 +271,18 @@ def test_duplicate_in_a_level_hierarchy_names_the_levels(store, tmp_path, shared
         ingest_sales(store, tmp_path / "walmart.csv", SalesMapping(date="Date", value="Weekly_Sales",
                                                                    levels=["Store", "Dept"]))
     assert not store.path.exists()
+
+
+def test_daily_files_single_series_and_state_store_levels(shared_data):
+    total, series, freq = read_sales(shared_data / "m5" / "aggregates" / "total_daily_sales.csv",
+                                     SalesMapping(date="date", value="sales", levels=[]))
+    assert freq == "D" and series["unique_id"].tolist() == ["Total"] and len(total) == 1913
+    assert (total["ds"].iloc[0], total["y"].iloc[0]) == (pd.Timestamp("2011-01-29"), 32631.0)  # d_1
+    sales, series, freq = read_sales(shared_data / "m5" / "m04_sales_data_prepared.csv",
+                                     SalesMapping(date="ds", value="y", levels=["state_id", "store_id"]))
+    assert freq == "D"
+    assert series.groupby("level").size().to_dict() == {"Total": 1, "state_id": 3, "store_id": 10}
+    row = series.set_index("unique_id").loc["state_id=CA/store_id=CA_1"]
+    assert (row["name"], row["parent_id"], row["depth"]) == ("state_id CA / store_id CA_1", "state_id=CA", 2)
+    by_day = sales[sales["unique_id"].str.count("=") == 2].groupby("ds")["y"].sum()
+    assert (sales[sales["unique_id"] == "Total"].set_index("ds")["y"] == by_day).all()
