@@ -4,6 +4,7 @@ Both return a series table with the columns `unique_id, name, code, level, depth
 """
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -110,12 +111,11 @@ def code_hierarchy(ids: pd.Series, codes: pd.Series) -> pd.DataFrame:
 
 
 def _longest_prefix(parts: list[str], candidates: set[str]) -> str | None:
-    common = parts[0]
-    for part in parts[1:]:
-        common = common[: next((i for i, (a, b) in enumerate(zip(common, part)) if a != b), min(len(common), len(part)))]
+    """Longest candidate that is a proper prefix of every part."""
+    common = os.path.commonprefix(parts)
     for length in range(len(common), 0, -1):
         prefix = common[:length]
-        if prefix in candidates and all(p != prefix for p in parts):
+        if prefix in candidates and prefix not in parts:
             return prefix
     return None
 
