@@ -173,7 +173,7 @@ def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, fre
         if part.exists():
             frames.append(pd.read_parquet(part))
         else:
-            frame = baseline_block(panel, grid, block, freq, b.models, window, b.n_jobs)
+            frame = baseline_block(panel, grid, block, freq, b.models, window, suite.n_jobs)
             write_parquet(frame, part)
             frames.append(frame)
         if progress:

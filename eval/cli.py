@@ -63,9 +63,10 @@ def _progress(enabled: bool):
               "name none (env TRENDCAST_LLM_URL).")
 @click.option("--llm-model", envvar="TRENDCAST_LLM_MODEL", help="Model for llm variants that name none.")
 @click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
+@click.option("--jobs", type=click.IntRange(1), help="Worker processes (default: the suite's n_jobs).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url, llm_model, no_cache, quiet):
+def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url, llm_model, no_cache, jobs, quiet):
     """Run SUITE (a YAML file or a shipped suite name, see `trendcast eval list --suites`)."""
     from eval.harness import RunOptions, new_run_dir, run_suite
     from eval.suite import load_suite
@@ -77,6 +78,8 @@ def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url
     if llm:
         settings = settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
     s = load_suite(suite).select(_names(only), _names(skip))
+    if jobs:
+        s = s.model_copy(update={"n_jobs": jobs})
     if blind and not any(v.adjuster == "llm" for v in s.variants):
         raise UserError("--blind only changes LLM prompts, and this run has no llm variant")
     run_dir = resume_dir or new_run_dir(settings, s, out)

@@ -138,33 +138,49 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
         for v in suite.variants:
             path = part_path(run_dir, v.name, origin)
             (parts.append(pd.read_parquet(path)) if path.exists() else todo.append((origin, v)))
-    per_origin = len(base) // max(len(origins), 1)
-    ctx, case_src = None, store
-    if any(v.adjuster != "none" for _, v in todo):
+    advance = _bar(opts, "variants", len(base) // max(len(origins), 1) * len(todo))
+    members = list(suite.baseline.models)
+    adjusted = {o: sorted({v.baseline for oo, v in todo if oo == o and v.adjuster != "none"}) for o in origins}
+    ctx, case_src, preparer = None, store, None
+    if any(adjusted.values()):
         from agent.pipeline import Context
         from eval.cases import case_store
 
         opts.echo("past cases: one backtest of the related series for every origin")
         freq = str(series.set_index("unique_id").loc[base["unique_id"].iloc[0], "freq"])
-        as_ofs = sorted({pd.Timestamp(o).date() for o, v in todo if v.adjuster != "none"})
-        case_src = case_store(store, series, sorted(base["unique_id"].unique()), freq, as_ofs, suite.horizon)
-        ctx = Context(settings)
-    advance = _bar(opts, "variants", per_origin * len(todo))
-    members = list(suite.baseline.models)
-    for origin in origins:
-        mine = [v for o, v in todo if o == origin]
-        if not mine:
-            continue
-        oc = OriginContext(settings=settings, store=case_src, series=series, base=base[base["origin"] == origin],
-                           horizon=suite.horizon, members=members, ctx=ctx,
-                           blind_year_shift=opts.blind_year_shift)
-        for v in mine:
-            frame, meta = run_variant(oc, v, progress=advance)
-            path = part_path(run_dir, v.name, origin)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_json(path.with_suffix(".json"), meta)
-            write_parquet(frame, path)
-            parts.append(frame)
+        as_ofs = sorted(pd.Timestamp(o).date() for o, b in adjusted.items() if b)
+        ids = sorted(base["unique_id"].unique())
+        case_src = case_store(store, series, ids, freq, as_ofs, suite.horizon)
+        if suite.n_jobs > 1:
+            from eval.parallel import Preparer
+
+            preparer = Preparer(suite.n_jobs, settings, run_dir / "workers", series, ids, freq, as_ofs,
+                                suite.horizon)
+            for o, b in adjusted.items():
+                if b:
+                    preparer.submit(o, base[base["origin"] == o], b, members)
+        else:
+            ctx = Context(settings)
+    try:
+        for origin in origins:
+            mine = [v for o, v in todo if o == origin]
+            if not mine:
+                continue
+            oc = OriginContext(settings=settings, store=case_src, series=series,
+                               base=base[base["origin"] == origin], horizon=suite.horizon, members=members,
+                               ctx=ctx, blind_year_shift=opts.blind_year_shift)
+            if preparer is not None and adjusted[origin]:
+                oc.preset(preparer.result(origin))
+            for v in mine:
+                frame, meta = run_variant(oc, v, progress=advance)
+                path = part_path(run_dir, v.name, origin)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_json(path.with_suffix(".json"), meta)
+                write_parquet(frame, path)
+                parts.append(frame)
+    finally:
+        if preparer is not None:
+            preparer.close()
     return pd.concat(parts, ignore_index=True)
 
 

@@ -88,8 +88,7 @@ class Origins(_Strict):
 class Baseline(_Strict):
     models: list[str] = Field(default_factory=lambda: ["AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive"])
     refit_every: int = Field(default=1, ge=1)  # refit the models every k origins; in between, only new data
-    train_window: int | None = None  # periods fed to the models (None: all history up to the origin)
-    n_jobs: int = 2  # processes for the StatsForecast fits
+    train_window: int | None = None  # periods fed to the models (None: forecasting's default, 120 months)
 
 
 class LLMEndpoint(_Strict):
@@ -131,6 +130,7 @@ class Suite(_Strict):
     variants: list[Variant]
     reference: str = COMBINED  # skill is measured against this variant
     bootstrap: Bootstrap = Field(default_factory=Bootstrap)
+    n_jobs: int = Field(default=2, ge=1)  # worker processes for fits and situations; not in the fingerprint
 
     @model_validator(mode="after")
     def _consistent(self) -> "Suite":
@@ -153,7 +153,8 @@ class Suite(_Strict):
 
     def fingerprint(self) -> str:
         """sha256 of the resolved suite (after includes), to tell runs of different configurations apart."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        config = self.model_dump(mode="json", exclude={"n_jobs"})
+        blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def select(self, only: list[str] | None = None, skip: list[str] | None = None) -> "Suite":

@@ -32,6 +32,10 @@ class OriginContext:
     blind_year_shift: int | None = None
     _situations: dict = field(default_factory=dict)
 
+    def preset(self, situations: dict[str, list]) -> None:
+        """Situations prepared elsewhere (eval.parallel), by baseline name."""
+        self._situations.update(situations)
+
     def situations(self, baseline: str) -> list:
         if baseline not in self._situations:
             self._situations[baseline] = self._prepare(baseline)

@@ -14,7 +14,8 @@ SUITE = """\
 name: tiny
 origins: {start: 2020-01, end: 2020-04}
 series: {ids: ["4482", "4481", "448"]}
-baseline: {models: [AutoETS, SeasonalNaive], refit_every: 2, n_jobs: 1}
+baseline: {models: [AutoETS, SeasonalNaive], refit_every: 2}
+n_jobs: 1
 variants:
   - {name: AutoETS, baseline: AutoETS}
   - {name: SeasonalNaive, baseline: SeasonalNaive}

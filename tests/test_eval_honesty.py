@@ -30,7 +30,8 @@ def store(tmp_path_factory):
 def _suite(refit_every: int) -> Suite:
     return Suite.model_validate({
         "name": "t", "origins": {"start": "2019-10", "end": "2020-01"},
-        "baseline": {"models": MODELS, "refit_every": refit_every, "train_window": 120, "n_jobs": 1},
+        "baseline": {"models": MODELS, "refit_every": refit_every, "train_window": 120},
+        "n_jobs": 1,
         "variants": [{"name": "combined"}]})
 
 

@@ -27,7 +27,8 @@ SUITE = """\
 name: canary
 origins: {start: 2020-01, end: 2020-02}
 series: {ids: ["4482", "4481"]}
-baseline: {models: [AutoETS, SeasonalNaive], refit_every: 2, n_jobs: 1}
+baseline: {models: [AutoETS, SeasonalNaive], refit_every: 2}
+n_jobs: 2  # situations prepared in worker processes: the path the shipped suite takes
 variants:
   - {name: combined}
   - {name: llm, adjuster: llm, prompt: few-shot@1}
