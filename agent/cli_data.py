@@ -47,8 +47,10 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
                            name=name_col, freq=freq, where=_where(where), code_hierarchy=code_hierarchy,
                            dataset=dataset)
     s = workspace.ingest_sales(settings_of(ctx), file, mapping)
-    click.echo(f"ingested {s.rows:,} rows → {s.series:,} series ({s.freq}, {s.start} .. {s.end}) "
-               f"as dataset '{s.dataset}' in {s.seconds:.1f} s")
+    levels = ", ".join(f"{k}: {v:,}" for k, v in s.levels.items())
+    missing = f", {s.missing:,} empty values skipped" if s.missing else ""
+    click.echo(f"ingested {s.source_rows:,} rows{missing} → {s.series:,} series ({levels}; {s.freq}, "
+               f"{s.start} .. {s.end}), {s.rows:,} stored values, as dataset '{s.dataset}' in {s.seconds:.1f} s")
 
 
 @ingest.command("docs")

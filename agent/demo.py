@@ -39,7 +39,7 @@ def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
             raise InputError(f"{data_dir / name}: bundled demo file not found (pass --data-dir)")
     echo(f"workspace: {settings.home}")
     s = workspace.ingest_sales(settings, data_dir / MRTS, mrts_mapping())
-    echo(f"sales: {s.rows:,} rows, {s.series} series (US Census MRTS, not seasonally adjusted), {s.start} .. {s.end}")
+    echo(f"sales: {s.source_rows:,} rows, {s.series} series (US Census MRTS, not seasonally adjusted), {s.start} .. {s.end}")
     d = workspace.ingest_docs(settings, data_dir / NEWS, news_mapping(), "news", dataset="news-headlines")
     echo(f"news: {d.added:,} new headlines ({d.duplicates:,} already stored)")
     i = workspace.build_index(settings)

@@ -12,7 +12,8 @@ from agent.question import QuestionError
 
 FUZZY_MIN = 86.0  # rapidfuzz WRatio (0..100) needed for a fuzzy match
 TIE_MARGIN = 2.0  # candidates within this of the best are a tie → ambiguous
-SEMANTIC_MIN = 0.55  # cosine similarity needed for a semantic match
+SEMANTIC_MIN = 0.55  # cosine similarity needed for a semantic match (MiniLM: "cars" → Automobile dealers 0.66)
+SEMANTIC_TIE = 0.03  # a runner-up this close makes it ambiguous
 
 _SYNONYMS = [
     (re.compile(r"\bdepartment\b|\bdepartments\b"), "dept"),
@@ -85,7 +86,7 @@ def resolve_category(
         sims = np.asarray(semantic(text, list(series["name"].astype(str))), dtype=float)
         order = np.argsort(-sims)
         if sims[order[0]] >= SEMANTIC_MIN:
-            if len(order) > 1 and sims[order[1]] >= sims[order[0]] - 0.02:
+            if len(order) > 1 and sims[order[1]] >= sims[order[0]] - SEMANTIC_TIE:
                 rows = series.iloc[order[:4]]
                 raise AmbiguousCategory(text, list(zip(rows["unique_id"], rows["name"])))
             return _target(series.iloc[order[0]], "semantic")

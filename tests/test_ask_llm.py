@@ -1,0 +1,110 @@
+"""`trendcast ask` end to end on the demo workspace (real MRTS sales, real headlines, real embeddings, real FAISS)
+against a real local HTTP server speaking the OpenAI chat API."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+
+import pytest
+from click.testing import CliRunner
+from openai_server import (Reply, adjustment_reply, always, closed_port_url, openai_server, queue,  # noqa: F401
+                           valid_adjustment)
+
+from agent.cli import cli
+
+pytestmark = pytest.mark.slow
+Q = "how will clothing stores trend next month?"
+AS_OF = "2020-03-31"
+
+
+def ask(*args: str, env: dict | None = None):
+    result = CliRunner().invoke(cli, ["ask", Q, "--as-of", AS_OF, "--json", *args], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def llm_env(url: str, **extra) -> dict:
+    return {"TRENDCAST_LLM_URL": url, "TRENDCAST_LLM_MODEL": "test-model", **extra}
+
+
+def _dates_in(text: str) -> list[dt.date]:
+    return [dt.date.fromisoformat(m) for m in re.findall(r"\b(\d{4}-\d{2}-\d{2})\b", text)]
+
+
+def test_llm_adjustment_is_applied_and_prompt_is_leak_free(demo_copy, openai_server):
+    server = openai_server(valid_adjustment(change_pct=-20.0))
+    a = ask(env=llm_env(server.url))
+    assert a["adjustment"]["source"] == "llm"
+    assert a["adjustment"]["prompt"] == "few-shot@1" and a["adjustment"]["pct"] == -20.0
+    assert a["forecast"]["total"] == pytest.approx(0.8 * a["baseline"]["total"], rel=0.005)
+    assert a["forecast"]["lo_80"] == pytest.approx(0.8 * a["baseline"]["lo_80"], rel=0.005)
+    (body,) = server.chat_bodies
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["schema"]["properties"]["change_pct"]["minimum"] == -90
+    prompt = "\n".join(m["content"] for m in body["messages"])
+    assert "Example 1:" in prompt and "The adjustment that turned out right" in prompt
+    # Every date the prompt shows — history, evidence, few-shot origins — is on or before as-of, except the
+    # period being forecast itself.
+    period = {dt.date(2020, 4, 1), dt.date(2020, 4, 30)}
+    late = [d for d in _dates_in(prompt) if d > dt.date.fromisoformat(AS_OF) and d not in period]
+    assert late == []
+    # the evidence the answer lists is what the prompt offered, all dated on or before as-of
+    assert a["evidence"] and all(e["date"] <= AS_OF for e in a["evidence"])
+    assert all(f"[{e['id']}]" in prompt for e in a["evidence"])
+
+
+def test_invalid_json_twice_then_valid_logs_three_calls(demo_copy, openai_server):
+    server = openai_server(queue("not json", "{\"direction\": \"up\"", then=valid_adjustment(change_pct=5.0)))
+    a = ask("--no-cache", env=llm_env(server.url))
+    assert a["adjustment"]["source"] == "llm" and a["adjustment"]["attempts"] == 3
+    logs = CliRunner().invoke(cli, ["logs", "--json", "-n", "10"])
+    rows = json.loads(logs.stdout)
+    assert [r["status"] for r in rows[:3]] == ["ok", "invalid", "invalid"]
+    assert len(server.chat_bodies) == 3
+
+
+def test_reply_citing_unknown_evidence_is_reasked(demo_copy, openai_server):
+    bad = lambda body, i: adjustment_reply(body, change_pct=-10.0, cite="D999999999")  # noqa: E731
+    server = openai_server(queue(bad, then=valid_adjustment(change_pct=-10.0)))
+    a = ask(env=llm_env(server.url))
+    assert a["adjustment"]["source"] == "llm" and a["adjustment"]["attempts"] == 2
+    reask = server.chat_bodies[1]["messages"][-1]["content"]
+    assert "D999999999" in reask
+
+
+def test_reply_with_contradicting_direction_is_reasked(demo_copy, openai_server):
+    contradicting = json.dumps({"direction": "up", "change_pct": -15.0, "confidence": 0.5, "drivers": [],
+                                "rationale": "x"})
+    server = openai_server(queue(contradicting, then=valid_adjustment(change_pct=-15.0)))
+    a = ask(env=llm_env(server.url))
+    assert a["adjustment"]["source"] == "llm" and a["adjustment"]["attempts"] == 2
+    assert "direction" in server.chat_bodies[1]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize("case", ["garbage", "http500", "timeout", "down"])
+def test_llm_failures_fall_back_within_budget(demo_copy, openai_server, case):
+    budget = 4.0
+    if case == "down":
+        url = closed_port_url()
+    else:
+        spec = {"garbage": "lol, no", "http500": 500, "timeout": Reply(delay=30.0, content="{}")}[case]
+        url = openai_server(always(spec)).url
+    env = llm_env(url, TRENDCAST_LLM_TIMEOUT="1.5", TRENDCAST_LLM_BUDGET=str(budget))
+    t0 = time.perf_counter()
+    a = ask("--no-cache", env=env)
+    llm_time = time.perf_counter() - t0
+    assert a["adjustment"]["source"] == "analog"
+    assert any("fell back to analog" in w for w in a["warnings"])
+    why = {"garbage": "validation", "http500": "500", "timeout": "did not answer within", "down": "unreachable"}[case]
+    assert any(why in w.lower() for w in a["warnings"]), a["warnings"]
+    assert llm_time < budget + 15  # budget for the LLM + the rest of the answer (baseline, retrieval)
+
+
+def test_without_llm_uses_analog_and_cites_march_2020(demo_copy):
+    a = ask()
+    assert a["adjustment"]["source"] == "analog"
+    cited = {e["id"]: e for e in a["evidence"]}
+    assert a["adjustment"]["evidence_ids"]
+    assert all(cited[i]["date"].startswith("2020-03") for i in a["adjustment"]["evidence_ids"])
