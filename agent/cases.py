@@ -78,14 +78,16 @@ def related_series(series: pd.DataFrame, target_id: str, n: int) -> list[str]:
     return out[:n]
 
 
-def _momentum(hist: pd.DataFrame, at: dt.date, freq: str) -> float:
-    """log(last 3 periods / the same periods a year earlier) as of `at` — a cheap series-state feature."""
-    h = hist[pd.to_datetime(hist["ds"]) <= pd.Timestamp(at)]
+def _momentum(series: tuple[np.ndarray, np.ndarray], at: dt.date, freq: str) -> float:
+    """log(last 3 periods / the same periods a year earlier) as of `at` — a cheap series-state feature.
+    `series` is (ds as datetime64 sorted, y)."""
+    ds, y = series
+    end = int(np.searchsorted(ds, np.datetime64(at), side="right"))
     lag = 12 if freq.startswith("M") else 52 if freq.startswith("W") else 364
     n = 3 if freq.startswith("M") else 13 if freq.startswith("W") else 90
-    if len(h) < lag + n:
+    if end < lag + n:
         return 0.0
-    y = h["y"].to_numpy(dtype=float)
+    y = y[:end]
     now, then = y[-n:].sum(), y[-n - lag:-lag].sum()
     return math.log(now / then) if now > 0 and then > 0 else 0.0
 
@@ -100,7 +102,8 @@ def find_cases(*, target, series: pd.DataFrame, panel: pd.DataFrame, as_of: dt.d
     names = series.set_index("unique_id")["name"].astype(str).to_dict()
     parents = series.set_index("unique_id")["parent_id"].to_dict()
     freq = target.freq
-    hist_by = {sid: g for sid, g in panel.groupby("unique_id")}
+    hist_by = {sid: (g["ds"].to_numpy(dtype="datetime64[ns]"), g["y"].to_numpy(dtype=float))
+               for sid, g in panel.sort_values("ds").groupby("unique_id")}
     now_m = _momentum(hist_by[target.series_id], as_of, freq) if target.series_id in hist_by else 0.0
     ctx_cache: dict[dt.date, tuple] = {}
     ok = backtests.dropna(subset=["baseline", "actual"])

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -72,6 +71,3 @@ _register()
 def main() -> None:
     cli(prog_name="trendcast")
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -42,16 +42,6 @@ class Situation:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def default_as_of(history: pd.DataFrame, freq: str) -> dt.date:
-    """The end of the last observed period (monthly: month end; weekly: the week's last day; daily: that day)."""
-    last = pd.Timestamp(history["ds"].max())
-    if freq.startswith("M"):
-        return (last + pd.offsets.MonthEnd(0)).date()
-    if freq.startswith("W"):
-        return (last + pd.Timedelta(days=6)).date()
-    return last.date()
-
-
 class Context:
     """Evidence and news-climate lookups against the workspace index (absent index → empty, with a warning)."""
 
@@ -102,12 +92,28 @@ def _past_cases(settings, store, series, target, as_of, horizon, ctx: Context, q
                       context_at=context_at, now_context=now)
 
 
+def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period, as_of: dt.date):
+    """forecast_period through the workspace's baseline cache."""
+    from agent.baseline_cache import BaselineCache, cache_key
+
+    cache = BaselineCache(settings.home / "baselines.sqlite")
+    key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window)
+    hit = cache.get(key, period, as_of)
+    if hit is not None:
+        return hit
+    from forecasting.baseline import forecast_period
+
+    baseline = forecast_period(history, freq, period, as_of=as_of, models=settings.baseline_models,
+                               train_window=settings.train_window)
+    cache.put(key, baseline)
+    return baseline
+
+
 def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date | None, horizon: str,
             need_cases: bool, series: pd.DataFrame, ctx: Context, store, baseline=None) -> Situation:
     """Gather what an adjuster may see. `baseline` (a BaselineForecast) skips the fit — eval computes its
     baselines in bulk with cross-validation and passes them in."""
-    from forecasting.baseline import forecast_period
-    from forecasting.periods import resolve_period
+    from forecasting.periods import default_as_of, resolve_period
 
     t0 = time.perf_counter()
     history = store.history(target.series_id)
@@ -120,8 +126,7 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     period = resolve_period(horizon, as_of, target.freq)
     timings = {}
     if baseline is None:
-        baseline = forecast_period(history, target.freq, period, as_of=as_of, models=settings.baseline_models,
-                                   train_window=settings.train_window)
+        baseline = cached_baseline(settings, history, target.freq, period, as_of)
     timings["baseline_s"] = time.perf_counter() - t0
     n_steps = len(baseline.steps)
     warnings = list(baseline.warnings)

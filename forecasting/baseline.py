@@ -14,7 +14,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from statsforecast import StatsForecast
 
 from forecasting.constants import BOUNDS, DEFAULT_MODELS
 from forecasting.errors import InputError
@@ -80,6 +79,8 @@ def forecast_period(
     ds, y, warnings = prepare(history, freq, as_of, train_window or default_train_window(freq))
     h, mask = steps_in_period(ds[-1], freq, period)
     fitted, fallback, plan_warnings = plan_models(models, len(y), season_length(freq))
+    from statsforecast import StatsForecast  # imported here: see forecasting.models._sf
+
     sf = StatsForecast(models=fitted, freq=freq, n_jobs=1, fallback_model=fallback)
     fc = sf.forecast(df=pd.DataFrame({"unique_id": "s", "ds": ds, "y": y}), h=h, level=list(LEVELS))
     warnings += plan_warnings

@@ -3,29 +3,27 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from statsforecast.models import (
-    AutoARIMA,
-    AutoCES,
-    AutoETS,
-    AutoTheta,
-    HistoricAverage,
-    Naive,
-    RandomWalkWithDrift,
-    SeasonalNaive,
-)
-
 from forecasting.constants import DEFAULT_MODELS, MIN_OBS
+
+
+def _sf(name: str):
+    """A statsforecast model class, imported on first use: statsforecast.models pulls in statsmodels (~1.5 s), which
+    an answer served from the baseline cache must not pay."""
+    import statsforecast.models
+
+    return getattr(statsforecast.models, name)
+
 
 # name → factory(season_length); a season length of 1 means "no seasonality"
 MODELS: dict[str, Callable[[int], object]] = {
-    "AutoETS": lambda m: AutoETS(season_length=m),
-    "AutoARIMA": lambda m: AutoARIMA(season_length=m),
-    "AutoTheta": lambda m: AutoTheta(season_length=m),
-    "AutoCES": lambda m: AutoCES(season_length=m),
-    "SeasonalNaive": lambda m: SeasonalNaive(season_length=m),
-    "Naive": lambda m: Naive(),
-    "RandomWalkWithDrift": lambda m: RandomWalkWithDrift(),
-    "HistoricAverage": lambda m: HistoricAverage(),
+    "AutoETS": lambda m: _sf("AutoETS")(season_length=m),
+    "AutoARIMA": lambda m: _sf("AutoARIMA")(season_length=m),
+    "AutoTheta": lambda m: _sf("AutoTheta")(season_length=m),
+    "AutoCES": lambda m: _sf("AutoCES")(season_length=m),
+    "SeasonalNaive": lambda m: _sf("SeasonalNaive")(season_length=m),
+    "Naive": lambda m: _sf("Naive")(),
+    "RandomWalkWithDrift": lambda m: _sf("RandomWalkWithDrift")(),
+    "HistoricAverage": lambda m: _sf("HistoricAverage")(),
 }
 _SEASONAL_ONLY = {"SeasonalNaive": "Naive"}  # what a model becomes when the series is too short for seasons
 
@@ -44,7 +42,7 @@ def plan_models(names: Sequence[str], n_obs: int, season_length: int) -> tuple[l
     warnings: list[str] = []
     if n_obs < MIN_OBS:
         warnings.append(f"only {n_obs} observations: Naive forecast instead of {', '.join(names)}")
-        return [Naive()], None, warnings
+        return [MODELS["Naive"](1)], None, warnings
     m = season_length
     if season_length > 1 and n_obs < 2 * season_length:
         m = 1
@@ -53,7 +51,7 @@ def plan_models(names: Sequence[str], n_obs: int, season_length: int) -> tuple[l
             + (", SeasonalNaive replaced by Naive" if "SeasonalNaive" in names else "")
         )
     chosen = list(dict.fromkeys(_SEASONAL_ONLY.get(n, n) if m == 1 else n for n in names))
-    fallback = SeasonalNaive(season_length=m) if m > 1 else Naive()
+    fallback = MODELS["SeasonalNaive"](m) if m > 1 else MODELS["Naive"](1)
     return [MODELS[n](m) for n in chosen], fallback, warnings
 
 

@@ -1,0 +1,4 @@
+"""python -m agent: the trendcast CLI."""
+from agent.cli import main
+
+main()

@@ -1,0 +1,62 @@
+"""Baselines already computed, keyed by everything they depend on: the series' data up to as-of, the period, the
+models and the training window. A repeated question — or a report re-run — answers without importing StatsForecast.
+
+Stored as JSON in `<home>/baselines.sqlite` (never pickles). A stale entry cannot be served: new data changes the key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+VERSION = "1"  # bump when forecast_period's method changes
+
+
+def cache_key(history: pd.DataFrame, freq: str, period, as_of, models, train_window) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([VERSION, freq, str(period.start), str(period.end), str(as_of), list(models),
+                         train_window]).encode())
+    h.update(pd.util.hash_pandas_object(history[["ds", "y"]], index=False).values.tobytes())
+    return h.hexdigest()
+
+
+def _encode(b) -> str:
+    steps = b.steps.copy()
+    steps["ds"] = pd.to_datetime(steps["ds"]).dt.strftime("%Y-%m-%d")
+    return json.dumps({"model": b.model, "total": b.total, "lo_80": b.lo_80, "hi_80": b.hi_80, "lo_95": b.lo_95,
+                       "hi_95": b.hi_95, "steps": steps.to_dict(orient="list"), "members": b.members,
+                       "warnings": b.warnings})
+
+
+def _decode(text: str, period, as_of):
+    from forecasting.baseline import BaselineForecast
+
+    d = json.loads(text)
+    steps = pd.DataFrame(d.pop("steps"))
+    steps["ds"] = pd.to_datetime(steps["ds"])
+    return BaselineForecast(steps=steps, period=period, as_of=as_of, **d)
+
+
+class BaselineCache:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def _db(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("CREATE TABLE IF NOT EXISTS baselines (key TEXT PRIMARY KEY, json TEXT NOT NULL)")
+        return db
+
+    def get(self, key: str, period, as_of):
+        if not self.path.exists():
+            return None
+        with self._db() as db:
+            row = db.execute("SELECT json FROM baselines WHERE key = ?", (key,)).fetchone()
+        return _decode(row[0], period, as_of) if row else None
+
+    def put(self, key: str, baseline) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?)", (key, _encode(baseline)))
