@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -143,6 +144,16 @@ def test_crash_while_writing_leaves_no_half_report(report, tmp_path, monkeypatch
         output.write_report(report, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["report-2020-W14"]
     assert (tmp_path / "report-2020-W14" / "report.json").read_text() == before
+
+
+def test_leftovers_of_killed_runs_are_removed_once_stale(report, tmp_path):
+    killed, running = tmp_path / ".report-2020-W13.tmp-abc", tmp_path / ".report-2020-W14.tmp-def"
+    for p in (killed, running):
+        (p / "charts").mkdir(parents=True)
+    day_ago = time.time() - output.STALE_S - 60
+    os.utime(killed, (day_ago, day_ago))
+    output.write_report(report, tmp_path, ("json",))
+    assert not killed.exists() and running.exists()
 
 
 def test_chart_is_a_png_and_failed_category_has_none(report):

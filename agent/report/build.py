@@ -105,7 +105,7 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
 def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentResult], list[str]]:
     """One batch through the chosen adjuster; if the batch itself raises, the next one in FALLBACK_CHAIN."""
     warnings: list[str] = []
-    chain = [(name, adj)] + [(n, None) for n in FALLBACK_CHAIN.get(name, ["none"])]
+    chain = [(name, adj)] + [(n, None) for n in FALLBACK_CHAIN.get(name, ["analog", "none"])]
     for i, (n, a) in enumerate(chain):
         progress.phase(f"adjusting ({n})", len(sits))
         try:

@@ -33,7 +33,7 @@ def chart_png(entry: Entry) -> bytes | None:
     ax.set_axisbelow(True)  # grid at zorder 0.5: the period's shading (zorder 1) covers it
     ax.axvspan(start, end + dt.timedelta(days=1), color=PERIOD, lw=0, zorder=1)
     span = max((end - start).days, 1)
-    for offset, band, color, label in ((0.3, c.baseline, BASELINE, f"baseline ({_plain(a.baseline.model)}), 80/95 %"),
+    for offset, band, color, label in ((0.3, c.baseline, BASELINE, f"baseline ({_short(a.baseline.model)}), 80/95 %"),
                                        (0.7, c.forecast, FORECAST, f"forecast ({a.adjustment.source}), 80/95 %")):
         x = start + dt.timedelta(days=span * offset)
         ax.vlines(x, band.lo_95, band.hi_95, color=color, lw=1.2, alpha=0.6)
@@ -57,9 +57,9 @@ def chart_png(entry: Entry) -> bytes | None:
     return buf.getvalue()
 
 
-def _plain(text: str) -> str:
-    """Label text with mathtext switched off ("$" would start a formula)."""
-    return str(text).replace("$", r"\$")
+def _short(model: str) -> str:
+    """A legend-sized model name: "Ensemble(median of A,B,C)" → "Ensemble"; mathtext off ("$" starts a formula)."""
+    return str(model).split("(")[0].strip().replace("$", r"\$") or "model"
 
 
 def _thousands():

@@ -12,6 +12,7 @@ from pathlib import Path
 from agent.report.model import Report
 
 FORMATS = ("md", "html", "json")
+STALE_S = 24 * 3600  # temp folders of killed runs older than this are removed by the next run
 
 
 def folder_name(report: Report) -> str:
@@ -29,6 +30,7 @@ def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMA
         raise ValueError(f"unknown report format(s) {', '.join(sorted(unknown))}; choose from {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale(out_dir)
     final = out_dir / folder_name(report)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=out_dir))
     try:
@@ -69,3 +71,15 @@ def _swap_in(tmp: Path, final: Path) -> None:
         os.replace(old, final)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_stale(out_dir: Path, older_than_s: float = STALE_S) -> list[Path]:
+    """Delete what killed runs left behind (`.report-*.tmp-*`, `.report-*.old-*`) once it is old enough that no
+    running report can still be writing it; returns what was removed."""
+    removed = []
+    now = time.time()
+    for p in out_dir.glob(".report-*"):
+        if (".tmp-" in p.name or ".old-" in p.name) and p.is_dir() and now - p.stat().st_mtime > older_than_s:
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed

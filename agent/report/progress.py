@@ -39,7 +39,7 @@ class RichProgress(NullProgress):
         self._task = None
         self._counts = {"cache_hits": 0, "fallbacks": 0, "failed": 0}
         self._bar = Progress(
-            TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description:<22}"), BarColumn(bar_width=24), MofNCompleteColumn(),
             TextColumn("cache hits {task.fields[cache_hits]} · fallbacks {task.fields[fallbacks]} · "
                        "failed {task.fields[failed]}"),
             TimeElapsedColumn(), console=console or Console(stderr=True), transient=False)

@@ -2,8 +2,8 @@
 
 `prepare` fits each category's baseline and backtests its related series (the past cases) one category at a time
 in one process. For a report that is most of the run, and it is CPU-bound Python (scipy, numba): threads do not
-help, processes do. Here, before `prepare` runs, worker processes compute (1) every category's baseline — passed
-to `prepare(baseline=...)` — and (2) the backtests of every related series, written to the sales store's situation
+help, processes do. Here, before `prepare` runs, worker processes compute (1) every category's baseline (through
+the workspace's baseline cache, as `prepare` would) — passed to `prepare(baseline=...)` — and (2) the backtests of every related series, written to the sales store's situation
 cache (multi-process safe), which `prepare` then reads instead of fitting. Same inputs, same functions, same
 results as `prepare` alone: only where and when they are computed changes. A worker's failure is not an error:
 `prepare` then computes that piece itself (and reports a failure of its own, if there is one).
@@ -15,6 +15,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
+from agent import workspace
 from agent.resolve import Target
 from agent.settings import Settings
 
@@ -34,8 +35,8 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
     from agent.cases import origins_before, related_series
     from agent.pipeline import CASE_LOOKBACK, CASE_MODEL, CASE_SERIES
 
-    db, models, window = str(settings.sales_db), tuple(settings.baseline_models), settings.train_window
-    tasks = [(_baseline, (db, t.series_id, t.freq, as_of, horizon, models, window), t.series_id) for t in targets]
+    db = str(settings.sales_db)
+    tasks = [(_baseline, (settings, t.series_id, t.freq, as_of, horizon), t.series_id) for t in targets]
     if need_cases:
         h = "next-month" if horizon.startswith("month:") else horizon
         by_freq: dict[str, list[str]] = {}
@@ -48,7 +49,7 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
             tasks += [(_backtests, (db, ids[i::n], freq, as_of, origins, h, CASE_MODEL), None) for i in range(n)
                       if origins]
     if progress is not None:
-        progress.phase(f"baselines & backtests ({workers} processes)", len(tasks))
+        progress.phase(f"fits ({workers} processes)", len(tasks))
     baselines = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(fn, *args): key for fn, args, key in tasks}
@@ -65,20 +66,18 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
     return baselines
 
 
-def _baseline(db: str, series_id: str, freq: str, as_of: dt.date, horizon: str, models, window):
-    """What prepare() fits for one category (same history cut, period and models)."""
+def _baseline(settings: Settings, series_id: str, freq: str, as_of: dt.date, horizon: str):
+    """What prepare() fits for one category (same history cut and period, through the same baseline cache)."""
     import pandas as pd
 
-    from forecasting.baseline import forecast_period
+    from agent.pipeline import cached_baseline
     from forecasting.periods import resolve_period
-    from forecasting.store import SalesStore
 
-    history = SalesStore(db).history(series_id)
+    history = workspace.sales_store(settings).history(series_id)
     history = history[pd.to_datetime(history["ds"]) <= pd.Timestamp(as_of)].reset_index(drop=True)
     if len(history) < 3:
         return None
-    period = resolve_period(horizon, as_of, freq)
-    return forecast_period(history, freq, period, as_of=as_of, models=models, train_window=window)
+    return cached_baseline(settings, history, freq, resolve_period(horizon, as_of, freq), as_of)
 
 
 def _backtests(db: str, ids: list[str], freq: str, as_of: dt.date, origins, horizon: str, model: str) -> None:

@@ -1,0 +1,91 @@
+"""build_report on a real (sales-only) MRTS workspace: category selection, failure isolation, adjuster fallback,
+and the CLI's exit codes for bad input."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from click.testing import CliRunner
+
+from agent import adjusters, workspace
+from agent.cli import cli
+from agent.demo import bundled_data_dir, mrts_mapping, MRTS
+from agent.question import QuestionError
+from agent.report.build import build_report
+from agent.report.targets import iso_week, report_as_of, select_targets, split_list
+from agent.resolve import Target
+from agent.settings import Settings
+
+AS_OF = dt.date(2020, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def mrts_sales(tmp_path_factory):
+    settings = Settings(home=tmp_path_factory.mktemp("sales") / "home")
+    workspace.ingest_sales(settings, bundled_data_dir() / MRTS, mrts_mapping())
+    return settings
+
+
+def test_select_by_level_categories_and_as_of(mrts_sales):
+    series = workspace.sales_store(mrts_sales).series()
+    targets, label = select_targets(series, split_list(["3-digit,4-digit"]))
+    assert label == "level 3-digit, 4-digit" and {t.level for t in targets} == {"3-digit", "4-digit"}
+    assert len(targets) == (series["level"].isin(["3-digit", "4-digit"])).sum()
+    named, _ = select_targets(series, categories=["448", "clothing stores", "448"])
+    assert [t.series_id for t in named] == ["448", "4481"]
+    assert report_as_of(series, targets) == dt.date(2021, 9, 30)
+    assert iso_week(AS_OF) == "2020-W14" and iso_week(dt.date(2021, 1, 3)) == "2020-W53"
+    with pytest.raises(QuestionError, match="levels in the workspace"):
+        select_targets(series, ["9-digit"])
+
+
+def test_a_failing_category_and_a_failing_adjuster_never_sink_the_run(mrts_sales, monkeypatch):
+    class Boom:
+        name = "boom"
+
+        def __init__(self, settings, deps):
+            pass
+
+        def adjust_many(self, situations, progress=None):
+            raise ConnectionError("adjuster exploded")
+
+    monkeypatch.setitem(adjusters._REGISTRY, "boom", Boom)
+    series = workspace.sales_store(mrts_sales).series()
+    targets, _ = select_targets(series, categories=["448", "4453"])
+    targets.append(Target("999", "No such series", "3-digit", "id", "MS"))
+    report = build_report(mrts_sales, targets, as_of=AS_OF, adjuster="boom", workers=1)
+    by_id = {e.series_id: e for e in report.entries}
+    assert by_id["999"].status == "failed" and "no observations" in by_id["999"].error
+    assert by_id["448"].status == by_id["4453"].status == "fallback"
+    assert by_id["448"].answer.adjustment.source == "analog"
+    assert any("adjuster boom failed for the whole batch" in w and "ConnectionError" in w for w in report.warnings)
+    assert (report.stats.ok, report.stats.fallbacks, report.stats.failed) == (0, 2, 1)
+    assert report.ranking[-1] == "999" and report.week == "2020-W14"
+
+
+def test_worker_processes_give_the_same_numbers(mrts_sales):
+    series = workspace.sales_store(mrts_sales).series()
+    targets, _ = select_targets(series, categories=["448", "452"])
+    cache = mrts_sales.home / "baselines.sqlite"
+    cache.unlink(missing_ok=True)
+    one = build_report(mrts_sales, targets, as_of=AS_OF, adjuster="none", workers=1)
+    cache.unlink()  # both fit: nothing comes from the baseline cache
+    two = build_report(mrts_sales, targets, as_of=AS_OF, adjuster="none", workers=2)
+    assert cache.exists()  # the workers filled it
+    assert [e.answer.forecast for e in one.entries] == [e.answer.forecast for e in two.entries]
+    assert [e.answer.baseline for e in one.entries] == [e.answer.baseline for e in two.entries]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--level", "9-digit"], "levels in the workspace"),
+    (["--level", "3-digit", "--categories", "448"], "not both"),
+    (["--level", "3-digit", "--horizon", "next-decade"], "next-decade"),
+    (["--level", "3-digit", "--format", "pdf"], "pdf"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(mrts_sales, tmp_path, args, message):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["--home", str(mrts_sales.home), "report", "--adjuster", "none", "--out",
+                                      str(out), "--as-of", "2020-03-31", *args], env={"TRENDCAST_LLM_URL": None})
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not out.exists() or not any(out.iterdir())
