@@ -73,6 +73,8 @@ def build_index(index_dir: str | Path, store: DocStore, embedder: Embedder, rebu
                         device=device, faiss_version=_faiss_version(), id_ranges=id_ranges(ids),
                         nlist=nlist, nprobe=nprobe)
     write_index_files(index_dir, index, manifest)
+    if rebuild:
+        store.prune_vectors(model)
     return _summary(int(new.sum()), embedded, manifest.count, kind, device, model, started, written=True)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import duckdb
 import numpy as np
 
-from .mapping import DocMapping  # noqa: F401  (re-exported: callers import it from here, as the internals doc pairs them)
+from .mapping import DocMapping  # noqa: F401  (re-exported: the internals doc lists it with DocStore)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -198,6 +198,11 @@ class DocStore:
     def delete_vectors(self, model: str) -> None:
         with self._lock:
             self.con.execute("DELETE FROM doc_vectors WHERE model = ?", [model])
+
+    def prune_vectors(self, keep_model: str) -> None:
+        """Delete the stored vectors of every model but `keep_model` (after a rebuild has switched models)."""
+        with self._lock:
+            self.con.execute("DELETE FROM doc_vectors WHERE model <> ?", [keep_model])
 
     def vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """(doc_ids int64, float32 matrix) of every stored vector for `model` whose document exists, by doc_id."""

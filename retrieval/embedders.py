@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from contextlib import nullcontext
 from pathlib import Path
@@ -66,23 +67,25 @@ def canonical_model_name(name_or_path: str) -> str:
 
 
 def get_embedder(name_or_path: str = DEFAULT_MODEL, device: str | None = None, batch_size: int = 64,
-                 precision: str = "auto") -> Embedder:
+                 precision: str = "auto", passive_threads: bool = True) -> Embedder:
     """An embedder for a registered name, the default model, or any sentence-transformers model name or path.
 
     Cheap to call: a sentence-transformers model is loaded on first use and shared by later calls in the process.
     device: None = CUDA when available, else CPU. precision: "auto" (bfloat16 on CPUs with native bf16 support,
-    float32 otherwise), "fp32" or "bf16".
+    float32 otherwise), "fp32" or "bf16". passive_threads: let idle OpenMP threads sleep rather than spin (sets
+    OMP_WAIT_POLICY=PASSIVE when torch is first imported here). Measured on 2 shared cores at load 5: 150-215 docs/s
+    instead of 25-65, with a quarter of the CPU time; pass False to keep the OpenMP default.
     """
     if name_or_path in _REGISTRY:
         return _REGISTRY[name_or_path](device=device, batch_size=batch_size)
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
     name = canonical_model_name(name_or_path)
-    key = (name, device, batch_size, precision)
+    key = (name, device, batch_size, precision, passive_threads)
     with _LOCK:
         if key not in _LOADED:
             _LOADED[key] = SentenceTransformerEmbedder(name, device=device, batch_size=batch_size,
-                                                       precision=precision)
+                                                       precision=precision, passive_threads=passive_threads)
         return _LOADED[key]
 
 
@@ -111,10 +114,12 @@ def _native_bf16() -> bool:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model behind the Embedder interface; batched, L2-normalised float32 output."""
 
-    def __init__(self, name: str, device: str | None = None, batch_size: int = 64, precision: str = "auto"):
+    def __init__(self, name: str, device: str | None = None, batch_size: int = 64, precision: str = "auto",
+                 passive_threads: bool = True):
         self.name = name
         self.batch_size = batch_size
         self.precision = precision
+        self.passive_threads = passive_threads
         self._device = device
         self._model = None
         self._bf16 = False
@@ -151,6 +156,8 @@ class SentenceTransformerEmbedder:
         if self.name == DEFAULT_MODEL:  # bundled files: never reach for the hub
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        if self.passive_threads and "torch" not in sys.modules:  # read by OpenMP when torch loads it, never after
+            os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging

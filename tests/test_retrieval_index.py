@@ -111,6 +111,8 @@ def test_missing_index_and_model_mismatch_are_refused_with_a_fix(home, tmp_path,
         assert DocIndex.open(index_dir, store, MODEL).count == 100  # refused: nothing changed
         rebuilt = build_index(index_dir, store, other, rebuild=True, progress=False)
         assert (rebuilt.model, rebuilt.embedded, rebuilt.total) == (other.name, 100, 100)
+        models = store.con.execute("SELECT DISTINCT model FROM doc_vectors").fetchall()
+        assert models == [(other.name,)]  # the old model's vectors are of no further use
         with pytest.raises(IndexMismatchError):
             DocIndex.open(index_dir, store, MODEL)
         assert DocIndex.open(index_dir, store, other.name).count == 100
