@@ -35,7 +35,9 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
                  adjuster: str | None = None, selection: str = "", progress: NullProgress | None = None,
                  top_n: int = 5, workers: int | None = None, **deps) -> Report:
     """The report for `targets` as of `as_of`. `workers`: processes for baselines and backtests (default: the
-    usable CPUs; 1: all in this process). `deps` go to the adjuster (tests pass e.g. an LLM `client`)."""
+    usable CPUs; 1: all in this process). They are spawned, so a script that calls this with workers > 1 needs
+    the usual `if __name__ == "__main__":` guard (the `trendcast` command has it). `deps` go to the adjuster
+    (tests pass e.g. an LLM `client`)."""
     from agent.llm.calllog import utc_now
     from forecasting.periods import resolve_period
 
@@ -57,6 +59,7 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
                                    need_cases=name != "none", workers=workers, progress=progress)
         except Exception:  # no worker processes here (e.g. a sandbox without semaphores): prepare does it all
             baselines = {}
+    t_fits = time.perf_counter()
     failed: dict[str, str] = {}
     sits = []
     progress.phase("evidence & past cases", len(targets))
@@ -93,7 +96,8 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
                  llm_requests=len(sits) if log is not None else 0,
                  concurrency=settings.llm.concurrency if log is not None else 0,
                  wall_s=round(time.perf_counter() - t0, 3),
-                 timings={"prepare_s": round(t1 - t0, 3), "adjust_s": round(t2 - t1, 3)})
+                 timings={"fits_s": round(t_fits - t0, 3), "prepare_s": round(t1 - t_fits, 3),
+                          "adjust_s": round(t2 - t1, 3)})
     model, prompt = _model_and_prompt(entries, name, settings)
     return Report(
         title=f"Weekly trend report {iso_week(as_of)}", week=iso_week(as_of), as_of=as_of, horizon=horizon,

@@ -88,7 +88,7 @@ class RunStats(BaseModel):
     completion_tokens: int = 0
     concurrency: int = 0
     wall_s: float = 0.0
-    timings: dict[str, float] = Field(default_factory=dict)  # prepare_s, adjust_s, render_s
+    timings: dict[str, float] = Field(default_factory=dict)  # fits_s, prepare_s, adjust_s, charts_s
 
 
 class Report(BaseModel):
