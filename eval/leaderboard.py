@@ -77,7 +77,7 @@ def per_origin_rows(results: dict, top_variants: int = 4) -> list[dict]:
 def worst_series_rows(results: dict, n: int = 8) -> list[dict]:
     df = pd.DataFrame(results["per_series"])
     ref = results["reference"]
-    best = results["leaderboard"][0]
+    best = next((v for v in results["leaderboard"] if v != ref), ref)
     r = df[df["variant"] == ref].sort_values("mase", ascending=False).head(n)
     b = df[df["variant"] == best].set_index("unique_id")["mase"]
     return [{"series": row.unique_id, f"MASE {ref}": fmt(row.mase), f"MASE {best}": fmt(b.get(row.unique_id)),

@@ -109,8 +109,12 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
                      "pct": res.pct, "source": res.source, "fallback": res.source != variant.adjuster,
                      "attempts": res.attempts, "cached": res.cached, "n_evidence": len(sit.evidence),
                      "n_cases": len(sit.cases), "warnings": " | ".join(sit.warnings + res.warnings)})
-    meta = {"seconds": round(time.perf_counter() - t0, 3), "prepare_seconds": round(t1 - t0, 3),
-            "adjust_seconds": round(time.perf_counter() - t1, 3)}
+    # situations may have been prepared in a worker (and are shared by the variants of one baseline): their own
+    # timings say what preparing them cost
+    prepared = sum(sum(s.timings.values()) for s in sits)
+    adjust = time.perf_counter() - t1
+    meta = {"seconds": round(prepared + adjust, 3), "prepare_seconds": round(prepared, 3),
+            "adjust_seconds": round(adjust, 3)}
     if log is not None:
         meta["llm"] = log.counts(since=since)
         log.close()

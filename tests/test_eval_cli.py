@@ -11,17 +11,13 @@ from click.testing import CliRunner
 from agent.cli import cli
 
 SUITE = """\
+include: mrts-nsa
 name: tiny
 origins: {start: 2020-01, end: 2020-04}
-series: {ids: ["4482", "4481", "448"]}
-baseline: {models: [AutoETS, SeasonalNaive], refit_every: 2}
+series: {levels: [], ids: ["4482", "4481", "448"]}
 n_jobs: 1
-variants:
-  - {name: AutoETS, baseline: AutoETS}
-  - {name: SeasonalNaive, baseline: SeasonalNaive}
-  - {name: combined}
 bootstrap: {resamples: 300}
-"""
+"""  # the shipped suite (all its baseline models, the combination, analog) on 3 series x 4 origins
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +39,10 @@ def tc(ws, *args):
 
 @pytest.fixture(scope="module")
 def runs(ws):
-    a = tc(ws, "eval", "run", str(ws / "tiny.yaml"), "--quiet")
+    a = tc(ws, "eval", "run", str(ws / "tiny.yaml"), "--quiet", "--skip", "llm")
     assert a.exit_code == 0, a.output
-    b = tc(ws, "eval", "run", str(ws / "tiny.yaml"), "--quiet", "--skip", "AutoETS", "--out", str(ws / "home" /
-                                                                                                     "runs" / "b"))
+    b = tc(ws, "eval", "run", str(ws / "tiny.yaml"), "--quiet", "--skip", "llm,AutoETS,analog", "--out",
+           str(ws / "home" / "runs" / "b"))
     assert b.exit_code == 0, b.output
     return [p for p in sorted((ws / "home" / "runs").iterdir()) if p.name != "b"][0], ws / "home" / "runs" / "b"
 
@@ -59,14 +55,16 @@ def test_run_writes_every_artifact(runs):
     res = json.loads((a / "results.json").read_text())
     assert res["suite"]["id"] == "tiny@1" and res["git"]["commit"] and res["data"]["panel_sha256"]
     assert res["data"]["datasets"]["mrts-nsa"]["file_hash"]
-    assert res["versions"]["statsforecast"] and res["honesty"]["refit_every"] == 2
+    assert res["versions"]["statsforecast"] and res["honesty"]["refit_every"] == 6
     assert res["data"]["cells"] == 12 and res["data"]["periods"]["2020-03-31"] == "2020-04"
-    assert set(res["leaderboard"]) == {"AutoETS", "SeasonalNaive", "combined"}
+    assert set(res["leaderboard"]) == {"AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive", "combined", "analog"}
     assert res["variants"]["combined"]["vs_reference"] == {}
     skill = res["variants"]["AutoETS"]["vs_reference"]["mase_skill"]
     assert skill["lo"] <= skill["value"] <= skill["hi"]
     cells = pd.read_parquet(a / "cells.parquet")
-    assert len(cells) == 36 and {"mase", "wape", "coverage_80", "direction", "name"} <= set(cells.columns)
+    assert len(cells) == 72 and {"mase", "wape", "coverage_80", "direction", "name"} <= set(cells.columns)
+    analog = cells[cells["variant"] == "analog"]
+    assert (analog["source"] == "analog").all() and (analog["n_cases"] > 0).all()
     # the headline number is the mean of the cells' MASE
     combined = cells[cells["variant"] == "combined"]
     assert res["variants"]["combined"]["metrics"]["mase"]["value"] == pytest.approx(combined["mase"].mean())
@@ -92,7 +90,7 @@ def test_list_and_compare(ws, runs):
     rows = json.loads(tc(ws, "eval", "compare", a.name, str(b), "--json").output)
     same = [r for r in rows if r["variant_a"] == "combined" and r["metric"] == "mase"][0]
     assert same["diff"] == {"value": 0.0, "lo": 0.0, "hi": 0.0}  # the same variant on the same data
-    assert {r["variant_a"] for r in rows} == {"SeasonalNaive", "combined"}  # AutoETS is not in run b
+    assert {r["variant_a"] for r in rows} == {"AutoARIMA", "AutoTheta", "SeasonalNaive", "combined"}
 
 
 @pytest.mark.parametrize("args, message", [
