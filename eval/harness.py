@@ -2,6 +2,7 @@
 
 Run folder (`<home>/runs/<suite>-<UTC timestamp>/`, or `--out`):
   suite.yaml, run.json            the resolved suite and how it was run (fingerprint, blind, status)
+  workers/                        scratch homes of worker processes while the run lasts
   baselines/<block>.parquet       bulk baselines, one part per refit block
   cells/<variant>/<origin>.parquet (+ .json: seconds, LLM calls and tokens) — one part per (variant, origin)
   cells.parquet, cells.csv        every (series, origin, variant): forecast, bounds, actual, losses
@@ -11,6 +12,7 @@ Parts are written atomically and never recomputed: `--resume RUN_DIR` picks up w
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +65,10 @@ def start_run(run_dir: Path, suite: Suite, opts: RunOptions, resume: bool) -> di
     return meta
 
 
-def run_settings(settings, suite: Suite, run_dir: Path, echo):
-    """The settings the run uses: the workspace, or (data: files) a fresh workspace inside the run folder."""
+def run_settings(settings, suite: Suite, echo):
+    """The settings the run uses: the workspace, or (data: files) a workspace made from the suite's files under
+    <home>/eval-workspaces/<hash of the data section>/ — shared by every run of the same data, so re-runs reuse
+    its ingested data, index and LLM cache (ingest and indexing are idempotent and incremental)."""
     if suite.data.source == "workspace":
         if not settings.sales_db.exists():
             raise SuiteError(f"workspace {settings.home} has no sales (run `trendcast demo` or `trendcast ingest "
@@ -74,7 +78,9 @@ def run_settings(settings, suite: Suite, run_dir: Path, echo):
     from forecasting.ingest import SalesMapping
     from retrieval import DocMapping
 
-    s = settings.model_copy(update={"home": run_dir / "workspace"})
+    key = hashlib.sha256(json.dumps(suite.data.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    s = settings.model_copy(update={"home": settings.home / "eval-workspaces" / key[:12]})
+    echo(f"workspace for the suite's files: {s.home}")
     for f in suite.data.sales:
         r = workspace.ingest_sales(s, Path(f.path), SalesMapping(**f.mapping))
         echo(f"sales: {r.series} series from {f.path}")
@@ -104,7 +110,7 @@ def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
     check_endpoints(settings, suite)
     meta = start_run(run_dir, suite, opts, resume)
     t0 = dt.datetime.now(dt.timezone.utc)
-    settings = run_settings(settings, suite, run_dir, opts.echo)
+    settings = run_settings(settings, suite, opts.echo)
     store = workspace.sales_store(settings)
     all_series = store.series()
     series = select_series(all_series, suite)

@@ -93,6 +93,18 @@ def test_list_and_compare(ws, runs):
     assert {r["variant_a"] for r in rows} == {"AutoARIMA", "AutoTheta", "SeasonalNaive", "combined"}
 
 
+def test_a_files_suite_builds_its_own_workspace(ws):
+    (ws / "files.yaml").write_text(
+        "include: mrts-nsa-files\nname: tiny-files\ndata: {docs: []}\norigins: {start: 2020-03, end: 2020-04}\n"
+        "series: {levels: [], ids: ['4482']}\nn_jobs: 1\nbootstrap: {resamples: 200}\n")
+    out = tc(ws, "eval", "run", str(ws / "files.yaml"), "--quiet", "--only", "SeasonalNaive", "--out",
+             str(ws / "files-run"))
+    assert out.exit_code == 0, out.output
+    res = json.loads((ws / "files-run" / "results.json").read_text())
+    assert "eval-workspaces" in res["data"]["workspace"] and res["data"]["datasets"]["mrts-nsa"]["file_hash"]
+    assert set(res["leaderboard"]) == {"SeasonalNaive", "combined"}
+
+
 @pytest.mark.parametrize("args, message", [
     (["eval", "compare", "nope", "b"], "no such run"),
     (["eval", "run", "no-such-suite"], "neither a file nor a shipped suite"),
