@@ -98,6 +98,7 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
                  wall_s=round(time.perf_counter() - t0, 3),
                  timings={"fits_s": round(t_fits - t0, 3), "prepare_s": round(t1 - t_fits, 3),
                           "adjust_s": round(t2 - t1, 3)})
+    progress.counts(cache_hits=stats.get("cache_hits", 0), fallbacks=stats["fallbacks"], failed=stats["failed"])
     model, prompt = _model_and_prompt(entries, name, settings)
     return Report(
         title=f"Weekly trend report {iso_week(as_of)}", week=iso_week(as_of), as_of=as_of, horizon=horizon,
