@@ -14,7 +14,7 @@ import pytest
 from agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           TargetOut)
 from agent.report import output
-from agent.report.charts import chart_png
+from agent.report.charts import chart_png, compact
 from agent.report.model import ChartData, Entry, PerStep, Report, RunStats
 from agent.report.render import render_html, render_markdown
 
@@ -160,6 +160,7 @@ def test_chart_is_a_png_and_failed_category_has_none(report):
     png = chart_png(report.entries[0])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     assert chart_png(report.entries[3]) is None
+    assert [compact(v) for v in (950, 7500, 12500, 2_500_000, -35000)] == ["950", "7,500", "12.5k", "2.5M", "-35k"]
 
 
 def _first_vertical_run(mask, n: int):

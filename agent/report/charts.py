@@ -62,7 +62,15 @@ def _short(model: str) -> str:
     return str(model).split("(")[0].strip().replace("$", r"\$") or "model"
 
 
+def compact(v: float) -> str:
+    """Tick labels that fit the margin: 2,500 · 25k · 2.5M · 1.2B."""
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+        if abs(v) >= scale:
+            return f"{v / (scale if suffix != 'k' else 1e3):,.4g}{suffix}"
+    return f"{v:,.0f}"
+
+
 def _thousands():
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda v, _: f"{v:,.0f}")
+    return FuncFormatter(lambda v, _: compact(v))
