@@ -15,7 +15,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Every package's 'your input is wrong' exception (imported late: the CLI must start fast)."""
     from agent.question import QuestionError
     from forecasting.errors import InputError as SalesInputError
+    from eval.errors import SuiteError
     from prompts.spec import PromptError
     from retrieval.errors import RetrievalError
 
-    return (QuestionError, SalesInputError, RetrievalError, PromptError)
+    return (QuestionError, SalesInputError, RetrievalError, PromptError, SuiteError)

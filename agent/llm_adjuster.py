@@ -48,6 +48,7 @@ class LLMAdjuster:
         self.settings = settings
         self.spec = load_prompt(settings.prompt)
         self.blind_year_shift = deps.get("blind_year_shift")
+        self.blind_names = tuple(deps.get("blind_names", ()))
         self.fallback = AnalogAdjuster(settings, deps)
         self._client = deps.get("client")
 
@@ -67,7 +68,7 @@ class LLMAdjuster:
         if self.blind_year_shift:
             from prompts import blind_context
 
-            ctx = blind_context(ctx, self.blind_year_shift)
+            ctx = blind_context(ctx, self.blind_year_shift, names=self.blind_names)
         return adjustment_request(
             self.spec.render(ctx), [h.id for h in sit.evidence], min_pct=s.change_min_pct, max_pct=s.change_max_pct,
             flat_band_pct=s.flat_band_pct, prompt_id=self.spec.id, tag=f"{sit.target.series_id}@{sit.as_of}")

@@ -79,9 +79,14 @@ def _past_cases(settings, store, series, target, as_of, horizon, ctx: Context, q
     if not origins:
         return []
     ids = related_series(series, target.series_id, CASE_SERIES)
-    panel = store.panel(ids, end=as_of)
+    # The backtest gets the whole series, not a cut at as_of: each situation's baseline is fitted on data up to its
+    # own origin only (forecasting.backtest guarantees and tests it), so nothing after as_of reaches a baseline, and
+    # find_cases keeps only cases whose outcome period ended by as_of. Uncut, the backtest cache key is the same for
+    # every as_of, so asks, reports and eval origins share one backtest per series.
+    full = store.panel(ids)
     h = "next-month" if horizon.startswith("month:") else horizon
-    bt = backtest_situations(panel, target.freq, origins, h, model=CASE_MODEL, store=store)
+    bt = backtest_situations(full, target.freq, origins, h, model=CASE_MODEL, store=store)
+    panel = full[pd.to_datetime(full["ds"]) <= pd.Timestamp(as_of)]
 
     def context_at(origin):
         hits = ctx.evidence(query_vec, origin, 6)

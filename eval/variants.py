@@ -98,7 +98,12 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
     sits = oc.situations(variant.baseline)
     t1 = time.perf_counter()
     settings = variant_settings(oc.settings, variant)
-    deps = {"blind_year_shift": oc.blind_year_shift} if variant.adjuster == "llm" and oc.blind_year_shift else {}
+    deps = {}
+    if variant.adjuster == "llm" and oc.blind_year_shift:
+        from agent.workspace import sales_store
+
+        names = sales_store(oc.settings).series()["name"].astype(str).tolist()
+        deps = {"blind_year_shift": oc.blind_year_shift, "blind_names": names}
     log, since = _calllog(settings, variant)
     results = get_adjuster(variant.adjuster, settings, **deps).adjust_many(sits, progress=progress)
     rows = []

@@ -18,9 +18,10 @@ from prompts.context import Evidence, PromptContext
 _YEAR = re.compile(r"(?<![\d.,])(1[89]\d{2}|20\d{2})(?![\d])")
 
 
-def blind_context(ctx: PromptContext, year_shift: int) -> PromptContext:
-    """A copy of ctx with series names masked and all years moved by year_shift; blind=True."""
-    masks = _masks([ctx.series_name, *(ex.series_name for ex in ctx.examples)])
+def blind_context(ctx: PromptContext, year_shift: int, names=()) -> PromptContext:
+    """A copy of ctx with series names masked and all years moved by year_shift; blind=True. `names`: other category
+    names to mask wherever they appear (e.g. every series of the workspace, so evidence cannot name them)."""
+    masks = _masks([ctx.series_name, *(ex.series_name for ex in ctx.examples), *names])
 
     longest_first = sorted(masks.items(), key=lambda item: -len(item[0]))
 

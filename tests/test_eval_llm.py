@@ -124,6 +124,14 @@ def test_blind_masks_names_and_shifts_years(workspace, openai_server):
     assert len(rows) == 4
     for tag, messages in rows:
         assert names[tag.split("@")[0]].lower() not in messages.lower()
+    # and no category of the workspace is named anywhere in any prompt (evidence texts included)
+    from agent.settings import Settings
+    from agent.workspace import sales_store
+
+    every = sales_store(Settings(home=workspace / "home")).series()["name"].astype(str)
+    for p in prompts:
+        named = [n for n in every if n.lower() in p.lower()]
+        assert named == [], named
 
 
 def test_failures_fall_back_and_are_counted(workspace, openai_server):
