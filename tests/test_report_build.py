@@ -12,6 +12,7 @@ from agent.cli import cli
 from agent.demo import bundled_data_dir, mrts_mapping, MRTS
 from agent.question import QuestionError
 from agent.report.build import build_report
+from agent.report.warm import precompute
 from agent.report.targets import iso_week, report_as_of, select_targets, split_list
 from agent.resolve import Target
 from agent.settings import Settings
@@ -89,3 +90,25 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(mrts_sales, tmp_path
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_worker_fits_leave_prepare_nothing_to_fit(mrts_sales, monkeypatch):
+    """The workers' baselines and backtests are exactly those prepare() would compute: afterwards prepare fits
+    nothing (if the two drifted apart, prepare would fit — and here fail)."""
+    import forecasting.backtest
+    import forecasting.baseline
+
+    series = workspace.sales_store(mrts_sales).series()
+    targets, _ = select_targets(series, categories=["4451", "4453"])
+    baselines = precompute(mrts_sales, series, targets, as_of=AS_OF, horizon="next-month", need_cases=True,
+                           workers=2)
+    assert set(baselines) == {"4451", "4453"}
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("prepare had to fit: the workers computed something else")
+
+    monkeypatch.setattr(forecasting.backtest, "_series_situations", no_fit)
+    monkeypatch.setattr(forecasting.baseline, "forecast_period", no_fit)
+    report = build_report(mrts_sales, targets, as_of=AS_OF, adjuster="analog", workers=1)
+    assert [e.status for e in report.entries] == ["ok", "ok"], [e.error for e in report.entries]
+    assert all(e.answer.adjustment.model == "analog(k=8)" for e in report.entries)

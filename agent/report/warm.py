@@ -46,7 +46,7 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
         for freq, ids in by_freq.items():
             origins = origins_before(as_of, horizon, freq, CASE_LOOKBACK)
             n = max(1, min(len(ids), workers * CHUNKS_PER_WORKER))
-            tasks += [(_backtests, (db, ids[i::n], freq, as_of, origins, h, CASE_MODEL), None) for i in range(n)
+            tasks += [(_backtests, (db, ids[i::n], freq, origins, h, CASE_MODEL), None) for i in range(n)
                       if origins]
     if progress is not None:
         progress.phase(f"fits ({workers} processes)", len(tasks))
@@ -80,13 +80,13 @@ def _baseline(settings: Settings, series_id: str, freq: str, as_of: dt.date, hor
     return cached_baseline(settings, history, freq, resolve_period(horizon, as_of, freq), as_of)
 
 
-def _backtests(db: str, ids: list[str], freq: str, as_of: dt.date, origins, horizon: str, model: str) -> None:
+def _backtests(db: str, ids: list[str], freq: str, origins, horizon: str, model: str) -> None:
     """Backtest these series into the store's situation cache, exactly as prepare()'s past cases would."""
     from forecasting.backtest import backtest_situations
     from forecasting.store import SalesStore
 
     store = SalesStore(db, lock_timeout_s=60.0)
-    panel = store.panel(ids, end=as_of)
+    panel = store.panel(ids)  # uncut, as prepare() backtests it (each fit sees data up to its origin only)
     if not panel.empty:
         backtest_situations(panel, freq, origins, horizon, model=model, store=store)
     return None
