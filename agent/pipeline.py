@@ -12,7 +12,7 @@ from agent import workspace
 from agent.adjusters import AdjustmentResult, direction_of, get_adjuster
 from agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           TargetOut)
-from agent.cases import PastCase, find_cases, origins_before, related_series
+from agent.cases import PastCase, break_warning, find_cases, origins_before, related_series
 from agent.periods import pct_change, period_total, previous_period, year_ago
 from agent.question import QuestionError, parse_question
 from agent.resolve import Target, resolve_category
@@ -147,6 +147,9 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     t2 = time.perf_counter()
     cases = _past_cases(settings, store, series, target, as_of, horizon, ctx, qvec) if need_cases else []
     timings["cases_s"] = time.perf_counter() - t2
+    brk = break_warning(cases, target.series_id, as_of)
+    if brk:
+        warnings.append(brk)
     return Situation(
         question=question, target=target, as_of=as_of, horizon=horizon, period=period, history=history,
         baseline=baseline,

@@ -108,3 +108,11 @@ def test_without_llm_uses_analog_and_cites_march_2020(demo_copy):
     cited = {e["id"]: e for e in a["evidence"]}
     assert a["adjustment"]["evidence_ids"]
     assert all(cited[i]["date"].startswith("2020-03") for i in a["adjustment"]["evidence_ids"])
+    # March 2020 collapsed against what the baseline method expected: the answer says so
+    assert any(w.startswith("break: 2020-03 came in -") for w in a["warnings"]), a["warnings"]
+
+
+def test_no_break_warning_in_ordinary_times(demo_copy):
+    r = CliRunner().invoke(cli, ["ask", Q, "--as-of", "2019-10-31", "--json"])
+    assert r.exit_code == 0, r.output
+    assert not any(w.startswith("break:") for w in json.loads(r.stdout)["warnings"])
