@@ -1,12 +1,14 @@
 """The report's heavy statistics, spread over worker processes before the categories are prepared one by one.
 
 `prepare` fits each category's baseline and backtests its related series (the past cases) one category at a time
-in one process. For a report that is most of the run, and it is CPU-bound Python (scipy, numba): threads do not
-help, processes do. Here, before `prepare` runs, worker processes compute (1) every category's baseline (through
-the workspace's baseline cache, as `prepare` would) — passed to `prepare(baseline=...)` — and (2) the backtests of every related series, written to the sales store's situation
-cache (multi-process safe), which `prepare` then reads instead of fitting. Same inputs, same functions, same
-results as `prepare` alone: only where and when they are computed changes. A worker's failure is not an error:
-`prepare` then computes that piece itself (and reports a failure of its own, if there is one).
+in one process. For a report that is most of the run, and it is CPU-bound (scipy optimisers under the GIL):
+threads do not help, processes do. Here, before `prepare` runs, worker processes compute (1) every
+category's baseline, through the workspace's baseline cache as `prepare` would, passed to `prepare(baseline=...)`,
+and (2) the backtests of every related series, written to the sales store's situation cache (multi-process safe),
+which `prepare` then reads instead of fitting. Same inputs, same functions, same results as `prepare` alone: only
+where and when they are computed changes (tests/test_report_build.py checks that `prepare` is left nothing to
+fit). A worker's failure is not an error: `prepare` then computes that piece itself (and reports a failure of its
+own, if there is one).
 """
 from __future__ import annotations
 
