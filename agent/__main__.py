@@ -1,4 +1,5 @@
 """python -m agent: the trendcast CLI."""
 from agent.cli import main
 
-main()
+if __name__ == "__main__":  # spawned report/eval workers re-import this module
+    main()

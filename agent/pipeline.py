@@ -21,6 +21,7 @@ from agent.settings import Settings
 CASE_LOOKBACK = 36  # past origins considered for analogues / few-shot examples
 CASE_SERIES = 8  # related series considered
 CASE_MODEL = "AutoETS"  # cheap backtest baseline of past cases
+CASE_REFIT_YEARS = 2  # its parameters are re-estimated every 2nd 31 December (states still run to each origin)
 
 
 @dataclass
@@ -85,7 +86,8 @@ def _past_cases(settings, store, series, target, as_of, horizon, ctx: Context, q
     # every as_of, so asks, reports and eval origins share one backtest per series.
     full = store.panel(ids)
     h = "next-month" if horizon.startswith("month:") else horizon
-    bt = backtest_situations(full, target.freq, origins, h, model=CASE_MODEL, store=store)
+    bt = backtest_situations(full, target.freq, origins, h, model=CASE_MODEL, store=store,
+                             refit_years=CASE_REFIT_YEARS)
     panel = full[pd.to_datetime(full["ds"]) <= pd.Timestamp(as_of)]
 
     def context_at(origin):
@@ -150,8 +152,12 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     brk = break_warning(cases, target.series_id, as_of)
     if brk:
         warnings.append(brk)
+    from agent.demo import UNITS
+
+    row = series.loc[series["unique_id"] == target.series_id]
+    unit = UNITS.get(str(row["dataset"].iloc[0])) if not row.empty and "dataset" in row else None
     return Situation(
-        question=question, target=target, as_of=as_of, horizon=horizon, period=period, history=history,
+        question=question, target=target, as_of=as_of, horizon=horizon, period=period, history=history, unit=unit,
         baseline=baseline,
         last_period_total=period_total(history, previous_period(period), None if n_steps > 1 else 1),
         same_period_last_year=period_total(history, year_ago(period)),

@@ -44,12 +44,13 @@ def case_store(store, series: pd.DataFrame, target_ids: list[str], freq: str, as
     """Backtest (through the real store's cache, so a resumed run reuses it) every series any target's cases may
     come from, at every origin any as-of looks back to; wrap the store to serve it."""
     from agent.cases import origins_before, related_series
-    from agent.pipeline import CASE_LOOKBACK, CASE_MODEL, CASE_SERIES
+    from agent.pipeline import CASE_LOOKBACK, CASE_MODEL, CASE_REFIT_YEARS, CASE_SERIES
     from forecasting.backtest import backtest_situations
 
     ids = sorted({i for uid in target_ids for i in related_series(series, uid, CASE_SERIES)})
     origins = sorted({o for a in as_ofs for o in origins_before(a, horizon, freq, CASE_LOOKBACK)})
     h = "next-month" if horizon.startswith("month:") else horizon
-    bt = (backtest_situations(store.panel(ids), freq, origins, h, model=CASE_MODEL, store=store) if origins
+    bt = (backtest_situations(store.panel(ids), freq, origins, h, model=CASE_MODEL, store=store,
+                              refit_years=CASE_REFIT_YEARS) if origins
           else pd.DataFrame(columns=["unique_id", "origin"]))
     return CaseStore(store, bt, h, CASE_MODEL)

@@ -98,7 +98,8 @@ def evidence_ids_in(body: dict) -> list[str]:
         if message.get("role") == "user":
             match = _CITABLE.search(message.get("content") or "")
             if match:
-                return [x for x in re.split(r"[,\s]+", match.group(1).strip().rstrip(".")) if re.fullmatch(r"\w+", x)]
+                ids = re.split(r"[,\s]+", match.group(1).strip().rstrip("."))
+                return [x for x in ids if re.fullmatch(r"\w+", x) and x != "none"]
     return []
 
 

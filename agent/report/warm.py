@@ -90,5 +90,7 @@ def _backtests(db: str, ids: list[str], freq: str, origins, horizon: str, model:
     store = SalesStore(db, lock_timeout_s=60.0)
     panel = store.panel(ids)  # uncut, as prepare() backtests it (each fit sees data up to its origin only)
     if not panel.empty:
-        backtest_situations(panel, freq, origins, horizon, model=model, store=store)
+        from agent.pipeline import CASE_REFIT_YEARS
+
+        backtest_situations(panel, freq, origins, horizon, model=model, store=store, refit_years=CASE_REFIT_YEARS)
     return None

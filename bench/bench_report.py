@@ -1,0 +1,82 @@
+"""Wall time of `trendcast report` over the MRTS 3- and 4-digit NSA categories as of 2020-03-31 (issue target: a cold
+workspace with a zero-latency LLM server completes in < 60 s on 2 cores).
+
+    python bench/bench_report.py [--demo-home .trendcast-demo]
+
+Each row runs in a fresh copy of the demo workspace (built once if missing), so "cold" means no baseline, backtest
+or LLM cache. The reference row is one cold `ask` for a single category in the same run; the ratio shows what the
+batch costs per category relative to asking one by one.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from openai_server import OpenAIServer, valid_adjustment  # noqa: E402  (the real local OpenAI-protocol server)
+
+ARGS = ["--as-of", "2020-03-31", "--level", "3-digit,4-digit", "--quiet"]
+
+
+def fresh_copy(src: Path) -> Path:
+    dst = Path(tempfile.mkdtemp(prefix="bench-report-")) / "home"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def run(cmd: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--demo-home", type=Path, default=Path(".trendcast-demo"))
+    args = ap.parse_args()
+    base_env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    for var in ("TRENDCAST_LLM_URL", "TRENDCAST_LLM_MODEL", "TRENDCAST_HOME"):
+        base_env.pop(var, None)
+    exe = [sys.executable, "-m", "agent"]
+    if not (args.demo_home / "index" / "manifest.json").exists():
+        print(f"building the demo workspace in {args.demo_home} (once) ...")
+        subprocess.run(exe + ["--home", str(args.demo_home), "demo"], env=base_env, check=True,
+                       stdout=subprocess.DEVNULL)
+    rows = []
+    home = fresh_copy(args.demo_home)
+    rows.append(("ask, 1 category, cold (reference)", 1, run(exe + ["--home", str(home), "ask", "clothing stores",
+                                                                   "--as-of", "2020-03-31", "--json"], base_env)))
+    with OpenAIServer(valid_adjustment(change_pct=-5.0)) as server:
+        env = {**base_env, "TRENDCAST_LLM_URL": server.url, "TRENDCAST_LLM_MODEL": server.model}
+        home = fresh_copy(args.demo_home)
+        out = home.parent / "reports"
+        cold = run(exe + ["--home", str(home), "report", "--out", str(out), "--adjuster", "llm", *ARGS], env)
+        n = len(server.chat_bodies)
+        rows.append(("report, llm (zero-latency server), cold", n, cold))
+        rows.append(("report, same inputs again (all cached)", n,
+                     run(exe + ["--home", str(home), "report", "--out", str(out), "--adjuster", "llm", *ARGS], env)))
+    home = fresh_copy(args.demo_home)
+    rows.append(("report, analog, cold", n, run(exe + ["--home", str(home), "report", "--out",
+                                                       str(home.parent / "r2"), "--adjuster", "analog", *ARGS],
+                                                 base_env)))
+    ref = rows[0][2]
+    t = Table(title="trendcast report, MRTS 3/4-digit NSA as of 2020-03-31 (fresh processes)")
+    for col in ("run", "categories", "wall s", "s / category", "× reference"):
+        t.add_column(col, justify="left" if col == "run" else "right")
+    for name, k, wall in rows:
+        t.add_row(name, str(k), f"{wall:.1f}", f"{wall / k:.2f}", f"{wall / ref:.1f}")
+    Console().print(t)
+    print(f"target: cold report with the LLM server < 60 s — {'met' if cold < 60 else 'NOT met'} ({cold:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
