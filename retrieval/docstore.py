@@ -225,8 +225,20 @@ class DocStore:
 
     def cache_queries(self, model: str, items: Sequence[tuple[str, str, np.ndarray]]) -> None:
         """Store (text_hash, text, vector) triples; ones already cached are left alone."""
-        rows = [(model, h, t, np.asarray(v, dtype="<f4").tobytes()) for h, t, v in items]
-        if not rows:
-            return
-        with self._lock:
-            self.con.executemany("INSERT OR IGNORE INTO query_embeddings VALUES (?, ?, ?, ?)", rows)
+        rows = {h: (t, np.asarray(v, dtype="<f4").tobytes()) for h, t, v in items}
+        if len(rows) == 1:
+            (h, (t, blob)), = rows.items()
+            with self._lock:
+                self.con.execute("INSERT OR IGNORE INTO query_embeddings VALUES (?, ?, ?, ?)", [model, h, t, blob])
+        elif rows:
+            import pyarrow as pa
+
+            table = pa.table({"text_hash": list(rows), "text": [t for t, _ in rows.values()],
+                              "vector": pa.array([b for _, b in rows.values()], pa.binary())})
+            with self._lock:
+                self.con.register("_queries", table)
+                try:
+                    self.con.execute("INSERT OR IGNORE INTO query_embeddings "
+                                     "SELECT ?, text_hash, text, vector FROM _queries", [model])
+                finally:
+                    self.con.unregister("_queries")
