@@ -53,7 +53,7 @@ def main() -> None:
                        stdout=subprocess.DEVNULL)
     rows = []
     home = fresh_copy(args.demo_home)
-    rows.append(("ask, 1 category, cold (reference)", 1, run(exe + ["--home", str(home), "ask", "clothing stores",
+    rows.append(("ask, 1 category, cold (reference)", 1, run(exe + ["--home", str(home), "ask", "furniture stores",
                                                                    "--as-of", "2020-03-31", "--json"], base_env)))
     with OpenAIServer(valid_adjustment(change_pct=-5.0)) as server:
         env = {**base_env, "TRENDCAST_LLM_URL": server.url, "TRENDCAST_LLM_MODEL": server.model}
