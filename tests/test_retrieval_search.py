@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import NEWS_FILE, REPO
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrieval import (DEFAULT_MODEL, HEADLINES_MAPPING, DocIndex, DocMapping, DocStore, TrendcastRetriever,
@@ -138,13 +138,13 @@ def _check(index: DocIndex, query, as_of, since_days, kinds, k, exact: bool):
         np.testing.assert_allclose(scores, np.sort(brute)[::-1][:len(hits)], atol=1e-5)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None)
 @given(**FILTERS)
 def test_property_flat_never_returns_a_document_after_as_of(flat, query, as_of, since_days, kinds, k):
     _check(flat, query, as_of, since_days, kinds, k, exact=True)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None)
 @given(**FILTERS)
 def test_property_ivf_never_returns_a_document_after_as_of(ivf, query, as_of, since_days, kinds, k):
     _check(ivf, query, as_of, since_days, kinds, k, exact=False)
