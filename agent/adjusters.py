@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from agent.settings import Settings
+from forecasting.adjust import direction
 
 
 @dataclass
@@ -56,10 +57,6 @@ def get_adjuster(name: str, settings: Settings, **deps) -> Adjuster:
     return _REGISTRY[name](settings, deps)
 
 
-def direction_of(pct: float, flat_band: float) -> str:
-    return "flat" if abs(pct) <= flat_band else ("up" if pct > 0 else "down")
-
-
 class NoAdjuster:
     name = "none"
 
@@ -101,7 +98,7 @@ class AnalogAdjuster:
         ev = [h.id for h in sit.evidence[:3]]
         shown = ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in top[:3])
         return AdjustmentResult(
-            "analog", pct=pct, direction=direction_of(pct, s.flat_band_pct), confidence=round(shrink, 3),
+            "analog", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(shrink, 3),
             rationale=(f"Median realised change vs baseline in the {len(top)} most similar past situations was "
                        f"{100 * (math.exp(med) - 1):+.1f} %, shrunk by their similarity ({shrink:.2f}) to "
                        f"{pct:+.1f} %. Closest: {shown}."),

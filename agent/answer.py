@@ -19,9 +19,18 @@ class PeriodOut(BaseModel):
     end: dt.date
 
 
+class SpanOut(BaseModel):
+    """The observed steps a comparison total sums (forecasting.comparisons.Span)."""
+    start: dt.date
+    end: dt.date
+    steps: int
+
+
 class HistoryOut(BaseModel):
-    last_period_total: float | None
-    same_period_last_year: float | None
+    last_period_total: float | None  # the same number of steps as the period, the latest observed by as-of
+    same_period_last_year: float | None  # the period's steps a year earlier
+    last_period: SpanOut | None = None
+    last_year: SpanOut | None = None
     recent: list[tuple[dt.date, float]] = Field(default_factory=list)  # for sparklines and charts
 
 
@@ -57,7 +66,7 @@ class ForecastOut(BaseModel):
     hi_95: float
     change_vs_last_period_pct: float | None
     change_vs_last_year_pct: float | None
-    direction: Literal["up", "flat", "down"]
+    direction: Literal["up", "flat", "down"] | None  # vs the last period; None when that is unknown
 
 
 class EvidenceOut(BaseModel):

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecasting.periods import Period, resolve_period
+from forecasting.frequency import period_ends
+from forecasting.periods import Period, known_by, relative_horizon, resolve_period
 
 W_CONTEXT, W_SERIES, W_MOMENTUM = 0.6, 0.25, 0.15
 
@@ -41,24 +42,19 @@ class PastCase:
 
 
 def origins_before(as_of: dt.date, horizon: str, freq: str, lookback: int) -> list[dt.date]:
-    """Past origins, newest first, whose whole outcome period ends on or before as_of."""
-    weekly_steps = horizon == "next-week"
+    """Past origins, newest first, whose whole outcome period — its last step included — ended by as_of."""
+    h = relative_horizon(horizon)
     out = []
     for i in range(1, lookback + 1):
-        if weekly_steps:
+        if h == "next-week":
             o = as_of - dt.timedelta(weeks=i)
         elif freq.startswith("M"):
             o = (pd.Timestamp(as_of) + pd.offsets.MonthEnd(0) - pd.offsets.MonthEnd(i)).date()
         else:
             o = (pd.Timestamp(as_of) - pd.DateOffset(months=i)).date()
-        if resolve_period(_relative(horizon), o, freq).end <= as_of:
+        if known_by(resolve_period(h, o, freq), freq) <= as_of:
             out.append(o)
     return out
-
-
-def _relative(horizon: str) -> str:
-    # An explicit month ("month:2020-04") is judged by its one-month-ahead analogues.
-    return "next-month" if horizon.startswith("month:") else horizon
 
 
 def related_series(series: pd.DataFrame, target_id: str, n: int) -> list[str]:
@@ -79,10 +75,10 @@ def related_series(series: pd.DataFrame, target_id: str, n: int) -> list[str]:
 
 
 def _momentum(series: tuple[np.ndarray, np.ndarray], at: dt.date, freq: str) -> float:
-    """log(last 3 periods / the same periods a year earlier) as of `at` — a cheap series-state feature.
-    `series` is (ds as datetime64 sorted, y)."""
-    ds, y = series
-    end = int(np.searchsorted(ds, np.datetime64(at), side="right"))
+    """log(last 3 periods / the same periods a year earlier) over the periods ended by `at` — a cheap series-state
+    feature. `series` is (period ends as datetime64 sorted, y)."""
+    ends, y = series
+    end = int(np.searchsorted(ends, np.datetime64(at), side="right"))
     lag = 12 if freq.startswith("M") else 52 if freq.startswith("W") else 364
     n = 3 if freq.startswith("M") else 13 if freq.startswith("W") else 90
     if end < lag + n:
@@ -97,17 +93,20 @@ def find_cases(*, target, series: pd.DataFrame, panel: pd.DataFrame, as_of: dt.d
                ) -> list[PastCase]:
     """Score every backtested (series, origin) by similarity to the current situation; best first.
 
-    `backtests`: forecasting.backtest_situations output for the related series; `context_at(origin) ->
-    (mean_vector | None, hits)` gives the news climate at an origin (as-of that origin)."""
+    `panel`: the related series as observed by as_of (forecasting.history.observed); `backtests`:
+    forecasting.backtest_situations output for them — only cases whose outcome was observed by as_of are kept;
+    `context_at(origin) -> (mean_vector | None, hits)` gives the news climate at an origin (as-of that origin)."""
     names = series.set_index("unique_id")["name"].astype(str).to_dict()
     parents = series.set_index("unique_id")["parent_id"].to_dict()
     freq = target.freq
-    hist_by = {sid: (g["ds"].to_numpy(dtype="datetime64[ns]"), g["y"].to_numpy(dtype=float))
+    hist_by = {sid: (period_ends(g["ds"], freq).to_numpy(dtype="datetime64[ns]"), g["y"].to_numpy(dtype=float))
                for sid, g in panel.sort_values("ds").groupby("unique_id")}
     now_m = _momentum(hist_by[target.series_id], as_of, freq) if target.series_id in hist_by else 0.0
     ctx_cache: dict[dt.date, tuple] = {}
     ok = backtests.dropna(subset=["baseline", "actual"])
-    ok = ok[(ok["baseline"] > 0) & (ok["actual"] > 0) & (pd.to_datetime(ok["period_end"]) <= pd.Timestamp(as_of))]
+    ok = ok[(ok["baseline"] > 0) & (ok["actual"] > 0)]
+    ok = ok.loc[np.array([known_by(Period(pd.Timestamp(a).date(), pd.Timestamp(b).date()), freq) <= as_of
+                          for a, b in zip(ok["period_start"], ok["period_end"])], dtype=bool)]
     rows, ctx_sims = [], []
     for row in ok.itertuples(index=False):
         origin = pd.Timestamp(row.origin).date()

@@ -38,7 +38,7 @@ def _with_llm(settings, prompt, no_cache):
 @click.pass_context
 def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as_json):
     """Answer a question like "how will clothing stores trend next month?"."""
-    from agent.pipeline import answer
+    from agent.engine import answer
 
     settings = _with_llm(settings_of(ctx), prompt, no_cache)
     a = answer(settings, question, as_of=as_of, horizon=horizon, series_id=series_id, adjuster=adjuster)
@@ -61,7 +61,7 @@ def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as
 def demo(ctx, question, as_of, data_dir, adjuster, as_json):
     """Build a workspace from the bundled real data (US Census retail sales + news) and answer a question."""
     from agent.demo import build_demo_workspace
-    from agent.pipeline import answer
+    from agent.engine import answer
 
     settings = settings_of(ctx)
     build_demo_workspace(settings, data_dir, echo=click.echo)

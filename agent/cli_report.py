@@ -51,7 +51,7 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, 
     category got a forecast.
     """
     from agent import workspace
-    from agent.pipeline import _semantic
+    from agent.engine import semantic_matcher
     from agent.report.build import build_report
     from agent.report.output import write_report
     from agent.report.progress import progress_for
@@ -65,7 +65,7 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, 
                                            **({"llm": settings.llm.model_copy(update=llm)} if llm else {})})
     series = workspace.sales_store(settings).series()
     targets, selection = select_targets(series, split_list(levels), split_list(categories),
-                                        semantic=_semantic(settings))
+                                        semantic=semantic_matcher(settings))
     as_of = as_of or report_as_of(series, targets)
     with progress_for(quiet) as progress:
         rep = build_report(settings, targets, as_of=as_of, horizon=horizon, adjuster=adjuster, selection=selection,

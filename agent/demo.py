@@ -8,7 +8,6 @@ from agent import workspace
 from agent.settings import Settings
 
 MRTS = "mrts_sales_by_kind_of_business_long.csv.gz"
-UNITS = {"mrts-nsa": "millions of USD"}  # the unit of each bundled dataset, shown in answers and prompts
 NEWS = "headlines_dated.csv.gz"
 
 

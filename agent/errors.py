@@ -1,22 +1,42 @@
-"""Which exceptions are the user's to fix (exit code 2, one line, no traceback)."""
+"""The user's errors: what exits with code 2 and one line, no traceback.
+
+`UserError` is the base of every user-facing error. Agent's and eval's errors subclass it; the leaves
+(forecasting, retrieval, prompts) may not import agent, so their input errors are registered as virtual
+subclasses here (`issubclass(forecasting.errors.InputError, UserError)` holds once `register_leaf_errors()` ran —
+the CLI runs it before it looks at an exception).
+"""
 from __future__ import annotations
 
-import click
+from abc import ABCMeta
 
 
-class UserError(click.ClickException):
+class UserError(Exception, metaclass=ABCMeta):
+    """Input, usage or settings the user must fix: exit code 2, a one-line message naming file, row or option."""
+
     exit_code = 2
 
-    def format_message(self) -> str:  # one line, always
-        return " ".join(str(self.message).split())
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def user_error_types() -> tuple[type[BaseException], ...]:
-    """Every package's 'your input is wrong' exception (imported late: the CLI must start fast)."""
-    from agent.question import QuestionError
+_registered = False
+
+
+def register_leaf_errors() -> None:
+    """Make the leaves' input errors UserErrors (imported late: the CLI must start fast)."""
+    global _registered
+    if _registered:
+        return
     from forecasting.errors import InputError as SalesInputError
-    from eval.errors import SuiteError
     from prompts.spec import PromptError
     from retrieval.errors import RetrievalError
 
-    return (QuestionError, SalesInputError, RetrievalError, PromptError, SuiteError)
+    for cls in (SalesInputError, RetrievalError, PromptError):
+        UserError.register(cls)
+    _registered = True
+
+
+def is_user_error(exc: BaseException) -> bool:
+    register_leaf_errors()
+    return isinstance(exc, UserError)

@@ -16,6 +16,7 @@ def build_context(sit, settings: Settings, n_examples: int):
     """The PromptContext of one situation: history, baseline, evidence and few-shot examples — all ≤ as_of."""
     from prompts import PromptContext
     from prompts.context import Evidence, FewShotExample, period_label
+    from forecasting.adjust import direction
     from prompts.examples import outcome_answer_json
 
     examples = []
@@ -24,7 +25,8 @@ def build_context(sit, settings: Settings, n_examples: int):
         examples.append(FewShotExample(
             series_name=c.name, origin=c.origin, period_label=period_label(c.period.start, c.period.end),
             baseline_total=round(c.baseline, 1), evidence=[Evidence.model_validate(h) for h in c.evidence],
-            answer_json=outcome_answer_json(c.baseline, c.actual, flat_band_pct=settings.flat_band_pct,
+            answer_json=outcome_answer_json(c.baseline, c.actual,
+                                            direction_of=lambda pct: direction(pct, settings.flat_band_pct),
                                             min_pct=settings.change_min_pct, max_pct=settings.change_max_pct,
                                             drivers=drivers)))
     hist = sit.history.tail(HISTORY_ROWS)

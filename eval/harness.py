@@ -147,16 +147,15 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
     advance = _bar(opts, "variants", len(base) // max(len(origins), 1) * len(todo))
     members = list(suite.baseline.models)
     adjusted = {o: sorted({v.baseline for oo, v in todo if oo == o and v.adjuster != "none"}) for o in origins}
-    ctx, case_src, preparer = None, store, None
+    search, backtests, preparer = None, None, None
     if any(adjusted.values()):
-        from agent.pipeline import Context
-        from eval.cases import case_store
+        from agent import engine
 
         opts.echo("past cases: one backtest of the related series for every origin")
         freq = str(series.set_index("unique_id").loc[base["unique_id"].iloc[0], "freq"])
         as_ofs = sorted(pd.Timestamp(o).date() for o, b in adjusted.items() if b)
         ids = sorted(base["unique_id"].unique())
-        case_src = case_store(store, series, ids, freq, as_ofs, suite.horizon)
+        backtests = engine.precompute_backtests(store, series, ids, freq, as_ofs, suite.horizon)
         if suite.n_jobs > 1:
             from eval.parallel import Preparer
 
@@ -166,15 +165,15 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
                 if b:
                     preparer.submit(o, base[base["origin"] == o], b, members)
         else:
-            ctx = Context(settings)
+            search = engine.EvidenceSearch(settings)
     try:
         for origin in origins:
             mine = [v for o, v in todo if o == origin]
             if not mine:
                 continue
-            oc = OriginContext(settings=settings, store=case_src, series=series,
+            oc = OriginContext(settings=settings, store=store, series=series,
                                base=base[base["origin"] == origin], horizon=suite.horizon, members=members,
-                               ctx=ctx, blind_year_shift=opts.blind_year_shift)
+                               search=search, backtests=backtests, blind_year_shift=opts.blind_year_shift)
             if preparer is not None and adjusted[origin]:
                 oc.preset(preparer.result(origin))
             for v in mine:

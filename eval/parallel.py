@@ -51,14 +51,13 @@ def worker_home(settings, scratch: Path):
 
 def _init(settings, scratch: Path, series: pd.DataFrame, target_ids: list[str], freq: str, as_ofs,
           horizon: str) -> None:
-    from agent import workspace
-    from agent.pipeline import Context
-    from eval.cases import case_store
+    from agent import engine, workspace
 
     settings = worker_home(settings, scratch)
     store = workspace.sales_store(settings)
-    _WORKER.update(settings=settings, series=series, horizon=horizon, ctx=Context(settings),
-                   store=case_store(store, series, target_ids, freq, as_ofs, horizon))
+    _WORKER.update(settings=settings, series=series, horizon=horizon, search=engine.EvidenceSearch(settings),
+                   store=store, backtests=engine.precompute_backtests(store, series, target_ids, freq, as_ofs,
+                                                                      horizon))
 
 
 def _prepare_origin(base: pd.DataFrame, baselines: list[str], members: list[str]) -> dict[str, list]:
@@ -66,7 +65,7 @@ def _prepare_origin(base: pd.DataFrame, baselines: list[str], members: list[str]
 
     w = _WORKER
     oc = OriginContext(settings=w["settings"], store=w["store"], series=w["series"], base=base,
-                       horizon=w["horizon"], members=members, ctx=w["ctx"])
+                       horizon=w["horizon"], members=members, search=w["search"], backtests=w["backtests"])
     return {b: oc.situations(b) for b in baselines}
 
 

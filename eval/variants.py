@@ -1,9 +1,10 @@
 """One variant at one origin: the cells' forecasts, as the product would have made them then.
 
 `none` variants read their forecast straight off the bulk baselines. `analog` and `llm` variants go through the
-agent's own code: `agent.pipeline.prepare(..., as_of=origin, baseline=<the bulk baseline>)` gathers the history,
-evidence and past cases as of the origin, and the adjuster registry adjusts the whole origin as one batch (the
-llm adjuster sends it concurrently, through the workspace's LLM cache).
+agent's engine: `engine.prepare(..., as_of=origin, baseline=<the bulk baseline>, backtests=<the run's one
+backtest>)` gathers the history, evidence and past cases as of the origin, the adjuster registry adjusts the whole
+origin as one batch (the llm adjuster sends it concurrently, through the workspace's LLM cache), and
+`engine.situation_forecast` — the function `ask` shows — turns each baseline and adjustment into the cell's forecast.
 """
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline
 class OriginContext:
     """What every variant at one origin shares: the settings, the store, the baselines, and prepared situations."""
     settings: object
-    store: object  # eval.cases.CaseStore: the sales store with the run's past cases precomputed
+    store: object  # the workspace's SalesStore
     series: pd.DataFrame
     base: pd.DataFrame  # the grid rows of this origin with their baselines (eval.cells.compute_baselines)
     horizon: str
     members: list[str]
-    ctx: object = None  # agent.pipeline.Context (the workspace's index)
+    search: object = None  # agent.engine.EvidenceSearch (the workspace's index)
+    backtests: pd.DataFrame | None = None  # the run's past-case backtests (agent.engine.precompute_backtests)
     blind_year_shift: int | None = None
     _situations: dict = field(default_factory=dict)
 
@@ -42,19 +44,16 @@ class OriginContext:
         return self._situations[baseline]
 
     def _prepare(self, baseline: str) -> list:
-        from agent.pipeline import prepare
-        from agent.resolve import Target
+        from agent import engine
 
-        names = self.series.set_index("unique_id")
         out = []
         for row in self.base.to_dict("records"):
-            meta = names.loc[row["unique_id"]]
-            target = Target(row["unique_id"], str(meta["name"]), str(meta["level"]), "id", str(meta["freq"]))
+            target = engine.target_by_id(self.series, row["unique_id"])
             as_of = pd.Timestamp(row["origin"]).date()
-            out.append(prepare(self.settings, target, question=f"how will {target.name} trend ({self.horizon})?",
-                               as_of=as_of, horizon=self.horizon, need_cases=True, series=self.series,
-                               ctx=self.ctx, store=self.store,
-                               baseline=baseline_forecast(row, baseline, self.members, as_of)))
+            out.append(engine.prepare(self.settings, target, question=engine.default_question(target, self.horizon),
+                                      as_of=as_of, horizon=self.horizon, need_cases=True, series=self.series,
+                                      search=self.search, store=self.store, backtests=self.backtests,
+                                      baseline=baseline_forecast(row, baseline, self.members, as_of)))
         return out
 
 
@@ -92,25 +91,22 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
         if progress:
             progress(len(frame))
         return frame, {"seconds": round(time.perf_counter() - t0, 3)}
-    from agent.adjusters import get_adjuster
-    from forecasting.adjust import apply_adjustment
+    from agent import engine
 
     sits = oc.situations(variant.baseline)
     t1 = time.perf_counter()
     settings = variant_settings(oc.settings, variant)
     deps = {}
     if variant.adjuster == "llm" and oc.blind_year_shift:
-        from agent.workspace import sales_store
-
-        names = sales_store(oc.settings).series()["name"].astype(str).tolist()
+        names = oc.series["name"].astype(str).tolist()
         deps = {"blind_year_shift": oc.blind_year_shift, "blind_names": names}
     log, since = _calllog(settings, variant)
-    results = get_adjuster(variant.adjuster, settings, **deps).adjust_many(sits, progress=progress)
+    results = engine.get_adjuster(variant.adjuster, settings, **deps).adjust_many(sits, progress=progress)
     rows = []
     for sit, res in zip(sits, results):
-        f = apply_adjustment(sit.baseline, res.pct)
+        f = engine.situation_forecast(sit, res, settings)
         rows.append({"unique_id": sit.target.series_id, "origin": pd.Timestamp(sit.as_of), "variant": variant.name,
-                     "forecast": f["total"], **{b: f[b] for b in BOUNDS}, "baseline": sit.baseline.total,
+                     "forecast": f.total, **{b: getattr(f, b) for b in BOUNDS}, "baseline": sit.baseline.total,
                      "pct": res.pct, "source": res.source, "fallback": res.source != variant.adjuster,
                      "attempts": res.attempts, "cached": res.cached, "n_evidence": len(sit.evidence),
                      "n_cases": len(sit.cases), "warnings": " | ".join(sit.warnings + res.warnings)})

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from forecasting.constants import BOUNDS
 
 if TYPE_CHECKING:
@@ -21,12 +23,17 @@ def apply_adjustment(baseline: "BaselineForecast", pct: float) -> dict[str, floa
     return {key: getattr(baseline, key) * factor for key in ("total", *BOUNDS)}
 
 
-def direction(change_pct: float, flat_band_pct: float) -> str:
-    """``"up"`` above +band, ``"down"`` below -band, else ``"flat"`` (the band's edges are flat)."""
+def directions(change_pct, flat_band_pct: float) -> np.ndarray:
+    """THE direction rule, vectorised: "up" above +band, "down" below -band, else "flat" (the band's edges are
+    flat). Every direction the product prints, prompts with, validates or scores comes from here."""
+    change = np.atleast_1d(np.asarray(change_pct, dtype="float64"))
+    return np.select([change > flat_band_pct, change < -flat_band_pct], ["up", "down"], "flat")
+
+
+def direction(change_pct: float | None, flat_band_pct: float) -> str | None:
+    """`directions` for one change; None (unknown) when the change is unknown."""
+    if change_pct is None:
+        return None
     if not math.isfinite(change_pct):
         raise ValueError(f"change {change_pct!r} % is not a finite number")
-    if change_pct > flat_band_pct:
-        return "up"
-    if change_pct < -flat_band_pct:
-        return "down"
-    return "flat"
+    return str(directions(change_pct, flat_band_pct)[0])

@@ -10,11 +10,14 @@ from forecasting.errors import InputError
 from forecasting.frequency import period_ends
 
 
-def observed(history: pd.DataFrame, freq: str, as_of: date) -> pd.DataFrame:
-    """Rows of `history` (ds, y) whose period has ended by `as_of`, sorted by ds. Nothing later is ever kept."""
-    df = history[["ds", "y"]].copy()
+def observed(frame: pd.DataFrame, freq: str, as_of: date) -> pd.DataFrame:
+    """THE CLOCK: the rows of `frame` (a ``ds`` column of period starts, any other columns) whose period has ENDED by
+    `as_of`, sorted by (unique_id,) ds. A month is known after its last day, a week after its seventh; an as-of in
+    the middle of a period never lets that period in. Every cut of history, panel, cases and prompts goes through
+    this function (forecasting, agent, eval alike)."""
+    df = frame.copy()
     df["ds"] = pd.to_datetime(df["ds"])
-    df = df.sort_values("ds", ignore_index=True)
+    df = df.sort_values(["unique_id", "ds"] if "unique_id" in df.columns else "ds", ignore_index=True)
     return df[period_ends(df["ds"], freq) <= pd.Timestamp(as_of)].reset_index(drop=True)
 
 
@@ -42,7 +45,7 @@ def prepare(
 ) -> tuple[pd.DatetimeIndex, np.ndarray, list[str]]:
     """``(ds, y, warnings)``: observed by as-of, on the regular grid, the last `train_window` periods, with
     interior missing periods linearly interpolated (and said so in a warning)."""
-    df = observed(history, freq, as_of)
+    df = observed(history[["ds", "y"]], freq, as_of)
     df = df[df["y"].notna()]
     if df.empty:
         raise InputError(f"no observations on or before as-of {as_of}")

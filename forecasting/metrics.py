@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import utilsforecast.losses as ufl
 
+from forecasting.adjust import directions  # noqa: F401  (re-exported: eval scores with the product's rule)
+
 # quantile levels implied by the central 95 % and 80 % intervals and the point (taken as the median)
 CRPS_QUANTILES = np.array([0.025, 0.1, 0.5, 0.9, 0.975])
 
@@ -57,12 +59,6 @@ def scaled_crps(y, median, lo_80, hi_80, lo_95, hi_95) -> float:
 def coverage(y, lo, hi) -> float:
     """Share of actuals inside [lo, hi] (bounds included)."""
     return _value(ufl.coverage(_frame(y, **{"f": y, "f-lo-0": lo, "f-hi-0": hi}), ["f"], level=0), "f")
-
-
-def directions(change_pct, flat_band_pct: float) -> np.ndarray:
-    """Vectorised `forecasting.adjust.direction`: "up" / "flat" / "down" per change (in percent)."""
-    change = np.atleast_1d(np.asarray(change_pct, dtype="float64"))
-    return np.select([change > flat_band_pct, change < -flat_band_pct], ["up", "down"], "flat")
 
 
 def directional_accuracy(actual_change_pct, predicted_change_pct, flat_band_pct: float) -> float:

@@ -116,3 +116,23 @@ def default_as_of(history: pd.DataFrame, freq: str | None = None) -> date:
         raise InputError("no history: cannot choose an as-of date")
     freq = freq or infer_freq(ds)
     return period_ends(ds[[ds.argmax()]], freq)[0].date()
+
+
+def relative_horizon(horizon: str) -> str:
+    """The rolling horizon a horizon is judged by in the past: an explicit month (``month:2020-04``) is a
+    ``next-month`` seen from the month before it; the rolling horizons are themselves."""
+    return "next-month" if str(horizon).startswith("month:") else horizon
+
+
+def step_starts(period: Period, freq: str) -> pd.DatetimeIndex:
+    """The `ds` of the `freq` steps that belong to `period` (those dated inside it)."""
+    return pd.date_range(pd.Timestamp(period.start), pd.Timestamp(period.end), freq=freq)
+
+
+def known_by(period: Period, freq: str) -> date:
+    """The first as-of at which every step of `period` is observed: the end of its last step (for weekly data a
+    month's last week may run into the next month)."""
+    steps = step_starts(period, freq)
+    if len(steps) == 0:
+        return period.end
+    return max(period.end, period_ends(steps[-1:], freq)[0].date())

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 def outcome_answer_json(
     baseline_total: float,
     actual_total: float,
     *,
-    flat_band_pct: float = 1.0,
+    direction_of: Callable[[float], str],
     min_pct: float = -90.0,
     max_pct: float = 200.0,
     confidence: float = 0.7,
@@ -18,11 +18,11 @@ def outcome_answer_json(
     rationale: str | None = None,
 ) -> str:
     """JSON of the right adjustment: change_pct = 100 * (actual / baseline - 1), rounded to 0.1 and clipped to the
-    bounds; direction from the flat band. drivers are {evidence_id, effect, note} dicts the caller vouches for."""
+    bounds; its direction is `direction_of(change_pct)` (the caller's rule: the product has one, in forecasting). drivers are {evidence_id, effect, note} dicts the caller vouches for."""
     if not (math.isfinite(baseline_total) and math.isfinite(actual_total)) or baseline_total <= 0:
         raise ValueError(f"need a positive finite baseline and a finite actual, got {baseline_total}, {actual_total}")
     change = round(min(max_pct, max(min_pct, 100.0 * (actual_total / baseline_total - 1.0))), 1)
-    direction = "flat" if abs(change) <= flat_band_pct else ("up" if change > 0 else "down")
+    direction = direction_of(change)
     if rationale is None:
         rationale = f"The outcome was {actual_total:,.1f} against a baseline of {baseline_total:,.1f} ({change:+.1f}%)."
     answer = {"direction": direction, "change_pct": change, "confidence": confidence, "drivers": list(drivers),

@@ -87,27 +87,25 @@ def test_refit_every_origin_equals_forecast_period_everywhere(store, tmp_path):
         assert row["combined:total"] == pytest.approx(bf.total, rel=1e-9)
 
 
-def test_case_store_gives_the_cases_of_the_plain_store(store):
-    """Past cases through eval's one-backtest CaseStore = through the plain store (same rows, same similarity),
-    and every case's outcome ends on or before the as-of."""
-    from agent.pipeline import Context, prepare
-    from agent.resolve import Target
+def test_precomputed_backtests_give_the_cases_of_the_plain_store(store):
+    """Past cases from eval's one backtest for every origin (engine.precompute_backtests) = those prepare finds on
+    its own through the store (same rows, same similarity), and every case's outcome ends on or before the as-of."""
+    from agent import engine
     from agent.settings import Settings
-    from eval.cases import case_store
 
     settings = Settings(home=store.path.parent)
     series = store.series()
-    ctx = Context(settings)
+    search = engine.EvidenceSearch(settings)
     as_of = dt.date(2019, 12, 31)
-    view = case_store(store, series, ["4482"], "MS", [as_of, dt.date(2020, 2, 29)], "next-month")
-    target = Target("4482", "Shoe stores", "4-digit", "id", "MS")
+    pre = engine.precompute_backtests(store, series, ["4482"], "MS", [as_of, dt.date(2020, 2, 29)], "next-month")
+    target = engine.target_by_id(series, "4482")
 
-    def cases(src):
-        sit = prepare(settings, target, question="q", as_of=as_of, horizon="next-month", need_cases=True,
-                      series=series, ctx=ctx, store=src)
+    def cases(backtests):
+        sit = engine.prepare(settings, target, question="q", as_of=as_of, horizon="next-month", need_cases=True,
+                             series=series, search=search, store=store, backtests=backtests)
         return [(c.series_id, c.origin, round(c.baseline, 6), round(c.actual, 6), round(c.similarity, 9),
                  c.period.end) for c in sit.cases]
 
-    mine = cases(view)
-    assert mine == cases(store)
+    mine = cases(pre)
+    assert mine == cases(None)
     assert mine and all(end <= as_of for *_, end in mine)

@@ -9,11 +9,16 @@ from types import SimpleNamespace
 import pytest
 
 from agent.schema import TrendAdjustment, validation_context
+from forecasting.adjust import direction
 from prompts import (PromptContext, PromptError, PromptSpec, blind_context, list_prompts, load_prompt,
                      outcome_answer_json, shift_years)
 
 ANSWER = '{"direction": "up", "change_pct": 3.3, "confidence": 0.7, "drivers": [{"evidence_id": "D7", ' \
          '"effect": "up", "note": "tax {rebate}"}], "rationale": "Rebates {x} lifted 2023 sales."}'
+
+
+def _dir(change_pct: float) -> str:
+    return direction(change_pct, 1.0)
 
 
 def context(**overrides) -> PromptContext:
@@ -134,13 +139,13 @@ def test_spec_is_strict_in_python_too():
 
 
 def test_outcome_answer_is_a_valid_adjustment():
-    raw = outcome_answer_json(2000.0, 1600.0, flat_band_pct=1.0, drivers=[{"evidence_id": "D3", "effect": "down",
+    raw = outcome_answer_json(2000.0, 1600.0, direction_of=_dir, drivers=[{"evidence_id": "D3", "effect": "down",
                                                                              "note": "closures"}])
     adj = TrendAdjustment.model_validate_json(raw, context=validation_context({"D3"}))
     assert (adj.direction, adj.change_pct) == ("down", -20.0)
-    flat = json.loads(outcome_answer_json(1000.0, 1005.0, flat_band_pct=1.0))
+    flat = json.loads(outcome_answer_json(1000.0, 1005.0, direction_of=_dir))
     assert (flat["direction"], flat["change_pct"]) == ("flat", 0.5)
-    assert json.loads(outcome_answer_json(100.0, 1000.0, max_pct=200.0))["change_pct"] == 200.0
+    assert json.loads(outcome_answer_json(100.0, 1000.0, direction_of=_dir, max_pct=200.0))["change_pct"] == 200.0
 
 
 def test_blind_context_masks_names_and_shifts_years():

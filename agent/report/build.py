@@ -12,7 +12,7 @@ import pandas as pd
 
 from agent import workspace
 from agent.adjusters import AdjustmentResult, get_adjuster
-from agent.pipeline import Context, assemble, choose_adjuster, prepare
+from agent.engine import EvidenceSearch, assemble, choose_adjuster, default_question, prepare
 from agent.report.model import ChartData, Entry, PerStep, Report, RunStats
 from agent.report.progress import NullProgress
 from agent.report.targets import iso_week
@@ -49,7 +49,7 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
     t0, started = time.perf_counter(), utc_now()
     store = workspace.sales_store(settings)
     series = store.series()
-    ctx = Context(settings)
+    search = EvidenceSearch(settings)
 
     baselines = {}
     workers = min(workers or usable_cpus(), len(targets))
@@ -65,8 +65,8 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
     progress.phase("evidence & past cases", len(targets))
     for t in targets:
         try:
-            sits.append(prepare(settings, t, question=f"how will {t.name} trend ({horizon})?", as_of=as_of,
-                                horizon=horizon, need_cases=name != "none", series=series, ctx=ctx, store=store,
+            sits.append(prepare(settings, t, question=default_question(t, horizon), as_of=as_of, horizon=horizon,
+                                need_cases=name != "none", series=series, search=search, store=store,
                                 baseline=baselines.get(t.series_id)))
         except Exception as exc:  # one category never sinks the run
             failed[t.series_id] = describe(exc)

@@ -17,10 +17,6 @@ def split_list(values) -> list[str]:
     return out
 
 
-def _target(row, how: str) -> Target:
-    return Target(str(row["unique_id"]), str(row["name"]), str(row["level"]), how, str(row["freq"]))
-
-
 def select_targets(series: pd.DataFrame, levels: list[str] | None = None, categories: list[str] | None = None,
                    semantic=None) -> tuple[list[Target], str]:
     """The report's categories and a label saying how they were chosen. Neither levels nor categories: every
@@ -49,7 +45,7 @@ def select_targets(series: pd.DataFrame, levels: list[str] | None = None, catego
         rows, label = series, "all series"
     order = sorted(range(len(rows)), key=lambda i: (str(rows["level"].iloc[i]), str(rows["unique_id"].iloc[i])))
     rows = rows.iloc[order]
-    return [_target(r, "level") for _, r in rows.iterrows()], label
+    return [Target.from_row(r, "level") for _, r in rows.iterrows()], label
 
 
 def report_as_of(series: pd.DataFrame, targets: list[Target]) -> dt.date:

@@ -34,22 +34,19 @@ def usable_cpus() -> int:
 def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.date, horizon: str,
                need_cases: bool, workers: int, progress=None) -> dict:
     """Baselines by series id (only those that worked); the situation cache warmed as a side effect."""
-    from agent.cases import origins_before, related_series
-    from agent.pipeline import CASE_LOOKBACK, CASE_MODEL, CASE_SERIES
+    from agent.casebook import case_origins, case_series
 
     db = str(settings.sales_db)
-    tasks = [(_baseline, (settings, t.series_id, t.freq, as_of, horizon), t.series_id) for t in targets]
+    tasks = [(_baseline, (settings, t, as_of, horizon), t.series_id) for t in targets]
     if need_cases:
-        h = "next-month" if horizon.startswith("month:") else horizon
         by_freq: dict[str, list[str]] = {}
         for t in targets:
             ids = by_freq.setdefault(t.freq, [])
-            ids += [i for i in related_series(series, t.series_id, CASE_SERIES) if i not in ids]
+            ids += [i for i in case_series(series, t.series_id) if i not in ids]
         for freq, ids in by_freq.items():
-            origins = origins_before(as_of, horizon, freq, CASE_LOOKBACK)
+            origins = case_origins(as_of, horizon, freq)
             n = max(1, min(len(ids), workers * CHUNKS_PER_WORKER))
-            tasks += [(_backtests, (db, ids[i::n], freq, origins, h, CASE_MODEL), None) for i in range(n)
-                      if origins]
+            tasks += [(_backtests, (db, ids[i::n], freq, origins, horizon), None) for i in range(n) if origins]
     if progress is not None:
         progress.phase(f"fits ({workers} processes)", len(tasks))
     baselines = {}
@@ -68,29 +65,22 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
     return baselines
 
 
-def _baseline(settings: Settings, series_id: str, freq: str, as_of: dt.date, horizon: str):
-    """What prepare() fits for one category (same history cut and period, through the same baseline cache)."""
-    import pandas as pd
-
-    from agent.pipeline import cached_baseline
+def _baseline(settings: Settings, target: Target, as_of: dt.date, horizon: str):
+    """What prepare() fits for one category (the same observed history and period, through the same cache)."""
+    from agent.situation import cached_baseline, observed_history
     from forecasting.periods import resolve_period
 
-    history = workspace.sales_store(settings).history(series_id)
-    history = history[pd.to_datetime(history["ds"]) <= pd.Timestamp(as_of)].reset_index(drop=True)
-    if len(history) < 3:
+    try:
+        as_of, history = observed_history(workspace.sales_store(settings), target, as_of)
+    except Exception:  # too little history: prepare() reports it
         return None
-    return cached_baseline(settings, history, freq, resolve_period(horizon, as_of, freq), as_of)
+    return cached_baseline(settings, history, target.freq, resolve_period(horizon, as_of, target.freq), as_of)
 
 
-def _backtests(db: str, ids: list[str], freq: str, origins, horizon: str, model: str) -> None:
+def _backtests(db: str, ids: list[str], freq: str, origins, horizon: str) -> None:
     """Backtest these series into the store's situation cache, exactly as prepare()'s past cases would."""
-    from forecasting.backtest import backtest_situations
+    from agent.casebook import backtest
     from forecasting.store import SalesStore
 
-    store = SalesStore(db, lock_timeout_s=60.0)
-    panel = store.panel(ids)  # uncut, as prepare() backtests it (each fit sees data up to its origin only)
-    if not panel.empty:
-        from agent.pipeline import CASE_REFIT_YEARS
-
-        backtest_situations(panel, freq, origins, horizon, model=model, store=store, refit_years=CASE_REFIT_YEARS)
+    backtest(SalesStore(db, lock_timeout_s=60.0), ids, freq, origins, horizon)
     return None

@@ -1,0 +1,64 @@
+"""Answer assembly: (situation, adjustment) → the Answer of the `ask --json` contract.
+
+`adjusted_forecast` is THE function that turns a baseline and an adjustment into the forecast an answer shows;
+`ask`, `report` and eval all call it (eval scores exactly what the product answers).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from agent.adjusters import AdjustmentResult
+from agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+                          SpanOut, TargetOut)
+from agent.settings import Settings
+
+RECENT = 36  # history points an answer carries for sparklines and charts
+
+
+def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_year_total: float | None,
+                      flat_band_pct: float) -> ForecastOut:
+    """The forecast: the baseline's total and bounds times (1 + pct / 100), its change against the comparison
+    totals (None when unknown) and its direction (None when the last period is unknown)."""
+    from forecasting.adjust import apply_adjustment, direction
+    from forecasting.comparisons import pct_change
+
+    f = apply_adjustment(baseline, pct)
+    vs_last = pct_change(f["total"], last_total)
+    return ForecastOut(total=f["total"], lo_80=f["lo_80"], hi_80=f["hi_80"], lo_95=f["lo_95"], hi_95=f["hi_95"],
+                       change_vs_last_period_pct=vs_last,
+                       change_vs_last_year_pct=pct_change(f["total"], last_year_total),
+                       direction=direction(vs_last, flat_band_pct))
+
+
+def situation_forecast(sit, adj: AdjustmentResult, settings: Settings) -> ForecastOut:
+    """`adjusted_forecast` for a prepared situation."""
+    return adjusted_forecast(sit.baseline, adj.pct, last_total=sit.last_period_total,
+                             last_year_total=sit.same_period_last_year, flat_band_pct=settings.flat_band_pct)
+
+
+def _span(span) -> SpanOut | None:
+    return None if span is None else SpanOut(start=span.start, end=span.end, steps=span.steps)
+
+
+def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
+    b = sit.baseline
+    recent = sit.history.tail(RECENT)
+    return Answer(
+        question=sit.question,
+        target=TargetOut(series_id=sit.target.series_id, name=sit.target.name, level=sit.target.level,
+                         resolved_by=sit.target.resolved_by),
+        as_of=sit.as_of, period=PeriodOut(start=sit.period.start, end=sit.period.end), horizon=sit.horizon,
+        unit=sit.unit,
+        history=HistoryOut(last_period_total=sit.last_period_total, same_period_last_year=sit.same_period_last_year,
+                           last_period=_span(sit.last), last_year=_span(sit.last_year),
+                           recent=[(pd.Timestamp(d).date(), float(y)) for d, y in zip(recent["ds"], recent["y"])]),
+        baseline=BaselineOut(model=b.model, total=b.total, lo_80=b.lo_80, hi_80=b.hi_80, lo_95=b.lo_95,
+                             hi_95=b.hi_95, members=dict(b.members)),
+        adjustment=AdjustmentOut(source=adj.source, model=adj.model, prompt=adj.prompt, pct=round(adj.pct, 4),
+                                 direction=adj.direction, confidence=adj.confidence, rationale=adj.rationale,
+                                 evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,
+                                 cached=adj.cached),
+        forecast=situation_forecast(sit, adj, settings),
+        evidence=[EvidenceOut(id=h.id, date=h.date, kind=h.kind, source=h.source, text=h.text,
+                              score=round(float(h.score), 4)) for h in sit.evidence],
+        warnings=sit.warnings + adj.warnings, timings={k: round(v, 3) for k, v in sit.timings.items()})

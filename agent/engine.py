@@ -1,0 +1,87 @@
+"""The engine API: what `ask`, `report` and eval call. Nothing outside `agent` reaches past this module (and the
+settings, errors, workspace and call log) into agent's internals.
+
+- `prepare(...)` → Situation (agent.situation): everything an adjuster may see, all known at as-of;
+- `get_adjuster(name, settings).adjust_many(situations)` → AdjustmentResult per situation;
+- `assemble(situation, result, settings)` → Answer; `situation_forecast` / `adjusted_forecast` → the forecast an
+  answer shows (eval scores this, not a copy of it);
+- `answer(...)` / `answer_batch(...)`: all of it for a question or a list of targets.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from agent import workspace
+from agent.adjusters import AdjustmentResult, get_adjuster
+from agent.answer import Answer
+from agent.assemble import adjusted_forecast, assemble, situation_forecast
+from agent.casebook import case_origins, case_series, precompute_backtests
+from agent.evidence import EvidenceSearch
+from agent.question import QuestionError, parse_question
+from agent.resolve import Target, resolve_category
+from agent.settings import Settings
+from agent.situation import Situation, cached_baseline, observed_history, prepare
+
+__all__ = ["AdjustmentResult", "Answer", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
+           "answer_batch", "assemble", "cached_baseline", "case_origins", "case_series", "choose_adjuster",
+           "get_adjuster", "observed_history", "precompute_backtests", "prepare", "semantic_matcher",
+           "situation_forecast", "target_by_id"]
+
+
+def choose_adjuster(settings: Settings, name: str | None) -> str:
+    """The adjuster asked for; else llm when an LLM is configured, else analog."""
+    return name or ("llm" if settings.llm.configured else "analog")
+
+
+def default_question(target: Target, horizon: str) -> str:
+    return f"how will {target.name} trend ({horizon})?"
+
+
+def answer_batch(settings: Settings, targets: list[Target], *, as_of: dt.date | None = None,
+                 horizon: str = "next-month", adjuster: str | None = None, question: str | None = None,
+                 progress=None, **deps) -> list[Answer]:
+    """Answers for many targets: situations one by one, then one concurrent batch through the adjuster."""
+    import time
+
+    name = choose_adjuster(settings, adjuster)
+    store = workspace.sales_store(settings)
+    series = store.series()
+    search = EvidenceSearch(settings)
+    sits = [prepare(settings, t, question=question or default_question(t, horizon), as_of=as_of, horizon=horizon,
+                    need_cases=name != "none", series=series, search=search, store=store)
+            for t in targets]
+    t0 = time.perf_counter()
+    results = get_adjuster(name, settings, **deps).adjust_many(sits, progress=progress)
+    for s in sits:
+        s.timings["adjust_s"] = (time.perf_counter() - t0) / max(len(sits), 1)
+    return [assemble(s, r, settings) for s, r in zip(sits, results)]
+
+
+def target_by_id(series, series_id: str) -> Target:
+    """The target of a series id (`trendcast series` lists them)."""
+    hit = series[series["unique_id"] == series_id]
+    if hit.empty:
+        raise QuestionError(f"no series with id {series_id!r} (see `trendcast series`)")
+    return Target.from_row(hit.iloc[0], "id")
+
+
+def answer(settings: Settings, question: str, *, as_of: dt.date | None = None, horizon: str | None = None,
+           series_id: str | None = None, adjuster: str | None = None, **deps) -> Answer:
+    """One question answered: resolve the category and horizon, then `answer_batch` for that one target."""
+    parsed = parse_question(question) if not series_id else None
+    table = workspace.sales_store(settings).series()
+    if series_id:
+        target = target_by_id(table, series_id)
+    else:
+        target = resolve_category(parsed.category, table, semantic=semantic_matcher(settings))
+    h = horizon or (parsed.horizon if parsed else "next-month")
+    return answer_batch(settings, [target], as_of=as_of, horizon=h, adjuster=adjuster, question=question,
+                        **deps)[0]
+
+
+def semantic_matcher(settings: Settings):
+    """Semantic category matching (last resort): cosine of the text to each series name's embedding."""
+    def match(text: str, names: list[str]):
+        vecs = workspace.query_vectors(settings, [text] + names)
+        return vecs[1:] @ vecs[0]
+    return match

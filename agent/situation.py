@@ -1,0 +1,137 @@
+"""A situation: everything an adjuster may see for one (series, as-of, horizon) — all of it known at as-of.
+
+`prepare` gathers it: the history observed by as-of (forecasting.history.observed, the one clock), the baseline
+(through the workspace cache, or given), the comparison spans, the evidence as of as-of and the past cases whose
+outcomes were observed by then.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from agent import workspace
+from agent.cases import PastCase, break_warning, find_cases
+from agent.casebook import backtests_for, case_series
+from agent.evidence import EvidenceSearch
+from agent.question import QuestionError
+from agent.resolve import Target
+from agent.settings import Settings
+
+MIN_HISTORY = 3  # observations a situation needs
+
+
+@dataclass
+class Situation:
+    """Everything an adjuster may see — all of it observed or dated on or before as_of."""
+    question: str
+    target: Target
+    as_of: dt.date
+    horizon: str
+    period: object  # forecasting.periods.Period
+    history: pd.DataFrame  # ds, y: the periods ended by as_of
+    baseline: object  # forecasting.baseline.BaselineForecast
+    last: object | None  # forecasting.comparisons.Span: the same number of steps just before the period
+    last_year: object | None  # forecasting.comparisons.Span: the period's steps a year earlier
+    evidence: list = field(default_factory=list)
+    cases: list[PastCase] = field(default_factory=list)
+    unit: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def last_period_total(self) -> float | None:
+        return None if self.last is None else self.last.total
+
+    @property
+    def same_period_last_year(self) -> float | None:
+        return None if self.last_year is None else self.last_year.total
+
+
+def observed_history(store, target: Target, as_of: dt.date | None) -> tuple[dt.date, pd.DataFrame]:
+    """(as_of, the target's history observed by it); as_of defaults to the end of the last observed period."""
+    from forecasting.history import observed
+    from forecasting.periods import default_as_of
+
+    history = store.history(target.series_id)
+    if history.empty:
+        raise QuestionError(f"series {target.series_id!r} has no observations")
+    as_of = as_of or default_as_of(history, target.freq)
+    history = observed(history, target.freq, as_of)
+    if len(history) < MIN_HISTORY:
+        raise QuestionError(f"{target.name}: fewer than {MIN_HISTORY} observations ended by {as_of}")
+    return as_of, history
+
+
+def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period, as_of: dt.date):
+    """forecast_period through the workspace's baseline cache."""
+    from agent.baseline_cache import BaselineCache, cache_key
+
+    cache = BaselineCache(settings.home / "baselines.sqlite")
+    key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window)
+    hit = cache.get(key, period, as_of)
+    if hit is not None:
+        return hit
+    from forecasting.baseline import forecast_period
+
+    baseline = forecast_period(history, freq, period, as_of=as_of, models=settings.baseline_models,
+                               train_window=settings.train_window)
+    cache.put(key, baseline)
+    return baseline
+
+
+def _past_cases(store, series, target: Target, as_of, horizon, search: EvidenceSearch, query_vec,
+                backtests) -> list[PastCase]:
+    from forecasting.history import observed
+
+    full = store.panel(case_series(series, target.series_id))
+    bt = backtests_for(store, series, target.series_id, target.freq, as_of, horizon, backtests, panel=full)
+    if bt.empty:
+        return []
+    panel = observed(full, target.freq, as_of)
+
+    def context_at(origin):
+        hits = search.evidence(query_vec, origin, 6)
+        return search.climate(hits), hits
+
+    now = search.climate(search.evidence(query_vec, as_of, 8))
+    return find_cases(target=target, series=series, panel=panel, as_of=as_of, horizon=horizon, backtests=bt,
+                      context_at=context_at, now_context=now)
+
+
+def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date | None, horizon: str,
+            need_cases: bool, series: pd.DataFrame, search: EvidenceSearch, store, baseline=None,
+            backtests: pd.DataFrame | None = None) -> Situation:
+    """Gather what an adjuster may see. `baseline` (a BaselineForecast) skips the fit (eval computes baselines in
+    bulk, reports in worker processes); `backtests` (casebook.precompute_backtests) skips the case backtests."""
+    from forecasting.comparisons import last_steps, year_ago
+    from forecasting.periods import resolve_period
+
+    t0 = time.perf_counter()
+    as_of, history = observed_history(store, target, as_of)
+    period = resolve_period(horizon, as_of, target.freq)
+    timings = {}
+    if baseline is None:
+        baseline = cached_baseline(settings, history, target.freq, period, as_of)
+    timings["baseline_s"] = time.perf_counter() - t0
+    warnings = list(baseline.warnings)
+    t1 = time.perf_counter()
+    qvec = search.query_vectors(target.name)
+    if search.index is None:
+        warnings.append("no document index in the workspace (run `trendcast ingest docs` and `trendcast index`): "
+                        "no evidence")
+    evidence = search.evidence(qvec, as_of, settings.n_evidence)
+    timings["evidence_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    cases = _past_cases(store, series, target, as_of, horizon, search, qvec, backtests) if need_cases else []
+    timings["cases_s"] = time.perf_counter() - t2
+    brk = break_warning(cases, target.series_id, as_of)
+    if brk:
+        warnings.append(brk)
+    return Situation(
+        question=question, target=target, as_of=as_of, horizon=horizon, period=period, history=history,
+        unit=workspace.unit_of(series, target.series_id), baseline=baseline,
+        last=last_steps(history, target.freq, period, as_of), last_year=year_ago(history, target.freq, period, as_of),
+        evidence=evidence, cases=cases, warnings=warnings, timings=timings)
