@@ -164,10 +164,12 @@ def test_walmart_departments_weekly(walmart_workspace, tmp_path, horizon):
     assert a["period"]["start"] > data["as_of"]
     assert data["entries"][0]["chart"]["steps_in_period"] in ((4,) if horizon == "next-4-weeks" else (4, 5))
     assert a["history"]["same_period_last_year"] > 0 and a["forecast"]["change_vs_last_year_pct"] is not None
-    if horizon == "next-4-weeks":  # the 4 weeks before are observed
-        assert a["history"]["last_period_total"] > 0 and data["rank_by"] == "last_period"
-    else:  # as of 2012-11-01 "next month" is December; November is not observed: ranked vs last year
-        assert a["history"]["last_period_total"] is None and data["rank_by"] == "last_year"
+    # "vs last period" is the same number of weeks, the latest ended by as-of (as of 2012-11-01 "next month" is
+    # December, 4 Fridays: compared with the 4 weeks dated 10-05..10-26, and with December 2011's 9..30, not 2..30)
+    steps = data["entries"][0]["chart"]["steps_in_period"]
+    assert a["history"]["last_period_total"] > 0 and data["rank_by"] == "last_period"
+    assert a["history"]["last_period"]["steps"] == steps == a["history"]["last_year"]["steps"]
+    assert a["history"]["last_period"]["end"] == "2012-11-01"
     ranked = [e["answer"]["forecast"]["change_vs_" + data["rank_by"] + "_pct"] for e in data["entries"]
               if e["series_id"] in data["ranking"]]
     by_id = {e["series_id"]: e["answer"]["forecast"]["change_vs_" + data["rank_by"] + "_pct"] for e in data["entries"]}
