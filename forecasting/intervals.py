@@ -33,11 +33,18 @@ def z_value(level: float) -> float:
 
 
 def sum_sd(sigma: np.ndarray, mask: np.ndarray) -> float:
-    """Standard deviation of the sum of the masked steps' errors, from the per-step error sds (see module doc)."""
-    sigma = np.maximum.accumulate(np.clip(np.nan_to_num(np.asarray(sigma, dtype="float64")), 0.0, None))
+    """Standard deviation of the sum of the masked steps' errors, from the per-step error sds (see module doc).
+
+    NaN when a sd the sum depends on (any step up to the period's last) is not finite: an unknown interval is not a
+    zero-width one (forecasting.combine then leaves that member out)."""
+    sigma = np.asarray(sigma, dtype="float64")
+    w = np.asarray(mask, dtype="float64")
+    used = np.flatnonzero(w)
+    if used.size and not np.isfinite(sigma[: used[-1] + 1]).all():
+        return float("nan")
+    sigma = np.maximum.accumulate(np.clip(np.nan_to_num(sigma), 0.0, None))
     var = sigma**2
     a = np.sqrt(np.diff(var, prepend=0.0).clip(min=0.0))
-    w = np.asarray(mask, dtype="float64")
     # c_k = sum_{i >= k, i in period} a_{i-k}: correlate the period's indicator with the weights
     c = np.correlate(w, a, mode="full")[len(a) - 1 :]
     return float(np.sqrt(c @ c))
@@ -47,6 +54,7 @@ def period_sum(mean: np.ndarray, bounds: dict[str, np.ndarray], mask: np.ndarray
     """Total and 80/95 % bounds of the sum of the masked steps.
 
     `bounds` holds per-step arrays ``lo_80, hi_80, lo_95, hi_95``; returns ``total, lo_80, hi_80, lo_95, hi_95``.
+    A bound is NaN when a per-step bound it depends on is not finite (never silently zero-width).
     """
     mean = np.asarray(mean, dtype="float64")
     mask = np.asarray(mask, dtype=bool)

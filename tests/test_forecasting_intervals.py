@@ -107,3 +107,17 @@ def test_quarter_sum_coverage_on_real_series(mrts):
     assert independent <= ours <= summed
     assert abs(ours - model_steps) <= 0.1
     assert ((r["hi"] - r["lo"]) < (r["sum_hi"] - r["sum_lo"])).all()
+
+
+def test_a_non_finite_step_bound_gives_no_interval_not_a_zero_width_one():
+    """A NaN per-step bound the sum depends on makes that side's period bound NaN (forecasting.combine then drops the
+    member); before, NaN became sigma 0 and a zero-width interval. Steps after the period do not matter."""
+    mean = np.array([100.0, 100.0, 100.0])
+    bounds = {"lo_80": [90.0, 88.0, 86.0], "hi_80": [110.0, np.nan, 114.0], "lo_95": [84.0, 80.0, 78.0],
+              "hi_95": [116.0, 120.0, 122.0]}
+    out = period_sum(mean, bounds, np.array([True, True, True]))
+    assert out["total"] == 300.0 and np.isnan(out["hi_80"])
+    assert out["lo_80"] < 300.0 and out["lo_95"] < out["lo_80"] and out["hi_95"] > 300.0
+    first = period_sum(mean, bounds, np.array([True, False, False]))
+    assert first == pytest.approx({"total": 100.0, "lo_80": 90.0, "hi_80": 110.0, "lo_95": 84.0, "hi_95": 116.0})
+    assert np.isnan(sum_sd(np.array([1.0, np.inf]), np.array([False, True])))
