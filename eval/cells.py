@@ -5,12 +5,17 @@ consecutive origins: the models are fitted on the last `train_window` periods up
 the later origins of the block reuse those parameters through `forward` over data from the same first period up
 to each origin (so seasonal states keep their phase, as forecasting.backtest does). No fit or forward pass sees a
 period that ends after its origin; each block is written to its own Parquet part, so an interrupted run resumes.
-Members are combined exactly as `forecasting.baseline.forecast_period` combines them (median of member totals and
-of each bound), and a period of several steps is summed with `forecasting.intervals.period_sum`.
+Members are combined by the same function `forecasting.baseline.forecast_period` uses,
+`forecasting.combine.combine_members` (median of member totals and of each bound, each distinct forecast once; a
+member that failed on a series shows as ``AutoARIMA→SeasonalNaive``, one with non-finite bounds is left out), and a
+period of several steps is summed with `forecasting.intervals.period_sum`. Per cell, ``<member>:<value>`` holds
+what ran for that member (the fallback's forecast where it stood in), ``combined:<value>`` the combination, and
+``baseline_model`` / ``baseline_members`` (JSON) / ``baseline_warnings`` say what the combination counted and why.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -19,9 +24,8 @@ import pandas as pd
 
 from eval.errors import SuiteError
 from eval.suite import COMBINED, Suite
-
-BOUNDS = ("lo_80", "hi_80", "lo_95", "hi_95")
-VALUES = ("total", *BOUNDS)
+from forecasting.combine import VALUES  # light: numpy and forecasting.constants only
+from forecasting.constants import BOUNDS
 
 
 def select_series(series: pd.DataFrame, suite: Suite) -> pd.DataFrame:
@@ -97,8 +101,9 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     """Baselines of the grid's cells at the block's origins: one cross_validation call, fit at the first origin."""
     from statsforecast import StatsForecast
 
+    from forecasting.combine import forecast_models
     from forecasting.frequency import season_length
-    from forecasting.models import model_name, plan_models
+    from forecasting.models import plan_models
 
     cells = grid[grid["origin"].isin(pd.to_datetime(block))]
     cutoffs = sorted(cells["cutoff"].unique())
@@ -112,11 +117,11 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     fitted, fallback, _ = plan_models(models, n_min, season_length(freq))
     if len(fitted) != len(models):
         raise SuiteError(f"only {n_min} observations by {first.date()}: too few for {', '.join(models)}")
-    sf = StatsForecast(models=fitted, freq=freq, n_jobs=n_jobs, fallback_model=fallback)
+    guarded, names, fb = forecast_models(fitted, fallback)
+    sf = StatsForecast(models=guarded, freq=freq, n_jobs=n_jobs)
     cv = sf.cross_validation(df=df, h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     cv = cv.reset_index() if "unique_id" not in cv.columns else cv
-    names = [model_name(m) for m in fitted]
-    return _period_totals(cells, cv, names)
+    return _period_totals(cells, cv, names, fb, [g.alias for g in guarded])
 
 
 def _spacing(cutoffs: list, freq: str) -> int:
@@ -130,8 +135,10 @@ def _spacing(cutoffs: list, freq: str) -> int:
     return int(steps.pop())
 
 
-def _period_totals(cells: pd.DataFrame, cv: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Per cell and member: period total and 80/95 % bounds; then the median combination."""
+def _period_totals(cells: pd.DataFrame, cv: pd.DataFrame, names: list[str], fallback: str | None,
+                   columns: list[str]) -> pd.DataFrame:
+    """Per cell and member: period total and 80/95 % bounds of what ran; then forecast_period's combination."""
+    from forecasting.combine import combine_members
     from forecasting.intervals import period_sum
 
     by = {k: g.sort_values("ds") for k, g in cv.groupby(["unique_id", "cutoff"], sort=False)}
@@ -139,23 +146,18 @@ def _period_totals(cells: pd.DataFrame, cv: pd.DataFrame, names: list[str]) -> p
     for cell in cells.itertuples(index=False):
         g = by[(cell.unique_id, cell.cutoff)].head(cell.steps)
         mask = np.asarray(cell.mask)
+        results = {c: period_sum(g[c].to_numpy("float64"),
+                                 {b: g[f"{c}-{b.replace('_', '-')}"].to_numpy("float64") for b in BOUNDS}, mask)
+                   for c in columns}
+        combo = combine_members(names, fallback, results)
         row = {"unique_id": cell.unique_id, "origin": cell.origin}
-        for name in names:
-            arrays = {b: g[f"{name}-{b.replace('_', '-')}"].to_numpy("float64") for b in BOUNDS}
-            tot = period_sum(g[name].to_numpy("float64"), arrays, mask)
-            row.update({f"{name}:{k}": tot[k] for k in VALUES})
+        for name in names:  # a member left out keeps its own (non-finite) values
+            row.update({f"{name}:{k}": results[combo.ran.get(name, name)][k] for k in VALUES})
+        row.update({f"{COMBINED}:{k}": combo.values[k] for k in VALUES})
+        row.update(baseline_model=combo.label, baseline_members=json.dumps(combo.members, ensure_ascii=False),
+                   baseline_warnings="; ".join(combo.warnings))
         out.append(row)
-    frame = pd.DataFrame(out)
-    return combine(frame, names)
-
-
-def combine(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Add `combined:<value>`: the median over the members with a finite forecast (forecast_period's rule)."""
-    for k in VALUES:
-        members = frame[[f"{n}:{k}" for n in names]].to_numpy("float64")
-        with np.errstate(all="ignore"):
-            frame[f"{COMBINED}:{k}"] = np.nanmedian(np.where(np.isfinite(members), members, np.nan), axis=1)
-    return frame
+    return pd.DataFrame(out)
 
 
 def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, freq: str, parts_dir: Path,

@@ -4,7 +4,9 @@ Combination: the point total is the MEDIAN of the member models' period totals, 
 median of the members' bounds (members combined the same way as the point, i.e. quantile averaging with a median).
 The median, not the mean, because with four members one model going astray (AutoARIMA after a structural break, a
 seasonal naive copying a one-off year) moves a mean by a quarter of its error but barely moves the median; for well
-behaved series the two differ little. Period intervals come from `forecasting.intervals.period_sum`.
+behaved series the two differ little. Period intervals come from `forecasting.intervals.period_sum`. Which members
+count, and what stands in for a model that fails on the series, is `forecasting.combine`'s rule (each distinct
+forecast once; `members` says what ran, e.g. ``AutoARIMA→SeasonalNaive``; `warnings` say why).
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from forecasting.errors import InputError
 from forecasting.frequency import default_train_window, parse_freq, season_length, weekly_alias
 from forecasting.history import prepare
 from forecasting.intervals import LEVELS, period_sum
-from forecasting.models import model_name, plan_models
+from forecasting.combine import combine_members, forecast_models
+from forecasting.models import plan_models
 from forecasting.periods import Period, default_as_of, steps_in_period, to_date
 
 
@@ -70,7 +73,9 @@ def forecast_period(
       a series shorter than two seasons is fitted without seasonality (warning); SeasonalNaive (Naive for
       non-seasonal fits) replaces a model that fails.
     - Intervals: one-step periods use the model interval; multi-step periods (weeks → month) use the correlated
-      sum of `forecasting.intervals`. Ensemble: median of the member totals and of each member bound.
+      sum of `forecasting.intervals`. Ensemble: median of the member totals and of each member bound, each distinct
+      forecast counted once (`forecasting.combine`: a failed member shows as ``AutoARIMA→SeasonalNaive``, a member
+      with non-finite bounds is left out, both with a warning).
     """
     freq = series_freq(freq, history["ds"])
     as_of = to_date(as_of) if as_of is not None else default_as_of(history, freq)
@@ -79,33 +84,29 @@ def forecast_period(
     ds, y, warnings = prepare(history, freq, as_of, train_window or default_train_window(freq))
     h, mask = steps_in_period(ds[-1], freq, period)
     fitted, fallback, plan_warnings = plan_models(models, len(y), season_length(freq))
+    guarded, names, fb = forecast_models(fitted, fallback)
     from statsforecast import StatsForecast  # imported here: see forecasting.models._sf
 
-    sf = StatsForecast(models=fitted, freq=freq, n_jobs=1, fallback_model=fallback)
+    sf = StatsForecast(models=guarded, freq=freq, n_jobs=1)
     fc = sf.forecast(df=pd.DataFrame({"unique_id": "s", "ds": ds, "y": y}), h=h, level=list(LEVELS))
     warnings += plan_warnings
-    totals, steps = {}, {}
-    for name in (model_name(m) for m in fitted):
-        cols = {"mean": name, **{b: f"{name}-{b.replace('_', '-')}" for b in BOUNDS}}
-        arrays = {k: fc[c].to_numpy("float64") for k, c in cols.items()}
-        result = period_sum(arrays["mean"], arrays, mask)
-        if not all(np.isfinite(v) for v in result.values()):
-            warnings.append(f"{name} gave no finite forecast; left out")
-            continue
-        totals[name], steps[name] = result, {k: v[mask] for k, v in arrays.items()}
-    if not totals:
+    arrays = {col: {"mean": fc[col].to_numpy("float64"),
+                    **{b: fc[f"{col}-{b.replace('_', '-')}"].to_numpy("float64") for b in BOUNDS}}
+              for col in (g.alias for g in guarded)}
+    results = {col: period_sum(a["mean"], a, mask) for col, a in arrays.items()}
+    combo = combine_members(names, fb, results, errors={g.alias: g.error for g in guarded})
+    warnings += combo.warnings
+    if not combo.counted:
         raise RuntimeError(f"no model produced a forecast for {period.label} (models: {', '.join(models)})")
-    combined = {k: float(np.median([t[k] for t in totals.values()])) for k in ("total", *BOUNDS)}
     step_frame = pd.DataFrame({"ds": fc["ds"].to_numpy()[mask]})
     for key in ("mean", *BOUNDS):
-        step_frame[key] = np.median(np.vstack([s[key] for s in steps.values()]), axis=0)
-    label = next(iter(totals)) if len(totals) == 1 else f"Ensemble(median of {','.join(totals)})"
+        step_frame[key] = np.median(np.vstack([arrays[c][key][mask] for c in combo.counted.values()]), axis=0)
     return BaselineForecast(
-        model=label,
+        model=combo.label,
         steps=step_frame,
-        members={k: t["total"] for k, t in totals.items()},
+        members=combo.members,
         warnings=warnings,
         period=period,
         as_of=as_of,
-        **combined,
+        **combo.values,
     )
