@@ -62,11 +62,17 @@ def baseline_forecast(get: dict, name: str, members: list[str], as_of):
     from forecasting.baseline import BaselineForecast
     from forecasting.periods import Period
 
+    import json
+
     vals = {k: float(get[f"{name}:{k}"]) for k in VALUES}
-    label = f"Ensemble(median of {','.join(members)})" if name == COMBINED else name
+    if name == COMBINED and get.get("baseline_model"):  # what the combination really counted (forecasting.combine)
+        label, ran = str(get["baseline_model"]), json.loads(get["baseline_members"])
+        warnings = [w for w in str(get.get("baseline_warnings") or "").split("; ") if w]
+    else:
+        label, ran, warnings = name, {m: float(get[f"{m}:total"]) for m in members}, []
     steps = pd.DataFrame({"ds": [get["period_start"]], "mean": [vals["total"]],
                           **{b: [vals[b]] for b in BOUNDS}})
-    return BaselineForecast(model=label, steps=steps, members={m: float(get[f"{m}:total"]) for m in members},
+    return BaselineForecast(model=label, steps=steps, members=ran, warnings=warnings,
                             period=Period(pd.Timestamp(get["period_start"]).date(),
                                           pd.Timestamp(get["period_end"]).date()),
                             as_of=as_of, **vals)
