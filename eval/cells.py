@@ -54,7 +54,8 @@ def plan_grid(panel: pd.DataFrame, freq: str, origins: list[dt.date], horizon: s
     """One row per cell that can be scored: unique_id, origin, cutoff (last observed ds), period_start, period_end,
     steps (forecast steps to the period's end), mask (which of them fall in the period), actual, last (total of the
     same number of steps up to the cutoff). Series that cannot be scored at every origin are left out, with why."""
-    from forecasting.frequency import period_ends
+    from forecasting.comparisons import last_steps
+    from forecasting.history import observed
     from forecasting.periods import resolve_period, steps_in_period
 
     rows, excluded = [], {}
@@ -63,10 +64,10 @@ def plan_grid(panel: pd.DataFrame, freq: str, origins: list[dt.date], horizon: s
         ds = pd.DatetimeIndex(g["ds"])
         grid = pd.date_range(ds[0], ds[-1], freq=freq)
         y = pd.Series(g["y"].to_numpy("float64"), index=ds)
-        ends = period_ends(ds, freq)
         cells, why = [], None
         for origin in origins:
-            n = int((ends <= pd.Timestamp(origin)).sum())
+            seen = observed(g, freq, origin)  # the one clock: periods ended by the origin
+            n = len(seen)
             if n < min_obs:
                 why = f"only {n} observations by origin {origin} (need {min_obs})"
                 break
@@ -77,13 +78,14 @@ def plan_grid(panel: pd.DataFrame, freq: str, origins: list[dt.date], horizon: s
             if not future.isin(ds).all():
                 why = f"no actual for {period.label} (origin {origin})"
                 break
-            last = y.loc[:cutoff].tail(int(mask.sum()))
+            last = last_steps(seen, freq, period, origin)  # the answer's own "vs last period"
             rows_before = grid[grid <= cutoff]
             if len(rows_before) != n:
                 why = f"missing periods before origin {origin} (the bulk backtest needs a gap-free series)"
                 break
             cells.append((uid, pd.Timestamp(origin), cutoff, pd.Timestamp(period.start), pd.Timestamp(period.end),
-                          h, tuple(bool(m) for m in mask), float(y.loc[future].sum()), float(last.sum())))
+                          h, tuple(bool(m) for m in mask), float(y.loc[future].sum()),
+                          last.total if last is not None else float("nan")))
         if why:
             excluded[str(uid)] = why
         else:
