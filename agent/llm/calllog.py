@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-STATUSES = ("ok", "invalid", "http_error", "timeout", "unreachable", "cache_hit")
+# error: the request failed inside trendcast (a call log that cannot be written, a bug), not at the server
+STATUSES = ("ok", "invalid", "http_error", "timeout", "unreachable", "cache_hit", "error")
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
 

@@ -2,25 +2,29 @@
 
 `LLMClient(settings.llm, calllog).run(requests)` sends the requests concurrently (at most `llm.concurrency` at a
 time) to an OpenAI-compatible server (vLLM), asks for structured output with `response_format` of type
-`json_schema`, validates each reply, re-asks with the validation error when it fails, and never raises for LLM
-problems: each `LLMResult` says ok or why not, in one line. No request outlives `llm.budget_s`.
+`json_schema`, validates each reply, re-asks with the validation error when it fails, and never raises: each
+`LLMResult` says ok or why not, in one line, whatever failed (the server, the call log, a bug). No request outlives
+`llm.budget_s` of wall-clock time: the calling thread is a watchdog that cuts a request's connection at its deadline
+and answers for it if its worker does not (see `LLMClient.run` for a batch's deadline).
 """
 from __future__ import annotations
 
-import json
+import math
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import httpx
 from pydantic import BaseModel
 
 from agent.llm.calllog import CallLog, request_hash
-from agent.llm.replies import clean_reply, describe_problem, reask_message
-from agent.llm.transport import MIN_TRY_S, Completion, TransportError, get_models, post_chat, with_retries
+from agent.llm.replies import clean_reply, describe_problem, dump_value, one_line, reask_message
+from agent.llm.transport import (MIN_TRY_S, Completion, Connection, TransportError, get_models, post_chat,
+                                 with_retries)
+from agent.llm.watchdog import Watchdog, bounded
 from agent.schema import inline_refs
 from agent.settings import LLMSettings
 
@@ -70,7 +74,7 @@ class LLMResult:
     ok: bool
     value: Any = None  # what validate returned (ok only)
     error: str | None = None  # one line (not ok only)
-    status: str = "ok"  # ok | cache_hit | invalid | http_error | timeout | unreachable | not_configured
+    status: str = "ok"  # ok | cache_hit | invalid | http_error | timeout | unreachable | not_configured | error
     attempts: int = 0  # asks sent (1 + re-asks); 0 for a cache hit
     calls: int = 0  # HTTP calls, transport retries included
     cached: bool = False
@@ -96,22 +100,23 @@ class LLMClient:
         self.url = (llm.url or "").rstrip("/")
         self._model = llm.model
 
-    def _http(self, connections: int) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.llm.api_key}"} if self.llm.api_key else {}
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        return httpx.Client(headers=headers, limits=limits, timeout=self.llm.timeout_s)
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.llm.api_key}"} if self.llm.api_key else {}
 
     def ping(self) -> Ping:
-        """Is the server up, and which models does it serve? For `doctor`-style checks; never raises."""
+        """Is the server up, and which models does it serve? For `doctor`-style checks; never raises, and returns
+        within min(timeout_s, 10) seconds (plus the watchdog's margin) whatever the server does."""
         if not self.url:
             return Ping(False, None, error=_NOT_CONFIGURED)
-        started = time.monotonic()
-        try:
-            with self._http(1) as http:
-                models = get_models(http, self.url, min(self.llm.timeout_s, 10.0))
-        except TransportError as exc:
-            return Ping(False, self.url, latency_s=time.monotonic() - started, error=exc.message)
-        return Ping(True, self.url, models, time.monotonic() - started)
+        started, limit = time.monotonic(), min(self.llm.timeout_s, 10.0)
+        conn = Connection(self._headers(), limit)
+        done, models, exc = bounded(lambda: get_models(conn.http, self.url, limit, conn.extensions), conn, limit)
+        latency = time.monotonic() - started
+        if done and exc is None:
+            return Ping(True, self.url, models or [], latency)
+        error = (f"LLM at {self.url} did not answer within {limit:.1f}s" if not done else
+                 exc.message if isinstance(exc, TransportError) else f"LLM at {self.url}: {one_line(exc)}")
+        return Ping(False, self.url, latency_s=latency, error=error)
 
     def models(self) -> list[str]:
         """Model ids the server serves (empty when it cannot be reached)."""
@@ -119,34 +124,31 @@ class LLMClient:
 
     def run(self, requests: list[ChatRequest],
             progress: Callable[[int], None] | None = None) -> list[LLMResult]:
-        """One LLMResult per request, in order. progress(1) is called as each one finishes (a rich/tqdm advance)."""
+        """One LLMResult per request, in order; never raises. progress(1) is called as each one finishes (a
+        rich/tqdm advance; an exception it raises is ignored).
+
+        Deadlines, wall-clock, whatever the server does (trickling bytes, hanging after the headers): each request
+        gets `budget_s` from when a worker picks it up (cache, model discovery, transport retries and re-asks
+        included). `concurrency` requests run at a time, so a batch of n requests has the deadline
+        `budget_s * ceil(n / concurrency)` from the call; a request picked up late gets what is left of it, and one
+        not picked up by then fails without being sent. run() returns by that deadline plus at most half a second.
+        """
         if not requests:
             return []
         if not self.url:
             return [LLMResult(False, error=_NOT_CONFIGURED, status="not_configured") for _ in requests]
-        workers = max(1, min(self.llm.concurrency, len(requests)))
-        results: list[LLMResult | None] = [None] * len(requests)
-        with self._http(workers) as http, ThreadPoolExecutor(workers, thread_name_prefix="llm") as pool:
-            model_error = self._resolve_model(http)
-            futures = {pool.submit(_Run(self, http, req, model_error).execute): i for i, req in enumerate(requests)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                if progress is not None:
-                    progress(1)
-        return results  # type: ignore[return-value]
-
-    def _resolve_model(self, http: httpx.Client) -> TransportError | None:
-        """Without a configured model, use the first one the server lists (vLLM serves one). The error, if any."""
-        if self._model is not None:
-            return None
         try:
-            models = get_models(http, self.url, min(self.llm.timeout_s, self.llm.budget_s))
-        except TransportError as exc:
-            return TransportError(exc.status, f"cannot find the model to use: {exc.message}")
-        if not models:
-            return TransportError("http_error", f"no model configured and {self.url}/models lists none")
-        self._model = models[0]
-        return None
+            batch = _Batch(self, len(requests))
+            return Watchdog(
+                len(requests), workers=batch.workers, deadline=batch.deadline, progress=progress,
+                connect=lambda: Connection(self._headers(), self.llm.timeout_s),
+                start=lambda i, conn: _Run(batch, conn, requests[i]),
+                late=lambda i: LLMResult(False, status="timeout", error=(
+                    f"not sent: the LLM batch deadline ({batch.text}) passed before a worker was free")),
+            ).run()
+        except Exception as exc:  # noqa: BLE001 - a bug in the batch itself still gives one result per request
+            error = f"LLM batch failed inside trendcast: {one_line(exc)}"
+            return [LLMResult(False, error=error, status="error") for _ in requests]
 
 
 _NOT_CONFIGURED = (
@@ -154,38 +156,114 @@ _NOT_CONFIGURED = (
 )
 
 
-class _Run:
-    """The life of one request: cache, asks, transport retries, re-asks, logging."""
+class _Batch:
+    """What the requests of one run() share: the batch deadline, and the model, looked up once if not configured."""
 
-    def __init__(self, client: LLMClient, http: httpx.Client, req: ChatRequest, model_error: TransportError | None):
-        self.c, self.llm, self.http, self.req = client, client.llm, http, req
-        self.model_error = model_error
-        self.started = self.deadline = 0.0
+    def __init__(self, client: LLMClient, n: int):
+        self.c = client
+        self.workers = max(1, min(client.llm.concurrency, n))
+        waves = math.ceil(n / self.workers)
+        self.deadline = time.monotonic() + client.llm.budget_s * waves
+        self.text = (f"{client.llm.budget_s * waves:g}s for {n} requests, {self.workers} at a time, "
+                     f"{client.llm.budget_s:g}s each")
+        self._lock = threading.Lock()
+        self._error: TransportError | None = None
+
+    def model_for(self, run: "_Run") -> tuple[str | None, TransportError | None]:
+        """The model to ask: the configured one, else the first the server lists (vLLM serves one), looked up by
+        whichever request needs it first, within that request's budget; a failure fails the whole batch."""
+        if self.c._model is not None:
+            return self.c._model, None
+        if not self._lock.acquire(timeout=max(0.0, run.deadline - time.monotonic())):
+            return None, TransportError("timeout", "cannot find the model to use: "
+                                        + run.budget_message("waiting for the model list"))
+        try:
+            if self.c._model is None and self._error is None:
+                self._error = self._discover(run)
+            return self.c._model, self._error
+        finally:
+            self._lock.release()
+
+    def _discover(self, run: "_Run") -> TransportError | None:
+        url, left = self.c.url, run.deadline - time.monotonic()
+        try:
+            models = get_models(run.conn.http, url, min(self.c.llm.timeout_s, max(left, MIN_TRY_S)),
+                                run.conn.extensions)
+        except TransportError as exc:
+            if run.conn.aborted.is_set():
+                exc = TransportError("timeout", run.cut_reason or run.budget_message(""))
+            return TransportError(exc.status, f"cannot find the model to use: {exc.message}")
+        if not models:
+            return TransportError("http_error", f"no model configured and {url}/models lists none")
+        self.c._model = models[0]
+        return None
+
+
+class _LogError(Exception):
+    """The call log failed: the request it belongs to cannot be audited, so it fails (the batch goes on)."""
+
+
+class _Run:
+    """The life of one request: cache, asks, transport retries, re-asks, logging. execute() never raises."""
+
+    def __init__(self, batch: _Batch, conn: Connection, req: ChatRequest):
+        self.b, self.c, self.llm, self.conn, self.req = batch, batch.c, batch.c.llm, conn, req
+        self.started = time.monotonic()  # the budget runs from when a worker picks the request up
+        self.deadline = min(self.started + self.llm.budget_s, batch.deadline)
         self.result = LLMResult(False, status="timeout")
         self.last_row: int | None = None
         self.tries = 0  # HTTP tries in the current attempt
-        self.model = client._model
+        self.model: str | None = None
         self.key: str | None = None
+        self.doing: str | None = None  # see _busy
+        self.cut_at: float | None = None
+        self.cut_reason: str | None = None
+
+    def budget_message(self, detail: str) -> str:
+        if self.deadline < self.started + self.llm.budget_s - 0.25:  # picked up late: the batch's deadline came first
+            return f"the LLM batch deadline ({self.b.text}) passed {detail}"
+        return f"LLM time budget of {self.llm.budget_s:g}s used up {detail}"
+
+    def cut(self, now: float) -> None:
+        """Called by the watchdog: stop this request's I/O now."""
+        self.cut_reason = self.budget_message(f"while {self.doing or self.conn.phase} (LLM at {self.c.url})")
+        self.cut_at = now
+        self.conn.abort()
+
+    def abandoned(self, now: float) -> LLMResult:
+        """The watchdog's answer for a cut request whose worker did not report."""
+        res = self.result
+        return LLMResult(False, status="timeout", error=" ".join((self.cut_reason or "timed out").split()),
+                         attempts=res.attempts, calls=res.calls, latency_s=now - self.started,
+                         usage=dict(res.usage), model=self.model)
 
     def execute(self) -> LLMResult:
+        try:
+            return self._execute()
+        except _LogError as exc:
+            return self._fail("error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug fails this request, not the batch
+            return self._fail("error", f"LLM request failed inside trendcast: {one_line(exc)}")
+
+    def _execute(self) -> LLMResult:
         req, llm, res = self.req, self.llm, self.result
-        self.started = time.monotonic()  # the budget runs from when a worker picks the request up
-        self.deadline = self.started + llm.budget_s
-        if self.model_error is not None:
-            return self._fail(self.model_error.status, self.model_error.message)
+        with self._busy("finding the model"):
+            self.model, model_error = self.b.model_for(self)
+        if model_error is not None:
+            return self._fail(model_error.status, model_error.message)
         res.model = self.model
         response_format = req.response_format()
         self.key = request_hash(self.c.url, self.model, req.messages, response_format, llm.temperature,
                                 llm.max_tokens)
         if self._cacheable() and self._from_cache():
-            return res
+            return self._finish()
         messages = list(req.messages)
         problem = None
         for attempt in range(1, llm.max_reasks + 2):
-            if self.deadline - time.monotonic() < MIN_TRY_S:
+            if self.deadline - time.monotonic() < MIN_TRY_S or self.conn.aborted.is_set():
                 why = f"; last reply failed validation: {problem}" if problem else ""
-                return self._fail("timeout", f"LLM time budget of {llm.budget_s:g}s used up after "
-                                             f"{attempt - 1} attempt(s){why}")
+                return self._fail("timeout", self.cut_reason or self.budget_message(f"after {attempt - 1} "
+                                                                                   f"attempt(s){why}"))
             body = {"model": self.model, "messages": messages, "temperature": llm.temperature,
                     "max_tokens": llm.max_tokens}
             if response_format is not None:
@@ -199,7 +277,8 @@ class _Run:
                 return self._fail(exc.status, exc.message + tries)
             res.raw = done.content
             try:
-                value = req.parse(clean_reply(done.content))
+                with self._busy("validating the reply"):
+                    value = req.parse(clean_reply(done.content))
             except Exception as exc:  # noqa: BLE001 - any rejection by validate is the model's to fix
                 problem = describe_problem(exc)
                 if done.finish_reason == "length":
@@ -209,25 +288,30 @@ class _Run:
                                        {"role": "user", "content": reask_message(problem, done.finish_reason,
                                                                                  llm.max_tokens)}]
                 continue
-            parsed = _dump(value)
+            parsed = dump_value(value)
             self._log(done, body, attempt, 0, "ok", parsed=parsed, final=True)
-            if self._cacheable() and self.c.calllog is not None:
-                self.c.calllog.cache_put(self.key, self.model, done.content or "", parsed)
+            if self._cacheable():
+                self._cache_put(done.content or "", parsed)
             res.ok, res.value, res.status = True, value, "ok"
             return self._finish()
         return self._fail("invalid", f"LLM reply failed validation {res.attempts} times: {problem}")
 
     def _try(self, body: dict, attempt: int, retry: int) -> Completion:
         left = self.deadline - time.monotonic()
-        if left < MIN_TRY_S:
-            raise TransportError("timeout", f"LLM time budget of {self.llm.budget_s:g}s used up")
+        if left < MIN_TRY_S or self.conn.aborted.is_set():
+            raise TransportError("timeout", self.cut_reason or self.budget_message(""))
         self.result.calls += 1
         self.tries = retry + 1
         try:
-            done = post_chat(self.http, self.c.url, body, min(self.llm.timeout_s, left))
+            done = post_chat(self.conn.http, self.c.url, body, min(self.llm.timeout_s, left), self.conn.extensions)
         except TransportError as exc:
+            if self.conn.aborted.is_set():  # cut by the watchdog: what broke is the budget, and it is not retried
+                exc = TransportError("timeout", self.cut_reason or self.budget_message(""), latency_s=exc.latency_s)
+            elif exc.status == "timeout" and left < self.llm.timeout_s:  # the budget's doing, not timeout_s's
+                exc = TransportError("timeout", self.budget_message(f"while {self.conn.phase} (LLM at {self.c.url})"),
+                                     latency_s=exc.latency_s)
             self._record(body, attempt, retry, exc.status, error=exc.message, latency_s=exc.latency_s)
-            raise
+            raise exc from None
         self.result.usage["prompt_tokens"] += done.prompt_tokens
         self.result.usage["completion_tokens"] += done.completion_tokens
         return done
@@ -236,18 +320,29 @@ class _Run:
         return self.llm.use_cache and self.llm.temperature == 0 and self.c.calllog is not None
 
     def _from_cache(self) -> bool:
-        hit = self.c.calllog.cache_get(self.key)
+        try:
+            with self._busy("reading the reply cache"):
+                hit = self.c.calllog.cache_get(self.key)
+        except Exception:  # noqa: BLE001 - a cache that cannot be read is a miss (a broken log fails below)
+            hit = None
         if hit is None:
             return False
         try:  # validate again: the validation context may differ from the one that cached it
             value = self.req.parse(clean_reply(hit["reply_raw"]))
         except Exception:  # noqa: BLE001 - a stale entry is simply not used
             return False
+        self._record({"messages": self.req.messages, "response_format": self.req.response_format()}, 0, 0,
+                     "cache_hit", raw=hit["reply_raw"], parsed=dump_value(value), latency_s=0.0, final=True)
         res = self.result
         res.ok, res.value, res.status, res.cached, res.raw = True, value, "cache_hit", True, hit["reply_raw"]
-        self._record({"messages": self.req.messages, "response_format": self.req.response_format()}, 0, 0,
-                     "cache_hit", raw=hit["reply_raw"], parsed=_dump(value), latency_s=0.0, final=True)
         return True
+
+    def _cache_put(self, reply: str, parsed: str | None) -> None:
+        try:
+            with self._busy("writing the reply cache"):
+                self.c.calllog.cache_put(self.key, self.model, reply, parsed)
+        except Exception:  # noqa: BLE001 - the reply is valid and logged; only its cache entry is lost
+            pass
 
     def _log(self, done: Completion, body: dict, attempt: int, retry: int, status: str, *, error: str | None = None,
              parsed: str | None = None, final: bool = False) -> None:
@@ -260,34 +355,50 @@ class _Run:
         log = self.c.calllog
         if log is None:
             return
-        self.last_row = log.record(
-            status=status, model=self.model, url=self.c.url, prompt_id=self.req.prompt_id, tag=self.req.tag,
-            attempt=attempt, retry=retry, messages=body.get("messages"), response_format=body.get("response_format"),
-            raw_reply=raw, parsed_json=parsed, error=error, latency_s=latency_s,
-            prompt_tokens=tokens[0] if tokens else None, completion_tokens=tokens[1] if tokens else None,
-            cached=status == "cache_hit", request_hash=self.key, final=final, metadata=self.req.metadata,
-        )
+        try:
+            with self._busy("writing the call log"):
+                self.last_row = log.record(
+                    status=status, model=self.model, url=self.c.url, prompt_id=self.req.prompt_id, tag=self.req.tag,
+                    attempt=attempt, retry=retry, messages=body.get("messages"),
+                    response_format=body.get("response_format"), raw_reply=raw, parsed_json=parsed, error=error,
+                    latency_s=latency_s, prompt_tokens=tokens[0] if tokens else None,
+                    completion_tokens=tokens[1] if tokens else None, cached=status == "cache_hit",
+                    request_hash=self.key, final=final, metadata=self.req.metadata,
+                )
+        except Exception as exc:  # noqa: BLE001
+            raise _LogError(_log_error(log, exc)) from exc
 
     def _fail(self, status: str, error: str) -> LLMResult:
         res = self.result
-        res.ok, res.status, res.error = False, status, " ".join(error.split())
-        if self.c.calllog is not None:
-            if self.last_row is not None:
-                self.c.calllog.mark_final(self.last_row)
-            else:  # nothing was sent: leave one row saying why
-                self._record({"messages": self.req.messages}, res.attempts, 0, status, error=res.error,
-                             latency_s=0.0, final=True)
+        res.ok, res.value, res.status, res.error = False, None, status, " ".join(error.split())
+        log = self.c.calllog
+        if log is not None:
+            try:
+                if self.last_row is not None:
+                    log.mark_final(self.last_row)
+                else:  # nothing was logged: leave one row saying why
+                    self._record({"messages": self.req.messages}, res.attempts, 0, status, error=res.error,
+                                 latency_s=0.0, final=True)
+            except Exception as exc:  # noqa: BLE001 - the failure stands; say that it is not logged either
+                if "call log" not in res.error:
+                    res.error += f"; not logged: {_log_error(log, exc)}"
         return self._finish()
+
+    @contextmanager
+    def _busy(self, doing: str):
+        """What the request is busy with outside HTTP, for the watchdog's message should it be cut then."""
+        self.doing = doing
+        try:
+            yield
+        finally:
+            self.doing = None
 
     def _finish(self) -> LLMResult:
         self.result.latency_s = time.monotonic() - self.started
         return self.result
 
 
-def _dump(value: Any) -> str | None:
-    if isinstance(value, BaseModel):
-        return value.model_dump_json()
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return None
+def _log_error(log: CallLog, exc: BaseException) -> str:
+    if isinstance(exc, _LogError):
+        return str(exc)
+    return f"the LLM call log {getattr(log, 'path', '')} could not be written ({one_line(exc)})"

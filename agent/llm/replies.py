@@ -1,9 +1,11 @@
 """Turning a model's reply into something to validate, and a rejection into words the model can act on."""
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*[ \t]*\n?(.*?)\n?```$", re.DOTALL)
 _THINK = re.compile(r"^<think>.*?</think>", re.DOTALL)
@@ -43,3 +45,19 @@ def reask_message(problem: str, finish_reason: str | None = None, max_tokens: in
         f"{cut}Your previous reply was rejected: {problem}\n"
         "Reply again with only the corrected JSON object, matching the schema, and nothing else."
     )
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and message."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def dump_value(value: Any) -> str | None:
+    """A validated reply as JSON for the call log (None when it is not JSON-able)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None

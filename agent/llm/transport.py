@@ -3,10 +3,16 @@
 Transient failures (timeouts, broken connections, HTTP 408, 429 and 5xx) are retried by tenacity with exponential
 backoff (429 and 503: the server's Retry-After when it sends one), never past the caller's deadline. A refused
 connection is not transient: nothing is listening, so it fails at once.
+
+Timeouts bound each phase (connect, each read), not the whole call: a server that trickles a byte a second never
+trips them. The hard bound is `Connection.abort()`, called by the client's watchdog at a request's deadline: it shuts
+down the sockets the connection opened, which wakes whatever read or write is blocked on them.
 """
 from __future__ import annotations
 
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,11 +53,68 @@ class Completion:
     body: dict = field(default_factory=dict)
 
 
-def post_chat(http: httpx.Client, url: str, body: dict, timeout: float) -> Completion:
+class Connection:
+    """One worker's HTTP client whose I/O another thread can cut short. Every TCP stream it opens is remembered
+    (httpcore's `trace` request extension, passed by post_chat/get_models through `extensions`), and so is the phase
+    the current call is in; `abort()` shuts the streams down. A connect in progress is bounded by its own timeout
+    (its socket is not known before it connects) and shut down as soon as it completes."""
+
+    def __init__(self, headers: dict[str, str], timeout: float):
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        self.http = httpx.Client(headers=headers, limits=limits, timeout=timeout)
+        self.aborted = threading.Event()
+        self.phase = "starting"
+        self._streams: list[Any] = []
+        self._lock = threading.Lock()
+        self.extensions = {"trace": self._trace}
+
+    def _trace(self, name: str, info: dict) -> None:
+        step, _, stage = name.rpartition(".")
+        if stage == "started" and step in _PHASES:
+            self.phase = _PHASES[step]
+        if name == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            with self._lock:
+                self._streams.append(info["return_value"])
+            if self.aborted.is_set():
+                _shutdown(info["return_value"])
+
+    def abort(self) -> None:
+        """Make the call in progress (and any later one) fail at once; safe from any thread, idempotent."""
+        self.aborted.set()
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            _shutdown(stream)
+
+    def close(self) -> None:
+        try:
+            self.http.close()
+        except Exception:  # noqa: BLE001 - an aborted connection may already be half gone
+            pass
+
+
+_PHASES = {
+    "connection.connect_tcp": "connecting", "connection.start_tls": "negotiating TLS",
+    "http11.send_request_headers": "sending the request", "http11.send_request_body": "sending the request",
+    "http11.receive_response_headers": "waiting for the reply",
+    "http11.receive_response_body": "receiving the reply",
+}
+
+
+def _shutdown(stream: Any) -> None:
+    try:
+        sock = stream.get_extra_info("socket")
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except Exception:  # noqa: BLE001 - already closed, or not a socket stream
+        pass
+
+
+def post_chat(http: httpx.Client, url: str, body: dict, timeout: float, extensions: dict | None = None) -> Completion:
     """POST body to {url}/chat/completions; a Completion, or TransportError saying what went wrong."""
     started = time.monotonic()
     try:
-        response = http.post(f"{url}/chat/completions", json=body, timeout=timeout)
+        response = http.post(f"{url}/chat/completions", json=body, timeout=timeout, extensions=extensions)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a TransportError
         raise _classify_exception(exc, url, timeout, time.monotonic() - started) from exc
     latency = time.monotonic() - started
@@ -74,11 +137,11 @@ def post_chat(http: httpx.Client, url: str, body: dict, timeout: float) -> Compl
     )
 
 
-def get_models(http: httpx.Client, url: str, timeout: float) -> list[str]:
+def get_models(http: httpx.Client, url: str, timeout: float, extensions: dict | None = None) -> list[str]:
     """Model ids served at {url}/models (vLLM serves one), or TransportError."""
     started = time.monotonic()
     try:
-        response = http.get(f"{url}/models", timeout=timeout)
+        response = http.get(f"{url}/models", timeout=timeout, extensions=extensions)
     except Exception as exc:  # noqa: BLE001
         raise _classify_exception(exc, url, timeout, time.monotonic() - started) from exc
     if response.status_code != 200:
