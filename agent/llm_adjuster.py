@@ -79,7 +79,12 @@ class LLMAdjuster:
         s = self.settings
         if not s.llm.configured:
             return self._fallback_all(situations, "no LLM endpoint configured (TRENDCAST_LLM_URL)", progress)
-        results = self.client.run([self.request(x) for x in situations], progress=progress)
+        try:
+            client = self.client
+        except Exception as exc:  # noqa: BLE001 - an unusable call log: no unaudited LLM calls, fall back
+            why = f"the LLM call log {s.llm_db} cannot be opened ({type(exc).__name__}: {exc})"
+            return self._fallback_all(situations, why, progress)
+        results = client.run([self.request(x) for x in situations], progress=progress)
         out = []
         for sit, r in zip(situations, results):
             if r.ok:
