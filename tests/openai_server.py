@@ -6,12 +6,17 @@
 
 A responder is called as responder(body, call_index) for each POST /v1/chat/completions (call_index counts from 0)
 and returns a reply spec: a content string, an int HTTP status, the string "hang" (never answer), or a `Reply` for
-anything else (a delay before replying, headers such as Retry-After, a finish_reason, a raw non-JSON body).
+anything else (a delay before replying, headers such as Retry-After, a finish_reason, a raw non-JSON body, a reply
+trickled one byte at a time or one that hangs after its headers).
+
+A trickled reply stops when the client hangs up; `server.hangups` records when (call index, time.monotonic()), so a
+test can check that the client gave up in time, not merely that it said so.
 """
 from __future__ import annotations
 
 import json
 import re
+import select
 import socket
 import threading
 import time
@@ -33,9 +38,14 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     finish_reason: str = "stop"
     raw_body: str | None = None  # sent as is instead of a chat.completion / error JSON
+    trickle: float = 0.0  # > 0: send the response one byte every `trickle` seconds, status line first
+    trickle_from: str = "status"  # "body": send status line and headers at once, then trickle the body
+    trickle_max_s: float = 30.0  # give up trickling (and close) after this long, so no test can hang on it
+    hang_after_headers: bool = False  # send status line and headers (with Content-Length), then nothing
 
 
 HANG = Reply(hang=True)
+TRICKLE = Reply(trickle=1.0)  # one byte a second; with content None the reply is a valid TrendAdjustment
 ReplySpec = Union[str, int, Reply]
 Responder = Callable[[dict, int], ReplySpec]
 
@@ -134,9 +144,11 @@ class RecordedRequest:
 
 class OpenAIServer:
     def __init__(self, responder: Responder | ReplySpec | None = None, *, model: str = "test-model",
-                 api_key: str | None = None):
+                 api_key: str | None = None, models_reply: Reply | None = None):
         self.responder = _responder(responder if responder is not None else valid_adjustment())
         self.model = model
+        self.models_reply = models_reply  # pacing (trickle, hang_after_headers, delay) for GET /v1/models
+        self.hangups: list[tuple[int | None, float]] = []  # (chat call index or None, when) of trickled replies
         self.api_key = api_key  # when set, requests without "Bearer <api_key>" get HTTP 401, as vllm --api-key does
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -208,8 +220,12 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             self._recorded(None)
             if self.path.rstrip("/") == "/v1/models":
+                pace = server.models_reply or Reply()
+                if pace.delay and server._stopping.wait(pace.delay):
+                    return None
                 self._send(200, {"object": "list", "data": [
-                    {"id": server.model, "object": "model", "created": int(time.time()), "owned_by": "test"}]})
+                    {"id": server.model, "object": "model", "created": int(time.time()), "owned_by": "test"}]},
+                    pace=pace)
             else:
                 self._send(404, _error(404, f"no route {self.path}"))
 
@@ -234,19 +250,24 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return None
             if reply.delay and server._stopping.wait(reply.delay):
                 return None
+            if (reply.trickle or reply.hang_after_headers) and reply.content is None and reply.raw_body is None:
+                reply = Reply(**{**reply.__dict__, "content": adjustment_reply(body)})
             if reply.raw_body is not None:
-                return self._send(reply.status, reply.raw_body, reply.headers)
+                return self._send(reply.status, reply.raw_body, reply.headers, reply, index)
             if reply.status != 200:
-                return self._send(reply.status, _error(reply.status, reply.content), reply.headers)
-            return self._send(200, _completion(body, index, reply), reply.headers)
+                return self._send(reply.status, _error(reply.status, reply.content), reply.headers, reply, index)
+            return self._send(200, _completion(body, index, reply), reply.headers, reply, index)
 
         def _recorded(self, body: dict | None) -> int | None:
             headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
             return server._record(RecordedRequest(self.command, self.path, body, headers,
                                                   "Authorization" in self.headers, time.monotonic()))
 
-        def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
+                  pace: Reply | None = None, index: int | None = None) -> None:
             data = (payload if isinstance(payload, str) else json.dumps(payload)).encode("utf-8")
+            if pace is not None and (pace.trickle or pace.hang_after_headers):
+                return self._paced(status, data, headers or {}, pace, index)
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -258,7 +279,55 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 
+        def _paced(self, status: int, data: bytes, headers: dict[str, str], pace: Reply, index: int | None) -> None:
+            """The response written by hand: headers then nothing, or byte by byte until the client hangs up."""
+            self.close_connection = True
+            phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+            head = "".join([f"HTTP/1.1 {status} {phrase}\r\n", "Content-Type: application/json\r\n",
+                            f"Content-Length: {len(data)}\r\n"] + [f"{k}: {v}\r\n" for k, v in headers.items()]
+                           + ["\r\n"]).encode("latin-1")
+            started, gone = time.monotonic(), False
+            try:
+                if pace.hang_after_headers or pace.trickle_from == "body":
+                    self.wfile.write(head)
+                    rest = b"" if pace.hang_after_headers else data
+                else:
+                    rest = head + data
+                for i in range(len(rest)):
+                    self.wfile.write(rest[i:i + 1])
+                    gone = self._wait_for_hangup(pace.trickle, started + pace.trickle_max_s)
+                    if gone is not False:
+                        break
+                if pace.hang_after_headers:
+                    gone = self._wait_for_hangup(pace.trickle_max_s, started + pace.trickle_max_s)
+            except OSError:  # broken pipe, reset: the client hung up
+                gone = True
+            if gone:
+                with server._lock:
+                    server.hangups.append((index, time.monotonic()))
+            return None
+
+        def _wait_for_hangup(self, seconds: float, give_up: float) -> bool | None:
+            """Wait `seconds`: True as soon as the client hangs up, None when the server stops or it is time to
+            give up, else False."""
+            until = time.monotonic() + seconds
+            while time.monotonic() < until:
+                if _client_gone(self.connection, timeout=min(0.05, max(0.0, until - time.monotonic()))):
+                    return True
+                if server._stopping.is_set() or time.monotonic() > give_up:
+                    return None
+            return False
+
     return Handler
+
+
+def _client_gone(sock: socket.socket, timeout: float = 0.0) -> bool:
+    """Has the peer closed (or shut down) its end, within `timeout`? A readable socket that reads nothing says so."""
+    try:
+        readable, _, _ = select.select([sock], [], [], timeout)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 def _completion(body: dict, index: int, reply: Reply) -> dict:
