@@ -13,12 +13,17 @@ from agent.llm import CallLog, ChatRequest, LLMClient, adjustment_request
 from agent.llm.calllog import request_hash
 from agent.schema import TrendAdjustment, adjustment_json_schema
 from agent.settings import LLMSettings
+from forecasting.adjust import direction
 
 MESSAGES = [
     {"role": "system", "content": "You adjust retail forecasts. Answer in JSON."},
     {"role": "user", "content": "Evidence:\n[D1] 2024-02-10 (AP): promo season\n[D2] 2024-02-20 (AP): storms\n"
                                 "Evidence ids you may cite: D1, D2\nHow should the baseline be adjusted?"},
 ]
+
+
+def _dir(change_pct: float) -> str:
+    return direction(change_pct, 1.0)
 
 
 def llm(url: str, **kw) -> LLMSettings:
@@ -313,7 +318,7 @@ def test_rendered_prompt_round_trip(openai_server, tmp_path):
         evidence=[{"id": "D41", "date": "2024-02-01", "text": "Spring DIY demand"}],
         examples=[{"series_name": "Garden", "origin": "2023-02-28", "period_label": "March 2023",
                    "baseline_total": 900.0, "evidence": [{"id": "D3", "text": "x"}],
-                   "answer_json": outcome_answer_json(900.0, 950.0)}],
+                   "answer_json": outcome_answer_json(900.0, 950.0, direction_of=_dir)}],
     )
     server = openai_server(valid_adjustment(change_pct=2.5))
     req = adjustment_request(spec.render(ctx), [e.id for e in ctx.evidence], prompt_id=spec.id, tag="H@2024-02-29")
@@ -321,4 +326,4 @@ def test_rendered_prompt_round_trip(openai_server, tmp_path):
     [res] = LLMClient(llm(server.url), log).run([req])
     assert res.ok and res.value.drivers[0].evidence_id == "D41"
     assert log.recent(1)[0]["prompt_id"] == "few-shot@1"
-    assert outcome_answer_json(900.0, 950.0) in server.chat_bodies[0]["messages"][1]["content"]
+    assert outcome_answer_json(900.0, 950.0, direction_of=_dir) in server.chat_bodies[0]["messages"][1]["content"]
