@@ -133,7 +133,10 @@ def _calllog(settings, variant: Variant):
         return None, None
     from agent.llm.calllog import CallLog, utc_now
 
-    return CallLog(settings.llm_db), utc_now()
+    try:
+        return CallLog(settings.llm_db), utc_now()
+    except Exception:  # an unreadable llm.sqlite: the adjuster falls back (counted as fallbacks); no call counts
+        return None, None
 
 
 def _unadjusted(base: pd.DataFrame, variant: Variant) -> pd.DataFrame:

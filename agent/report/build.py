@@ -74,9 +74,15 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
         progress.advance()
     t1 = time.perf_counter()
 
-    log = workspace.calllog(settings) if name == "llm" and settings.llm.configured else None
+    log, log_warning = None, None
+    if name == "llm" and settings.llm.configured:
+        try:
+            log = workspace.calllog(settings)
+        except Exception as exc:  # an unreadable llm.sqlite: the adjuster falls back and says so; counts are lost
+            log_warning = f"LLM call log unavailable ({describe(exc)}): no call counts"
     try:
         results, batch_warnings = _adjust(name, adj, settings, sits, progress, _poller(log, started, progress))
+        batch_warnings += [log_warning] if log_warning else []
         stats = _llm_counts(log, started)
     finally:
         if log is not None:
