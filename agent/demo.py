@@ -1,6 +1,7 @@
-"""`trendcast demo`: a workspace built from the bundled real data (data/README.md names sources and licences)."""
+"""`trendcast demo`: a workspace built from the bundled real data (agent/data/README.md names sources and licences)."""
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -12,7 +13,8 @@ NEWS = "headlines_dated.csv.gz"
 
 
 def bundled_data_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "data"
+    """agent/data/: shipped inside the package (package data), so a non-editable install finds it from any folder."""
+    return Path(str(resources.files("agent").joinpath("data")))
 
 
 def mrts_mapping():

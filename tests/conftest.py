@@ -10,7 +10,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
+DATA = REPO / "agent" / "data"  # the bundled demo data, shipped as package data (agent/data/README.md)
 MRTS_FILE = DATA / "mrts_sales_by_kind_of_business_long.csv.gz"
 NEWS_FILE = DATA / "headlines_dated.csv.gz"
 # ../shared/data sits beside a checkout (and beside CI's clone); a bare clone of the repo alone does not have it.
