@@ -1,0 +1,96 @@
+"""A non-editable install carries what the demo and the shipped suites need: built into a wheel, installed into a
+folder of its own and run from another folder, trendcast finds its bundled data and suites there, not in a checkout.
+
+The wheel is built without build isolation and installed with --no-deps (the dependencies come from this venv), so
+the test needs no network and takes seconds. It checks what the full `trendcast demo` and `trendcast eval run
+mrts-nsa-files` look up, without running them (minutes each).
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+PACKAGES = ("agent", "retrieval", "forecasting", "prompts", "eval")
+DATA_FILES = ("mrts_sales_by_kind_of_business_long.csv.gz", "headlines_dated.csv.gz", "README.md")
+
+PROBE = """
+import json, os
+from agent.demo import MRTS, NEWS, bundled_data_dir
+from eval.suite import load_suite, shipped_suites
+import agent
+files = load_suite("mrts-nsa-files").data
+print(json.dumps({"agent": agent.__file__, "data": str(bundled_data_dir()),
+                  "demo_files": [os.path.isfile(bundled_data_dir() / n) for n in (MRTS, NEWS)],
+                  "suites": shipped_suites(), "suite_files": [f.path for f in files.sales + files.docs]}))
+"""
+
+
+def _setuptools_major() -> int:
+    try:
+        return int(importlib.metadata.version("setuptools").split(".")[0])
+    except importlib.metadata.PackageNotFoundError:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The wheel of a copy of this checkout, installed (no deps) into a folder outside it."""
+    if _setuptools_major() < 77:
+        pytest.skip("building the wheel without isolation needs setuptools >= 77 in this venv (torch pulls it in)")
+    root = tmp_path_factory.mktemp("install")
+    src = root / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    for pkg in PACKAGES:
+        shutil.copytree(REPO / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), str(src)],
+                   check=True, timeout=300)
+    (wheel,) = (root / "dist").glob("trendcast-*.whl")
+    site = root / "site"
+    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+                   check=True, timeout=300)
+    return site
+
+
+def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_wheel_ships_the_demo_data_and_the_suites(installed):
+    for name in DATA_FILES:
+        assert (installed / "agent" / "data" / name).is_file(), name
+    assert {p.name for p in (installed / "eval" / "suites").glob("*.yaml")} >= {"mrts-nsa.yaml", "mrts-nsa-files.yaml"}
+    assert not (installed / "data").exists()  # nothing outside the packages
+
+
+def test_an_install_finds_its_data_and_suites_from_any_folder(installed, tmp_path):
+    r = _run(installed, tmp_path, "-c", PROBE)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert Path(got["agent"]).is_relative_to(installed)  # the installed copy, not the checkout
+    assert Path(got["data"]) == installed / "agent" / "data" and got["demo_files"] == [True, True]
+    assert {"mrts-nsa", "mrts-nsa-files"} <= set(got["suites"])
+    assert [Path(p) for p in got["suite_files"]] == [installed / "agent" / "data" / n for n in DATA_FILES[:2]]
+    assert all(Path(p).is_file() for p in got["suite_files"])
+
+
+def test_the_installed_cli_runs_from_any_folder(installed, tmp_path):
+    for args in (["demo", "--help"], ["eval", "run", "--help"]):
+        r = _run(installed, tmp_path, "-m", "agent", *args)
+        assert r.returncode == 0, r.stderr
+        assert "Usage:" in r.stdout
