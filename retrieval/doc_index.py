@@ -44,14 +44,23 @@ class DocIndex:
         no longer fits the document store. device: "auto" (all GPUs when faiss-gpu sees any), "cpu" or "gpu".
         """
         index_dir = Path(index_dir)
-        manifest = read_manifest(index_dir)
-        if manifest is None:
-            raise IndexMissingError(index_dir)
         wanted = canonical_model_name(model_name)
-        if manifest.model != wanted:
-            raise IndexMismatchError(index_dir, f"the index was built with embedding model {manifest.model!r}, "
-                                                f"but the configured model is {wanted!r}")
-        cpu_index = load_faiss(index_dir, manifest)
+        for attempt in range(3):
+            manifest = read_manifest(index_dir)
+            if manifest is None:
+                raise IndexMissingError(index_dir)
+            if manifest.model != wanted:
+                raise IndexMismatchError(index_dir, f"the index was built with embedding model {manifest.model!r}, "
+                                                    f"but the configured model is {wanted!r}")
+            try:
+                cpu_index = load_faiss(index_dir, manifest)
+                break
+            except IndexMissingError:
+                # `trendcast index` in another process may have switched the manifest and removed the file it named
+                # between our two reads: read the new manifest and try again.
+                now = read_manifest(index_dir)
+                if attempt == 2 or now is None or now.build_id == manifest.build_id:
+                    raise
         indexed = manifest.doc_ids()
         doc_ids, days, kinds = store.meta()
         if len(indexed) and not np.isin(indexed, doc_ids).all():

@@ -8,16 +8,29 @@ Tables
 - `doc_vectors`: (model, doc_id) → float32 vector (BLOB). What `build_index` embedded, so an index can be re-made or
   resumed without embedding again.
 - `query_embeddings`: (model, text_hash) → text, float32 vector (BLOB). Repeated queries never load the model.
+
+Concurrency: nothing is held between calls. Each public call attaches the file for that one operation to a
+per-process in-memory DuckDB (about 1 ms, where a fresh `duckdb.connect` costs 15), read-only for reads (any number
+of processes at once) and read-write inside one transaction for writes. While another process writes, the call
+retries for up to `lock_timeout_s` seconds, then raises StoreBusyError (one line, exit 2). Reads of a store whose
+file does not exist yet create nothing and see no documents.
 """
 from __future__ import annotations
 
+import itertools
+import os
+import random
+import re
 import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import duckdb
 import numpy as np
 
+from .errors import StoreBusyError
 from .mapping import DocMapping  # noqa: F401  (re-exported: the internals doc lists it with DocStore)
 
 if TYPE_CHECKING:
@@ -57,6 +70,65 @@ CREATE TABLE IF NOT EXISTS query_embeddings (
 """
 DOC_COLUMNS = ("kind", "date", "title", "text", "body", "source", "url", "categories", "norm_hash", "dataset")
 ROW_COLUMNS = ("doc_id", "kind", "date", "title", "text", "body", "source", "url", "categories")
+T = TypeVar("T")
+
+_HOST: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (pid, in-memory database the files are attached to)
+_HOST_LOCK = threading.Lock()
+_PATH_LOCKS: dict[str, threading.RLock] = {}  # one operation at a time per file in this process
+_ALIASES = itertools.count()
+
+
+def _host() -> duckdb.DuckDBPyConnection:
+    global _HOST
+    with _HOST_LOCK:
+        if _HOST is None or _HOST[0] != os.getpid():  # a forked child must not share its parent's database
+            _HOST = (os.getpid(), duckdb.connect(":memory:"))
+        return _HOST[1]
+
+
+def _path_lock(key: str) -> threading.RLock:
+    with _HOST_LOCK:
+        return _PATH_LOCKS.setdefault(key, threading.RLock())
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+@contextmanager
+def _attached(path: Path, read_only: bool, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor whose default database is the file at `path`, attached for the duration of the block only.
+
+    Waits (jittered backoff) while another process holds a conflicting lock, up to `timeout_s`; then StoreBusyError.
+    """
+    key = str(path.resolve())
+    with _path_lock(key):
+        cur = _host().cursor()
+        alias = f"store_{next(_ALIASES)}"
+        quoted = key.replace("'", "''")
+        try:
+            deadline, delay = time.monotonic() + timeout_s, 0.01
+            while True:
+                try:
+                    cur.execute(f"ATTACH '{quoted}' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
+                    break
+                except duckdb.Error as exc:
+                    if not _is_lock_conflict(exc):
+                        raise
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        holder = re.search(r"PID (\d+)", str(exc))
+                        raise StoreBusyError(path, timeout_s, holder.group(1) if holder else None) from None
+                    time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
+                    delay = min(delay * 2, 0.2)
+            try:
+                cur.execute(f"USE {alias}")
+                yield cur
+            finally:
+                cur.execute("USE memory")
+                cur.execute(f"DETACH {alias}")  # releases the file lock (and checkpoints after a write)
+        finally:
+            cur.close()
 
 
 def _blobs_to_array(blobs: Sequence[bytes]) -> np.ndarray:
@@ -66,26 +138,50 @@ def _blobs_to_array(blobs: Sequence[bytes]) -> np.ndarray:
 
 
 class DocStore:
-    """Documents, document vectors and cached query vectors in one DuckDB file. Safe to share between threads."""
+    """Documents, document vectors and cached query vectors in one DuckDB file. Safe to share between threads and
+    between processes: no connection outlives a call (see the module docstring)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, lock_timeout_s: float = 10.0):
         self.path = Path(path)
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._lock = threading.RLock()
+        self.lock_timeout_s = lock_timeout_s
+
+    # connections -----------------------------------------------------------------------------------------------
+
+    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], T], empty: Callable[[], T]) -> T:
+        """fn(cursor) on a read-only attachment; `empty()` when the file or its tables do not exist yet."""
+        if not self.path.exists():
+            return empty()
+        with _attached(self.path, True, self.lock_timeout_s) as cur:
+            try:
+                return fn(cur)
+            except duckdb.CatalogException:
+                return empty()
+
+    def _write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """fn(cursor) in one transaction on a read-write attachment (the file and tables are created if need be)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _attached(self.path, False, self.lock_timeout_s) as cur:
+            cur.execute(_SCHEMA)
+            cur.begin()
+            try:
+                out = fn(cur)
+                cur.commit()
+            except BaseException:
+                cur.rollback()
+                raise
+            return out
+
+    def query(self, sql: str, params: Sequence | None = None) -> list[tuple]:
+        """Rows of one read-only SQL query (for inspection and tests); [] when the store does not exist yet."""
+        return self._read(lambda c: c.execute(sql, list(params or [])).fetchall(), list)
 
     @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(str(self.path))
-            self._con.execute(_SCHEMA)
-        return self._con
+    def con(self) -> "_ReadOnlySQL":
+        """`store.con.execute(sql).fetchall()`: read-only SQL, each execute a short read of its own."""
+        return _ReadOnlySQL(self)
 
     def close(self) -> None:
-        with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+        """Nothing to release: no connection is held between calls (kept for `with DocStore(...)`)."""
 
     def __enter__(self) -> "DocStore":
         return self
@@ -99,17 +195,15 @@ class DocStore:
     # documents -------------------------------------------------------------------------------------------------
 
     def count(self, kind: str | None = None) -> int:
-        with self._lock:
-            if kind is None:
-                return self.con.execute("SELECT count(*) FROM documents").fetchall()[0][0]
-            return self.con.execute("SELECT count(*) FROM documents WHERE kind = ?", [kind]).fetchall()[0][0]
+        if kind is None:
+            return self._read(lambda c: c.execute("SELECT count(*) FROM documents").fetchall()[0][0], int)
+        return self._read(lambda c: c.execute("SELECT count(*) FROM documents WHERE kind = ?", [kind])
+                          .fetchall()[0][0], int)
 
     def stats(self) -> list[dict]:
         """Per kind: count, first and last date, undated count."""
-        with self._lock:
-            rows = self.con.execute(
-                "SELECT kind, count(*), min(date), max(date), count(*) - count(date) FROM documents "
-                "GROUP BY kind ORDER BY kind").fetchall()
+        rows = self.query("SELECT kind, count(*), min(date), max(date), count(*) - count(date) FROM documents "
+                          "GROUP BY kind ORDER BY kind")
         return [dict(kind=r[0], count=r[1], first=r[2], last=r[3], undated=r[4]) for r in rows]
 
     def add_documents(self, table: "pa.Table") -> tuple[int, int]:
@@ -123,122 +217,135 @@ class DocStore:
         first: dict[str, int] = {}
         for i, h in enumerate(hashes):
             first.setdefault(h, i)
-        with self._lock:
-            con = self.con
-            con.begin()
-            try:
-                con.register("_incoming_hashes", table.select(["norm_hash"]))
-                known = {r[0] for r in con.execute(
-                    "SELECT norm_hash FROM documents WHERE norm_hash IN (SELECT norm_hash FROM _incoming_hashes)"
-                ).fetchall()}
-                con.unregister("_incoming_hashes")
-                keep = sorted(i for h, i in first.items() if h not in known)
-                if keep:
-                    new = table.take(pa.array(keep, pa.int64()))
-                    start = con.execute("SELECT coalesce(max(doc_id), 0) FROM documents").fetchall()[0][0] + 1
-                    new = new.append_column("doc_id", pa.array(np.arange(start, start + len(keep), dtype=np.int32)))
-                    con.register("_incoming", new)
-                    cols = ", ".join(("doc_id",) + DOC_COLUMNS)
-                    con.execute(f"INSERT INTO documents ({cols}) SELECT {cols} FROM _incoming")
-                    con.unregister("_incoming")
-                con.commit()
-            except BaseException:
-                con.rollback()
-                raise
-        return len(keep), len(hashes) - len(keep)
+
+        def insert(con: duckdb.DuckDBPyConnection) -> int:
+            con.register("_incoming_hashes", table.select(["norm_hash"]))
+            known = {r[0] for r in con.execute(
+                "SELECT norm_hash FROM documents WHERE norm_hash IN (SELECT norm_hash FROM _incoming_hashes)"
+            ).fetchall()}
+            con.unregister("_incoming_hashes")
+            keep = sorted(i for h, i in first.items() if h not in known)
+            if keep:
+                new = table.take(pa.array(keep, pa.int64()))
+                start = con.execute("SELECT coalesce(max(doc_id), 0) FROM documents").fetchall()[0][0] + 1
+                new = new.append_column("doc_id", pa.array(np.arange(start, start + len(keep), dtype=np.int32)))
+                con.register("_incoming", new)
+                cols = ", ".join(("doc_id",) + DOC_COLUMNS)
+                con.execute(f"INSERT INTO documents ({cols}) SELECT {cols} FROM _incoming")
+                con.unregister("_incoming")
+            return len(keep)
+
+        added = self._write(insert)
+        return added, len(hashes) - added
 
     def rows(self, doc_ids: Iterable[int]) -> dict[int, tuple]:
         """doc_id → (doc_id, kind, date, title, text, body, source, url, categories)."""
         ids = [int(i) for i in doc_ids]
         if not ids:
             return {}
-        with self._lock:
-            found = self.con.execute(
-                f"SELECT {', '.join(ROW_COLUMNS)} FROM documents WHERE doc_id IN ({', '.join(map(str, ids))})"
-            ).fetchall()
+        found = self.query(f"SELECT {', '.join(ROW_COLUMNS)} FROM documents "
+                           f"WHERE doc_id IN ({', '.join(map(str, ids))})")
         return {r[0]: r for r in found}
 
     def meta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All documents as arrays: doc_id (int64), day number since 1970-01-01 (int32; undated: UNDATED_DAY), kind."""
-        with self._lock:
-            got = self.con.execute(
-                f"SELECT doc_id, coalesce(date - DATE '1970-01-01', {UNDATED_DAY})::INTEGER AS day, kind "
-                "FROM documents ORDER BY doc_id").fetchnumpy()
-        return got["doc_id"].astype(np.int64), got["day"].astype(np.int32), np.asarray(got["kind"], dtype=object)
+        got = self._read(lambda c: c.execute(
+            f"SELECT doc_id, coalesce(date - DATE '1970-01-01', {UNDATED_DAY})::INTEGER AS day, kind "
+            "FROM documents ORDER BY doc_id").fetchnumpy(), lambda: {"doc_id": [], "day": [], "kind": []})
+        return (np.asarray(got["doc_id"], dtype=np.int64), np.asarray(got["day"], dtype=np.int32),
+                np.asarray(got["kind"], dtype=object))
 
     def category_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(doc_id, lower-cased tag) for every tag of every document."""
-        with self._lock:
-            got = self.con.execute(
-                "SELECT doc_id, lower(unnest(categories)) AS tag FROM documents").fetchnumpy()
-        return got["doc_id"].astype(np.int64), np.asarray(got["tag"], dtype=object)
+        got = self._read(lambda c: c.execute(
+            "SELECT doc_id, lower(unnest(categories)) AS tag FROM documents").fetchnumpy(),
+            lambda: {"doc_id": [], "tag": []})
+        return np.asarray(got["doc_id"], dtype=np.int64), np.asarray(got["tag"], dtype=object)
 
     # document vectors -------------------------------------------------------------------------------------------
 
     def unembedded(self, model: str) -> list[tuple[int, str | None, str, str | None]]:
         """(doc_id, title, text, body) of the documents with no stored vector for `model`, by doc_id."""
-        with self._lock:
-            return self.con.execute(
-                "SELECT doc_id, title, text, body FROM documents WHERE doc_id NOT IN "
-                "(SELECT doc_id FROM doc_vectors WHERE model = ?) ORDER BY doc_id", [model]).fetchall()
+        return self.query("SELECT doc_id, title, text, body FROM documents WHERE doc_id NOT IN "
+                          "(SELECT doc_id FROM doc_vectors WHERE model = ?) ORDER BY doc_id", [model])
 
     def add_vectors(self, model: str, doc_ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Store vectors (one transaction); a vector already stored for (model, doc_id) is kept."""
         import pyarrow as pa
 
         vecs = np.ascontiguousarray(vectors, dtype="<f4")
         table = pa.table({"doc_id": pa.array(np.asarray(doc_ids, dtype=np.int32)),
                           "vector": pa.array([row.tobytes() for row in vecs], pa.binary())})
-        with self._lock:
-            self.con.register("_vectors", table)
+
+        def insert(con: duckdb.DuckDBPyConnection) -> None:
+            con.register("_vectors", table)
             try:
-                self.con.execute("INSERT INTO doc_vectors SELECT ?, doc_id, vector FROM _vectors", [model])
+                con.execute("INSERT OR IGNORE INTO doc_vectors SELECT ?, doc_id, vector FROM _vectors", [model])
             finally:
-                self.con.unregister("_vectors")
+                con.unregister("_vectors")
+
+        self._write(insert)
 
     def delete_vectors(self, model: str) -> None:
-        with self._lock:
-            self.con.execute("DELETE FROM doc_vectors WHERE model = ?", [model])
+        self._write(lambda c: c.execute("DELETE FROM doc_vectors WHERE model = ?", [model]))
 
     def prune_vectors(self, keep_model: str) -> None:
         """Delete the stored vectors of every model but `keep_model` (after a rebuild has switched models)."""
-        with self._lock:
-            self.con.execute("DELETE FROM doc_vectors WHERE model <> ?", [keep_model])
+        self._write(lambda c: c.execute("DELETE FROM doc_vectors WHERE model <> ?", [keep_model]))
 
     def vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """(doc_ids int64, float32 matrix) of every stored vector for `model` whose document exists, by doc_id."""
-        with self._lock:
-            got = self.con.execute(
-                "SELECT v.doc_id, v.vector FROM doc_vectors v JOIN documents d USING (doc_id) "
-                "WHERE v.model = ? ORDER BY v.doc_id", [model]).fetchnumpy()
-        return got["doc_id"].astype(np.int64), _blobs_to_array(list(got["vector"]))
+        got = self._read(lambda c: c.execute(
+            "SELECT v.doc_id, v.vector FROM doc_vectors v JOIN documents d USING (doc_id) "
+            "WHERE v.model = ? ORDER BY v.doc_id", [model]).fetchnumpy(), lambda: {"doc_id": [], "vector": []})
+        return np.asarray(got["doc_id"], dtype=np.int64), _blobs_to_array(list(got["vector"]))
 
     # query cache -----------------------------------------------------------------------------------------------
 
     def cached_queries(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         if not text_hashes:
             return {}
-        with self._lock:
-            found = self.con.execute(
-                "SELECT text_hash, vector FROM query_embeddings WHERE model = ? AND text_hash IN "
-                "(SELECT unnest(?::VARCHAR[]))", [model, list(text_hashes)]).fetchall()
+        found = self.query("SELECT text_hash, vector FROM query_embeddings WHERE model = ? AND text_hash IN "
+                           "(SELECT unnest(?::VARCHAR[]))", [model, list(text_hashes)])
         return {h: np.frombuffer(v, dtype="<f4").astype(np.float32) for h, v in found}
 
     def cache_queries(self, model: str, items: Sequence[tuple[str, str, np.ndarray]]) -> None:
-        """Store (text_hash, text, vector) triples; ones already cached are left alone."""
+        """Store (text_hash, text, vector) triples in one transaction; ones already cached are left alone."""
         rows = {h: (t, np.asarray(v, dtype="<f4").tobytes()) for h, t, v in items}
         if len(rows) == 1:
             (h, (t, blob)), = rows.items()
-            with self._lock:
-                self.con.execute("INSERT OR IGNORE INTO query_embeddings VALUES (?, ?, ?, ?)", [model, h, t, blob])
+            self._write(lambda c: c.execute("INSERT OR IGNORE INTO query_embeddings VALUES (?, ?, ?, ?)",
+                                            [model, h, t, blob]))
         elif rows:
             import pyarrow as pa
 
             table = pa.table({"text_hash": list(rows), "text": [t for t, _ in rows.values()],
                               "vector": pa.array([b for _, b in rows.values()], pa.binary())})
-            with self._lock:
-                self.con.register("_queries", table)
+
+            def insert(con: duckdb.DuckDBPyConnection) -> None:
+                con.register("_queries", table)
                 try:
-                    self.con.execute("INSERT OR IGNORE INTO query_embeddings "
-                                     "SELECT ?, text_hash, text, vector FROM _queries", [model])
+                    con.execute("INSERT OR IGNORE INTO query_embeddings "
+                                "SELECT ?, text_hash, text, vector FROM _queries", [model])
                 finally:
-                    self.con.unregister("_queries")
+                    con.unregister("_queries")
+
+            self._write(insert)
+
+
+class _ReadOnlySQL:
+    """What `DocStore.con` returns: `.execute(sql, params)` runs one read-only query and keeps its rows."""
+
+    def __init__(self, store: DocStore):
+        self._store = store
+        self._rows: list[tuple] = []
+
+    def execute(self, sql: str, params: Sequence | None = None) -> "_ReadOnlySQL":
+        self._rows = self._store.query(sql, params)
+        return self
+
+    def fetchall(self) -> list[tuple]:
+        return list(self._rows)
+
+    def fetchone(self) -> tuple | None:
+        return self._rows[0] if self._rows else None

@@ -42,3 +42,14 @@ class IndexMismatchError(RetrievalError):
 
 class EmbedderError(RetrievalError):
     """An embedding model could not be found or loaded."""
+
+
+class StoreBusyError(RetrievalError):
+    """Another process kept a workspace file locked for longer than this process would wait (one line, exit 2)."""
+
+    def __init__(self, path: str | Path, waited_s: float, holder: str | None = None):
+        self.path = str(path)
+        self.waited_s = waited_s
+        by = f" (held by PID {holder})" if holder else ""
+        super().__init__(f"{self.path}: locked by another trendcast process{by} for more than {waited_s:.0f} s; "
+                         "try again when it has finished")

@@ -7,6 +7,7 @@ import numpy as np
 
 from .docstore import DocStore
 from .embedders import Embedder
+from .errors import StoreBusyError
 from .texts import clean_text, query_hash
 
 EmbedderOrFactory = Union[Embedder, Callable[[], Embedder]]
@@ -18,7 +19,11 @@ def resolve_embedder(embedder_or_factory: EmbedderOrFactory) -> Embedder:
 
 
 def embed_queries(store: DocStore, embedder_or_factory: EmbedderOrFactory, texts: Sequence[str]) -> np.ndarray:
-    """One unit vector per text, in order. Cached vectors come from the store; misses are encoded and cached."""
+    """One unit vector per text, in order. Cached vectors come from the store; misses are encoded and cached.
+
+    Caching is best effort: when another process keeps the store locked past its wait, the vectors are returned
+    uncached (the next call encodes them again) rather than failing the search they were made for.
+    """
     embedder = resolve_embedder(embedder_or_factory)
     cleaned = [clean_text(t) for t in texts]
     hashes = [query_hash(t) for t in cleaned]
@@ -27,7 +32,10 @@ def embed_queries(store: DocStore, embedder_or_factory: EmbedderOrFactory, texts
     if missing:
         vectors = embedder.encode(list(missing.values()))
         fresh = list(zip(missing.keys(), missing.values(), vectors))
-        store.cache_queries(embedder.name, fresh)
+        try:
+            store.cache_queries(embedder.name, fresh)
+        except StoreBusyError:
+            pass
         found.update({h: v for h, _, v in fresh})
     if not hashes:
         return np.zeros((0, 0), dtype=np.float32)
