@@ -95,7 +95,9 @@ def test_evidence_from_objects_with_attributes():
     hit = SimpleNamespace(id="D5", date=dt.date(2024, 1, 5), source="AP", text="t", kind="news", score=0.9)
     ctx = context(evidence=[hit])
     assert ctx.evidence[0].id == "D5"
-    assert "[D5] 2024-01-05 (AP): t" in load_prompt("zero-shot").render(ctx)[1]["content"]
+    assert "[D5] 2024-01-05 (AP): t" in load_prompt("zero-shot@1").render(ctx)[1]["content"]
+    assert '{"id": "D5", "date": "2024-01-05", "source": "AP", "text": "t"}' in \
+        load_prompt("zero-shot").render(ctx)[1]["content"]
 
 
 def write(folder, name, text):
@@ -103,15 +105,15 @@ def write(folder, name, text):
 
 
 def test_user_templates_with_include_and_versions(tmp_path):
-    write(tmp_path, "few-shot.v2.yaml", """\
+    write(tmp_path, "few-shot.v9.yaml", """\
         name: few-shot
-        version: 2
+        version: 9
         include: few-shot@1
         description: shorter instructions
         system: "Forecast carefully. Bounds {min_pct}..{max_pct}."
         """)
     spec = load_prompt("few-shot", extra_dir=tmp_path)
-    assert spec.id == "few-shot@2" and spec.user == load_prompt("few-shot@1").user
+    assert spec.id == "few-shot@9" and spec.user == load_prompt("few-shot@1").user
     assert spec.render(context())[0]["content"] == "Forecast carefully. Bounds -50..80."
     assert load_prompt("few-shot@1", extra_dir=tmp_path).version == 1
 
