@@ -11,6 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from agent.injection import flag_evidence
 from agent.settings import Settings
 from forecasting.adjust import direction
 
@@ -29,6 +30,9 @@ class AdjustmentResult:
     attempts: int = 0
     cached: bool = False
     warnings: list[str] = field(default_factory=list)
+    # a valid LLM proposal that was not applied (agent.injection.withhold_reason): its numbers and the reason, so that
+    # a record of proposals against outcomes can still weigh it
+    withheld: dict | None = None
 
 
 class Adjuster(Protocol):
@@ -95,7 +99,8 @@ class AnalogAdjuster:
         shrink = statistics.fmean(c.similarity for c in top) * len(top) / (len(top) + 2)
         pct = 100.0 * (math.exp(med * shrink) - 1.0)
         pct = min(max(pct, s.change_min_pct), s.change_max_pct)
-        ev = [h.id for h in sit.evidence[:3]]
+        flagged = flag_evidence(sit.evidence)  # listed, never offered as context: they read like instructions
+        ev = [h.id for h in sit.evidence if h.id not in flagged][:3]
         shown = ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in top[:3])
         return AdjustmentResult(
             "analog", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(shrink, 3),

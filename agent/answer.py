@@ -76,6 +76,8 @@ class EvidenceOut(BaseModel):
     source: str | None
     text: str
     score: float
+    flagged: bool = False  # the text reads like instructions to a model (agent.injection); shown, never obeyed
+    flag_reason: str | None = None
 
 
 class Answer(BaseModel):

@@ -40,8 +40,19 @@ def _span(span) -> SpanOut | None:
     return None if span is None else SpanOut(start=span.start, end=span.end, steps=span.steps)
 
 
+def _evidence(hits) -> tuple[list[EvidenceOut], list[str]]:
+    """The answer's evidence list, flagged where a text reads like instructions to a model, and a warning each."""
+    from agent.injection import flag_evidence, flag_warning
+
+    flags = flag_evidence(hits)
+    out = [EvidenceOut(id=h.id, date=h.date, kind=h.kind, source=h.source, text=h.text, score=round(float(h.score), 4),
+                       flagged=h.id in flags, flag_reason=flags.get(h.id)) for h in hits]
+    return out, [flag_warning(i, why) for i, why in flags.items()]
+
+
 def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
     b = sit.baseline
+    evidence, flag_warnings = _evidence(sit.evidence)
     recent = sit.history.tail(RECENT)
     return Answer(
         question=sit.question,
@@ -59,6 +70,5 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
                                  evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,
                                  cached=adj.cached),
         forecast=situation_forecast(sit, adj, settings),
-        evidence=[EvidenceOut(id=h.id, date=h.date, kind=h.kind, source=h.source, text=h.text,
-                              score=round(float(h.score), 4)) for h in sit.evidence],
-        warnings=sit.warnings + adj.warnings, timings={k: round(v, 3) for k, v in sit.timings.items()})
+        evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings,
+        timings={k: round(v, 3) for k, v in sit.timings.items()})

@@ -1,5 +1,9 @@
 """The `llm` adjuster: one prompt per situation, sent as one concurrent batch to an OpenAI-compatible server (vLLM),
-validated as a TrendAdjustment; per-situation fallback to the analog adjuster, reported in warnings."""
+validated as a TrendAdjustment; per-situation fallback to the analog adjuster, reported in warnings.
+
+Evidence that reads like instructions to the model is flagged in the prompt (agent.injection); a valid reply that
+cites flagged evidence or sits at a bound of the allowed change is not applied: the analog stands in, the warning
+says why and the result keeps the withheld proposal."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,6 +11,7 @@ import pandas as pd
 from agent import workspace
 from agent.adjusters import AdjustmentResult, AnalogAdjuster
 from agent.cases import pick_examples
+from agent.injection import flag_evidence, withhold_reason
 from agent.settings import Settings
 
 HISTORY_ROWS = 24
@@ -19,12 +24,17 @@ def build_context(sit, settings: Settings, n_examples: int):
     from forecasting.adjust import direction
     from prompts.examples import outcome_answer_json
 
+    def evidence(hits):
+        items = [Evidence.model_validate(h) for h in hits]
+        flags = flag_evidence(items)
+        return [e.model_copy(update={"flag": flags.get(e.id)}) for e in items]
+
     examples = []
     for c in pick_examples(sit.cases, n_examples):
         drivers = [{"evidence_id": h.id, "effect": "neutral", "note": "news at the time"} for h in c.evidence[:1]]
         examples.append(FewShotExample(
             series_name=c.name, origin=c.origin, period_label=period_label(c.period.start, c.period.end),
-            baseline_total=round(c.baseline, 1), evidence=[Evidence.model_validate(h) for h in c.evidence],
+            baseline_total=round(c.baseline, 1), evidence=evidence(c.evidence),
             answer_json=outcome_answer_json(c.baseline, c.actual,
                                             direction_of=lambda pct: direction(pct, settings.flat_band_pct),
                                             min_pct=settings.change_min_pct, max_pct=settings.change_max_pct,
@@ -37,7 +47,7 @@ def build_context(sit, settings: Settings, n_examples: int):
         history=[(pd.Timestamp(d).date(), float(y)) for d, y in zip(hist["ds"], hist["y"])],
         baseline_model=b.model, baseline_total=b.total, lo_80=b.lo_80, hi_80=b.hi_80, lo_95=b.lo_95, hi_95=b.hi_95,
         last_period_total=sit.last_period_total, same_period_last_year=sit.same_period_last_year,
-        evidence=[Evidence.model_validate(h) for h in sit.evidence], examples=examples,
+        evidence=evidence(sit.evidence), examples=examples,
         min_pct=settings.change_min_pct, max_pct=settings.change_max_pct, flat_band_pct=settings.flat_band_pct)
 
 
@@ -89,11 +99,14 @@ class LLMAdjuster:
         for sit, r in zip(situations, results):
             if r.ok:
                 v = r.value
-                out.append(AdjustmentResult(
+                res = AdjustmentResult(
                     "llm", pct=float(v.change_pct), direction=v.direction, confidence=float(v.confidence),
                     rationale=v.rationale, evidence_ids=list(dict.fromkeys(d.evidence_id for d in v.drivers)),
                     drivers=[d.model_dump() for d in v.drivers], model=s.llm.model, prompt=self.spec.id,
-                    attempts=r.attempts, cached=r.cached))
+                    attempts=r.attempts, cached=r.cached)
+                why = withhold_reason(res.pct, res.evidence_ids, flag_evidence(sit.evidence),
+                                      min_pct=s.change_min_pct, max_pct=s.change_max_pct)
+                out.append(res if why is None else self._withheld(sit, res, why))
             else:
                 fb = self.fallback.adjust_one(sit)
                 fb.attempts = r.attempts
@@ -101,6 +114,17 @@ class LLMAdjuster:
                 fb.warnings.append(f"LLM adjustment failed, fell back to analog: {r.error}")
                 out.append(fb)
         return out
+
+    def _withheld(self, sit, proposed: AdjustmentResult, why: str) -> AdjustmentResult:
+        """The analog in place of a valid LLM proposal that must not be applied; the proposal is kept."""
+        fb = self.fallback.adjust_one(sit)
+        fb.attempts, fb.cached, fb.prompt = proposed.attempts, proposed.cached, self.spec.id
+        fb.withheld = {"source": "llm", "model": proposed.model, "prompt": proposed.prompt, "pct": proposed.pct,
+                       "direction": proposed.direction, "confidence": proposed.confidence,
+                       "evidence_ids": proposed.evidence_ids, "reason": why}
+        fb.warnings.append(f"LLM adjustment of {proposed.pct:+g} % not applied ({why}); fell back to analog "
+                           f"({fb.pct:+.1f} %)")
+        return fb
 
     def _fallback_all(self, situations, why: str, progress):
         out = []

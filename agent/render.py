@@ -75,7 +75,9 @@ def print_answer(a, console: Console | None = None) -> None:
         cited = set(adj.evidence_ids)
         for e in a.evidence:
             mark = "*" if e.id in cited else " "
-            c.print(f" {mark} {_e(e.id):>7} {e.date or '—'} [dim]{_e(e.source)}[/] {_e(e.text)}", highlight=False)
+            flag = "[red]![/] " if e.flagged else ""  # reads like instructions to a model
+            c.print(f" {mark} {_e(e.id):>7} {e.date or '—'} [dim]{_e(e.source)}[/] {flag}{_e(e.text)}",
+                    highlight=False)
     for w in a.warnings:
         c.print(f"[yellow]warning:[/] {_e(w)}", highlight=False)
 

@@ -37,7 +37,7 @@ def test_llm_adjustment_is_applied_and_prompt_is_leak_free(demo_copy, openai_ser
     server = openai_server(valid_adjustment(change_pct=-20.0))
     a = ask(env=llm_env(server.url))
     assert a["adjustment"]["source"] == "llm"
-    assert a["adjustment"]["prompt"] == "few-shot@1" and a["adjustment"]["pct"] == -20.0
+    assert a["adjustment"]["prompt"] == "few-shot@2" and a["adjustment"]["pct"] == -20.0
     assert a["forecast"]["total"] == pytest.approx(0.8 * a["baseline"]["total"], rel=0.005)
     assert a["forecast"]["lo_80"] == pytest.approx(0.8 * a["baseline"]["lo_80"], rel=0.005)
     (body,) = server.chat_bodies
@@ -52,7 +52,7 @@ def test_llm_adjustment_is_applied_and_prompt_is_leak_free(demo_copy, openai_ser
     assert late == []
     # the evidence the answer lists is what the prompt offered, all dated on or before as-of
     assert a["evidence"] and all(e["date"] <= AS_OF for e in a["evidence"])
-    assert all(f"[{e['id']}]" in prompt for e in a["evidence"])
+    assert all(f'{{"id": "{e["id"]}", "date": "{e["date"]}"' in prompt for e in a["evidence"])
 
 
 def test_invalid_json_twice_then_valid_logs_three_calls(demo_copy, openai_server):

@@ -325,5 +325,5 @@ def test_rendered_prompt_round_trip(openai_server, tmp_path):
     log = CallLog(tmp_path / "llm.sqlite")
     [res] = LLMClient(llm(server.url), log).run([req])
     assert res.ok and res.value.drivers[0].evidence_id == "D41"
-    assert log.recent(1)[0]["prompt_id"] == "few-shot@1"
+    assert log.recent(1)[0]["prompt_id"] == spec.id
     assert outcome_answer_json(900.0, 950.0, direction_of=_dir) in server.chat_bodies[0]["messages"][1]["content"]
