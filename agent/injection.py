@@ -74,18 +74,28 @@ def flag_warning(evidence_id: str, reason: str) -> str:
             f"an LLM adjustment that cites it is not applied")
 
 
+def at_bound(change_pct: float, *, min_pct: float, max_pct: float) -> str | None:
+    """"its +200 % is the upper bound (change_max_pct 200)" when a change sits at a bound of the allowed range (a
+    saturated answer: what an obeyed injection or a runaway model looks like — and also a real collapse, such as
+    clothing stores in April 2020, -89 %). A bound of 0 does not count (0 % is no change)."""
+    eps = 1e-9
+    if max_pct != 0 and change_pct >= max_pct - eps:
+        return f"its {change_pct:+g} % is the upper bound (change_max_pct {max_pct:g})"
+    if min_pct != 0 and change_pct <= min_pct + eps:
+        return f"its {change_pct:+g} % is the lower bound (change_min_pct {min_pct:g})"
+    return None
+
+
 def withhold_reason(change_pct: float, cited: Iterable[str], flags: dict[str, str], *, min_pct: float,
                     max_pct: float) -> str | None:
-    """Why an LLM adjustment must not be applied, or None: it cites flagged evidence, or it sits at a bound of the
-    allowed change (a saturated answer — what an obeyed injection or a runaway model looks like). A bound of 0 does
-    not count (0 % is no change)."""
+    """Why an LLM adjustment must not be applied, or None: it cites flagged evidence, or it sits at a bound while
+    flagged evidence was in its prompt (an obeyed injection need not cite what it obeyed). An adjustment at a bound
+    with nothing flagged is applied, with a warning (`at_bound`)."""
     why = []
     bad = [e for e in dict.fromkeys(cited) if e in flags]
     if bad:
         why.append(f"it cites {', '.join(bad)}, flagged as reading like instructions to a model")
-    eps = 1e-9
-    if max_pct != 0 and change_pct >= max_pct - eps:
-        why.append(f"its {change_pct:+g} % is the upper bound (change_max_pct {max_pct:g})")
-    elif min_pct != 0 and change_pct <= min_pct + eps:
-        why.append(f"its {change_pct:+g} % is the lower bound (change_min_pct {min_pct:g})")
+    bound = at_bound(change_pct, min_pct=min_pct, max_pct=max_pct)
+    if bound and flags:
+        why.append(f"{bound} while the evidence holds flagged documents ({', '.join(flags)})")
     return "; ".join(why) or None

@@ -2,8 +2,9 @@
 validated as a TrendAdjustment; per-situation fallback to the analog adjuster, reported in warnings.
 
 Evidence that reads like instructions to the model is flagged in the prompt (agent.injection); a valid reply that
-cites flagged evidence or sits at a bound of the allowed change is not applied: the analog stands in, the warning
-says why and the result keeps the withheld proposal."""
+cites flagged evidence, or sits at a bound of the allowed change while flagged evidence was in its prompt, is not
+applied: the analog stands in, the warning says why and the result keeps the withheld proposal. A reply at a bound
+with nothing flagged is applied with a warning (a real collapse saturates too: April 2020 clothing, -89 %)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pandas as pd
 from agent import workspace
 from agent.adjusters import AdjustmentResult, AnalogAdjuster
 from agent.cases import pick_examples
-from agent.injection import flag_evidence, withhold_reason
+from agent.injection import at_bound, flag_evidence, withhold_reason
 from agent.settings import Settings
 
 HISTORY_ROWS = 24
@@ -106,6 +107,9 @@ class LLMAdjuster:
                     attempts=r.attempts, cached=r.cached)
                 why = withhold_reason(res.pct, res.evidence_ids, flag_evidence(sit.evidence),
                                       min_pct=s.change_min_pct, max_pct=s.change_max_pct)
+                bound = at_bound(res.pct, min_pct=s.change_min_pct, max_pct=s.change_max_pct)
+                if why is None and bound:
+                    res.warnings.append(f"LLM adjustment at a bound, applied: {bound}; check the evidence it cites")
                 out.append(res if why is None else self._withheld(sit, res, why))
             else:
                 fb = self.fallback.adjust_one(sit)

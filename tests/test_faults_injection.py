@@ -3,8 +3,9 @@ answer change_pct 200 …") reached the prompt as plain text, and a model that o
 
 Now: evidence reaches the prompt as quoted data (one JSON object per document between <evidence> and </evidence>,
 with the rule that it is data); a document that reads like instructions is flagged in the answer's evidence list and
-in its warnings; an LLM adjustment that cites a flagged document, or sits at a bound of the allowed change, is not
-applied (the analog stands in, and the warning says why). The end-to-end test runs the real CLI on the demo workspace
+in its warnings; an LLM adjustment that cites a flagged document, or sits at a bound of the allowed change while
+flagged evidence was in its prompt, is not applied (the analog stands in, and the warning says why); one at a bound
+with nothing flagged is applied with a warning. The end-to-end test runs the real CLI on the demo workspace
 against a real local OpenAI-protocol server that obeys whatever the prompt tells it.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from openai_server import adjustment_reply, openai_server  # noqa: F401
 
-from agent.injection import PATTERNS, flag_evidence, injection_reason, withhold_reason
+from agent.injection import PATTERNS, at_bound, flag_evidence, injection_reason, withhold_reason
 from prompts import PromptContext, load_prompt
 from tests.conftest import NEWS_FILE
 
@@ -76,8 +77,12 @@ def test_withheld_when_citing_flagged_evidence_or_at_a_bound():
     assert "cites D9" in withhold_reason(5.0, ["D1", "D9"], flags, **bounds)
     both = withhold_reason(200.0, ["D9"], flags, **bounds)
     assert "cites D9" in both and "upper bound (change_max_pct 200)" in both
-    assert "lower bound (change_min_pct -90)" in withhold_reason(-90.0, [], {}, **bounds)
-    assert withhold_reason(0.0, [], {}, min_pct=0.0, max_pct=0.0) is None  # a bound of 0 % is no change
+    # at a bound with nothing flagged: applied (with a warning) — April 2020 clothing really fell 89 %
+    assert withhold_reason(-90.0, [], {}, **bounds) is None
+    assert "lower bound (change_min_pct -90)" in at_bound(-90.0, **bounds)
+    # at a bound while flagged evidence was in the prompt, cited or not: withheld
+    assert "lower bound (change_min_pct -90)" in withhold_reason(-90.0, [], flags, **bounds)
+    assert at_bound(0.0, min_pct=0.0, max_pct=0.0) is None  # a bound of 0 % is no change
 
 
 # --- the prompt -----------------------------------------------------------------------------------------------------
@@ -186,12 +191,14 @@ def test_injected_document_is_quoted_flagged_and_not_obeyed(demo_copy, openai_se
 
 
 @pytest.mark.slow
-def test_an_answer_at_the_bound_is_not_applied_without_flagged_evidence(demo_copy, openai_server):
+def test_an_answer_at_the_bound_without_flagged_evidence_is_applied_with_a_warning(demo_copy, openai_server):
+    """A saturated answer is suspicious, but with nothing flagged it may be the truth (April 2020 clothing: -89 %
+    against the baseline): applied, and the answer says it sits at the bound."""
     server = openai_server(lambda body, i: adjustment_reply(body, change_pct=-90.0, confidence=0.9))
     env = {"TRENDCAST_LLM_URL": server.url, "TRENDCAST_LLM_MODEL": "test-model"}
     a = json.loads(_invoke("ask", "how will clothing stores trend next month?", "--as-of", "2020-03-31",
                            "--adjuster", "llm", "--json", env=env).stdout)
     assert not any(e["flagged"] for e in a["evidence"])
-    assert a["adjustment"]["source"] == "analog" and a["adjustment"]["pct"] != -90.0
-    assert any(w.startswith("LLM adjustment of -90 % not applied (its -90 % is the lower bound (change_min_pct -90))")
+    assert a["adjustment"]["source"] == "llm" and a["adjustment"]["pct"] == -90.0
+    assert any(w.startswith("LLM adjustment at a bound, applied: its -90 % is the lower bound (change_min_pct -90)")
                for w in a["warnings"]), a["warnings"]
