@@ -192,14 +192,16 @@ def assert_shows_summary_and_chart(png_path) -> None:
 
 
 def screenshot(html_path, tmp_path):
-    """A headless Chromium screenshot (1280x2000) of a local HTML file; skips where Chromium is missing."""
+    """A headless Chromium screenshot (1280x3200) of a local HTML file, taken once the page has loaded and drawn
+(a loaded machine once shot it before the first chart); skips where Chromium is missing."""
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
         pytest.skip("chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
     shot = tmp_path / "shot.png"
     cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
+           f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--screenshot={shot}", "--window-size=1280,3200",
+           "--virtual-time-budget=10000", "--run-all-compositor-stages-before-draw",
            html_path.as_uri()]
     run = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "HOME": str(tmp_path)})
