@@ -53,7 +53,7 @@ def test_run_writes_every_artifact(runs):
                  "plots/skill_by_origin.png", "plots/worst_series.png"):
         assert (a / name).is_file(), name
     res = json.loads((a / "results.json").read_text())
-    assert res["suite"]["id"] == "tiny@1" and res["git"]["commit"] and res["data"]["panel_sha256"]
+    assert res["suite"]["id"] == "tiny@2" and res["git"]["commit"] and res["data"]["panel_sha256"]
     assert res["data"]["datasets"]["mrts-nsa"]["file_hash"]
     assert res["versions"]["statsforecast"] and res["honesty"]["refit_every"] == 6
     assert res["data"]["cells"] == 12 and res["data"]["periods"]["2020-03-31"] == "2020-04"
@@ -81,7 +81,7 @@ def test_the_covid_origins_dominate_the_error(runs):
 def test_list_and_compare(ws, runs):
     a, b = runs
     out = tc(ws, "eval", "list")
-    assert out.exit_code == 0 and a.name in out.output and "b " in out.output and "tiny@1" in out.output
+    assert out.exit_code == 0 and a.name in out.output and "b " in out.output and "tiny@2" in out.output
     listed = json.loads(tc(ws, "eval", "list", "--json").output)
     assert {r["run_id"] for r in listed} == {a.name, "b"}
     cmp = tc(ws, "eval", "compare", a.name, "b", "--variant", "combined:SeasonalNaive")

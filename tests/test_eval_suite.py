@@ -19,7 +19,7 @@ def test_the_shipped_suite_is_the_acceptance_one():
     names = {v.name: v for v in s.variants}
     assert set(s.baseline.models) <= set(names) and "combined" in names
     assert names["analog"].adjuster == "analog" and names["llm"].adjuster == "llm"
-    assert names["llm"].prompt == "few-shot@1"
+    assert names["llm"].prompt == "few-shot@2"
 
 
 def test_include_merges_mappings_and_variants_by_name(tmp_path):
