@@ -54,7 +54,7 @@ def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as
 @click.option("--question", default="how will clothing stores trend next month?", show_default=True)
 @click.option("--as-of", callback=_date, default="2020-03-31", show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder with the bundled data (default: the repo's data/).")
+              help="Folder with the bundled data (default: the copy shipped in the package, agent/data/).")
 @click.option("--adjuster", type=click.Choice(["llm", "analog", "none"]))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context

@@ -55,7 +55,7 @@ def direct(hist: pd.DataFrame, as_of: date, window: int, h: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "mrts_sales_by_kind_of_business_long.csv.gz")
+    parser.add_argument("--data", type=Path, default=REPO / "agent" / "data" / "mrts_sales_by_kind_of_business_long.csv.gz")
     parser.add_argument("--series", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2019, 12, 31))

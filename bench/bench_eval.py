@@ -40,7 +40,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-eval-"))
     store = SalesStore(tmp / "sales.duckdb")
-    ingest_sales(store, REPO / "data" / "mrts_sales_by_kind_of_business_long.csv.gz", mrts_mapping())
+    ingest_sales(store, REPO / "agent" / "data" / "mrts_sales_by_kind_of_business_long.csv.gz", mrts_mapping())
     series = store.series()
     ids = series[series["level"] == "3-digit"]["unique_id"].head(args.series).tolist()
     origins = [(pd.Timestamp("2018-12-31") + pd.offsets.MonthEnd(i)).date() for i in range(args.origins)]

@@ -1,4 +1,4 @@
-"""Retrieval benchmark on the 20,560 real headlines (data/headlines_dated.csv.gz).
+"""Retrieval benchmark on the 20,560 real headlines (agent/data/headlines_dated.csv.gz).
 
 Ingests and indexes them into a temporary workspace with the bundled all-MiniLM-L6-v2, then measures
 - throughput: documents per second of ingest + index (model import and load included), wall and CPU time;
@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from retrieval import (HEADLINES_MAPPING, DocIndex, DocStore, build_index, embed_queries,  # noqa: E402
                        get_embedder, ingest_docs)
 
-NEWS = REPO / "data" / "headlines_dated.csv.gz"
+NEWS = REPO / "agent" / "data" / "headlines_dated.csv.gz"
 MODEL = "all-MiniLM-L6-v2"
 CORONA = re.compile(r"coronavirus|covid|virus|pandemic|lockdown|outbreak|quarantin", re.IGNORECASE)
 TOPICS = ["coronavirus lockdown closes stores", "retail sales slump on the high street", "oil prices fall",

@@ -57,5 +57,5 @@ class DocMapping:
         return out
 
 
-# The bundled news file data/headlines_dated.csv.gz: date, source (guardian|cnbc), headline, description (CNBC only).
+# The bundled news file agent/data/headlines_dated.csv.gz: date, source (guardian|cnbc), headline, description (CNBC only).
 HEADLINES_MAPPING = DocMapping(text="headline", body="description", date="date", source="source")
