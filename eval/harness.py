@@ -23,7 +23,7 @@ import yaml
 
 from eval.cells import compute_baselines, plan_grid, select_series, write_parquet
 from eval.errors import SuiteError
-from eval.suite import Suite
+from eval.suite import Suite, inside
 from eval.variants import OriginContext, run_variant, variant_settings
 
 Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
@@ -37,10 +37,11 @@ class RunOptions:
 
 
 def new_run_dir(settings, suite: Suite, out: Path | None) -> Path:
+    """`--out` where the user says; else <home>/runs/<suite>-<UTC stamp>, checked to stay in <home>/runs."""
     if out is not None:
         return Path(out)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    return settings.home / "runs" / f"{suite.name}-{stamp}"
+    return inside(settings.home / "runs", f"{suite.name}-{stamp}", what="run folder")
 
 
 def start_run(run_dir: Path, suite: Suite, opts: RunOptions, resume: bool) -> dict:
@@ -159,14 +160,14 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
         if suite.n_jobs > 1:
             from eval.parallel import Preparer
 
-            preparer = Preparer(suite.n_jobs, settings, run_dir / "workers", series, ids, freq, as_ofs,
-                                suite.horizon)
-            for o, b in adjusted.items():
-                if b:
-                    preparer.submit(o, base[base["origin"] == o], b, members)
+            jobs = min(suite.n_jobs, sum(bool(b) for b in adjusted.values()))
+            preparer = Preparer(jobs, settings, run_dir / "workers", series, ids, freq, as_ofs, suite.horizon)
         else:
             search = engine.EvidenceSearch(settings)
     try:
+        for o, b in adjusted.items():
+            if b and preparer is not None:
+                preparer.submit(o, base[base["origin"] == o], b, members)
         for origin in origins:
             mine = [v for o, v in todo if o == origin]
             if not mine:
@@ -183,14 +184,19 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
                 write_json(path.with_suffix(".json"), meta)
                 write_parquet(frame, path)
                 parts.append(frame)
-    finally:
+    except BaseException:  # an error or an interrupt: the workers are terminated, not waited for
         if preparer is not None:
-            preparer.close()
+            preparer.close(abort=True)
+        raise
+    if preparer is not None:
+        preparer.close()
     return pd.concat(parts, ignore_index=True)
 
 
 def part_path(run_dir: Path, variant: str, origin) -> Path:
-    return run_dir / "cells" / variant / f"{pd.Timestamp(origin).date().isoformat()}.parquet"
+    """cells/<variant>/<origin>.parquet, checked to stay in the run's cells/ folder."""
+    return inside(run_dir / "cells", variant, f"{pd.Timestamp(origin).date().isoformat()}.parquet",
+                  what="variant part")
 
 
 def _bar(opts: RunOptions, what: str, total: int) -> Callable[[int], None] | None:

@@ -17,10 +17,13 @@ def runs_dir(settings) -> Path:
 
 
 def find_run(settings, ref: str | Path) -> Path:
-    """A run folder given as a path or as a run id under <home>/runs."""
-    for p in (Path(ref), runs_dir(settings) / str(ref)):
-        if (p / "run.json").is_file():
-            return p
+    """A run folder given as a path (anywhere the user says) or as a run id: a folder right under <home>/runs."""
+    if (Path(ref) / "run.json").is_file():
+        return Path(ref)
+    run_id = str(ref)
+    if run_id not in ("", ".", "..") and Path(run_id).name == run_id and "\\" not in run_id:  # one folder name
+        if (runs_dir(settings) / run_id / "run.json").is_file():
+            return runs_dir(settings) / run_id
     raise SuiteError(f"{ref}: no such run (a folder with run.json, or a run id from `trendcast eval list`)")
 
 

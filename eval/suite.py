@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,22 @@ from eval.errors import SuiteError
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 COMBINED = "combined"  # the baseline that combines the suite's models the way forecasting.baseline does
+# A suite's name and its variants' names become folder names (runs/<suite>-<stamp>/, cells/<variant>/): they
+# must be slugs, so a name from a file never climbs out of its folder. A name that is not one is rejected (the
+# file's author picks the name, not us), a one-line SuiteError naming the file and the field: exit code 2.
+SUITE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
+VARIANT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$"
+MAX_NAME = 100
+
+
+def inside(root: Path, *parts: str, what: str) -> Path:
+    """`root / parts`, checked to lie strictly inside `root` once both are resolved ('..' and symlinks followed):
+    a SuiteError naming `what` otherwise. Every output path built from a name in a file goes through here."""
+    path = Path(root).joinpath(*parts)
+    base, resolved = Path(root).resolve(), path.resolve()
+    if resolved == base or base not in resolved.parents:
+        raise SuiteError(f"{what} {'/'.join(map(str, parts))!r} would be written outside {root}")
+    return path
 
 
 class _Strict(BaseModel):
@@ -98,7 +115,7 @@ class LLMEndpoint(_Strict):
 
 
 class Variant(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")  # also a folder name in the run
+    name: str = Field(pattern=VARIANT_NAME, max_length=MAX_NAME)  # also a folder name in the run
     adjuster: Literal["none", "analog", "llm"] = "none"
     baseline: str = COMBINED  # one of the suite's baseline models, or "combined"
     prompt: str | None = None  # llm: template name@version
@@ -119,7 +136,7 @@ class Bootstrap(_Strict):
 
 
 class Suite(_Strict):
-    name: str
+    name: str = Field(max_length=MAX_NAME)  # the run folder's name starts with it
     version: int = 1
     description: str = ""
     data: Data = Field(default_factory=Data)
@@ -131,6 +148,14 @@ class Suite(_Strict):
     reference: str = COMBINED  # skill is measured against this variant
     bootstrap: Bootstrap = Field(default_factory=Bootstrap)
     n_jobs: int = Field(default=2, ge=1)  # worker processes for fits and situations; not in the fingerprint
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not re.fullmatch(SUITE_NAME, v):
+            raise ValueError(f"{v!r} is not a safe name: it names the run folder, so letters, digits and . _ + - "
+                             "only, starting with a letter or digit")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "Suite":
