@@ -56,6 +56,7 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, 
     from agent.report.output import write_report
     from agent.report.progress import progress_for
     from agent.report.targets import report_as_of, select_targets, split_list
+    from agent.workers import Interrupted, interrupts
 
     settings = settings_of(ctx)
     llm = {"use_cache": False} if no_cache else {}
@@ -67,10 +68,16 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, 
     targets, selection = select_targets(series, split_list(levels), split_list(categories),
                                         semantic=semantic_matcher(settings))
     as_of = as_of or report_as_of(series, targets)
-    with progress_for(quiet) as progress:
-        rep = build_report(settings, targets, as_of=as_of, horizon=horizon, adjuster=adjuster, selection=selection,
-                           progress=progress, top_n=top_n, workers=workers)
-    folder = write_report(rep, out_dir or settings.home / "reports", formats)
+    try:
+        with interrupts():  # SIGINT / SIGTERM: workers stopped, one line, exit 130 / 143
+            with progress_for(quiet) as progress:
+                rep = build_report(settings, targets, as_of=as_of, horizon=horizon, adjuster=adjuster,
+                                   selection=selection, progress=progress, top_n=top_n, workers=workers)
+            folder = write_report(rep, out_dir or settings.home / "reports", formats)
+    except Interrupted as exc:  # the report folder is written whole or not at all: nothing half done is left
+        click.echo(f"report interrupted by {exc.name}: {len(targets)} categories not done, no report written",
+                   err=True)
+        ctx.exit(exc.exit_code)
     s = rep.stats
     if not quiet:
         click.echo(f"{folder}  ({s.categories} categories: {s.ok} ok, {s.fallbacks} fallbacks, {s.failed} failed; "

@@ -15,6 +15,7 @@ what ran for that member (the fallback's forecast where it stood in), ``combined
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from pathlib import Path
 from typing import Callable
@@ -101,8 +102,6 @@ def blocks(origins: list[dt.date], refit_every: int) -> list[list[dt.date]]:
 def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date], freq: str, models: list[str],
                    train_window: int, n_jobs: int) -> pd.DataFrame:
     """Baselines of the grid's cells at the block's origins: one cross_validation call, fit at the first origin."""
-    from statsforecast import StatsForecast
-
     from forecasting.combine import forecast_models
     from forecasting.frequency import season_length
     from forecasting.models import plan_models
@@ -120,10 +119,27 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     if len(fitted) != len(models):
         raise SuiteError(f"only {n_min} observations by {first.date()}: too few for {', '.join(models)}")
     guarded, names, fb = forecast_models(fitted, fallback)
-    sf = StatsForecast(models=guarded, freq=freq, n_jobs=n_jobs)
+    sf = statsforecast_class()(models=guarded, freq=freq, n_jobs=n_jobs)
     cv = sf.cross_validation(df=df, h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     cv = cv.reset_index() if "unique_id" not in cv.columns else cv
     return _period_totals(cells, cv, names, fb, [g.alias for g in guarded])
+
+
+@functools.cache
+def statsforecast_class():
+    """StatsForecast whose own worker pools (n_jobs > 1: a multiprocessing.Pool per call) are agent.workers'
+    fork_pool: the workers die with this process and ignore Ctrl-C, and the pool's `with` terminates them when an
+    interrupt unwinds the call. StatsForecast builds every pool through `_get_pool`; tests/test_faults_processes.py
+    checks that it still does."""
+    from statsforecast import StatsForecast
+
+    from agent.workers import fork_pool
+
+    class _StatsForecast(StatsForecast):
+        def _get_pool(self):
+            return fork_pool, {}
+
+    return _StatsForecast
 
 
 def _spacing(cutoffs: list, freq: str) -> int:

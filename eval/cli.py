@@ -55,6 +55,7 @@ def _progress(enabled: bool):
 @click.pass_context
 def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url, llm_model, no_cache, jobs, quiet):
     """Run SUITE (a YAML file or a shipped suite name, see `trendcast eval list --suites`)."""
+    from agent.workers import Interrupted, interrupts
     from eval.harness import RunOptions, new_run_dir, run_suite
     from eval.suite import load_suite
 
@@ -70,10 +71,17 @@ def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url
     if blind and not any(v.adjuster == "llm" for v in s.variants):
         raise CLIUserError("--blind only changes LLM prompts, and this run has no llm variant")
     run_dir = resume_dir or new_run_dir(settings, s, out)
-    with _progress(not quiet) as factory:
-        opts = RunOptions(blind_year_shift=blind_shift if blind else None, progress=factory,
-                          echo=lambda m: click.echo(m, err=True))
-        run_suite(s, settings, run_dir, resume=resume_dir is not None, opts=opts)
+    try:
+        with interrupts():  # SIGINT / SIGTERM: workers stopped, one line, exit 130 / 143
+            with _progress(not quiet) as factory:
+                opts = RunOptions(blind_year_shift=blind_shift if blind else None, progress=factory,
+                                  echo=lambda m: click.echo(m, err=True))
+                run_suite(s, settings, run_dir, resume=resume_dir is not None, opts=opts)
+    except Interrupted as exc:  # parts are written atomically: what is done stays done
+        click.echo(f"eval run interrupted by {exc.name}; "
+                   + (f"resume with --resume {run_dir}" if (run_dir / "run.json").is_file()
+                      else "nothing was written"), err=True)
+        ctx.exit(exc.exit_code)
     text = (run_dir / "leaderboard.md").read_text(encoding="utf-8")
     click.echo(text.split("## Error by origin")[0].rstrip())
     click.echo(f"\nrun folder: {run_dir}")

@@ -16,11 +16,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
+
+from agent.workers import WorkerPool
 
 _WORKER: dict = {}
 
@@ -77,8 +78,9 @@ class Preparer:
         embed_queries_once(settings, names)
         self.scratch = Path(scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
-        self.pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=get_context("spawn"), initializer=_init,
-                                        initargs=(settings, self.scratch, series, target_ids, freq, as_ofs, horizon))
+        # spawned workers that die with this process (agent.workers); close(abort=True) terminates them
+        self.pool = WorkerPool(n_jobs, initializer=_init,
+                               initargs=(settings, self.scratch, series, target_ids, freq, as_ofs, horizon))
         self.futures: dict = {}
 
     def submit(self, origin, base: pd.DataFrame, baselines: list[str], members: list[str]) -> None:
@@ -88,8 +90,12 @@ class Preparer:
         fut: Future = self.futures.pop(origin)
         return fut.result()
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Wait for the workers' running origins (`abort`: terminate them at once), then drop their scratch."""
         for fut in self.futures.values():
             fut.cancel()
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if abort:
+            self.pool.stop()
+        else:
+            self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.scratch, ignore_errors=True)

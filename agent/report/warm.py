@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 
 from agent import workspace
 from agent.resolve import Target
 from agent.settings import Settings
+from agent.workers import WorkerPool
 
 CHUNKS_PER_WORKER = 4  # backtest tasks per worker: small enough to balance, big enough to amortise
 
@@ -50,7 +50,7 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
     if progress is not None:
         progress.phase(f"fits ({workers} processes)", len(tasks))
     baselines = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with WorkerPool(workers) as pool:  # spawned; they die with this process; an interrupt terminates them
         futures = {pool.submit(fn, *args): key for fn, args, key in tasks}
         for fut in as_completed(futures):
             key = futures[fut]

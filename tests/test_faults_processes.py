@@ -1,0 +1,404 @@
+"""Fault sweep (issue 11), failures 4 and 5, against real `trendcast` processes.
+
+4. A name from a file never climbs out of its folder: a suite named `../../../escaped-suite` is rejected (exit 2,
+   one line) and nothing is written outside <home>/runs; run, part and report folder paths are checked.
+5. Workers die with their parent: `trendcast report` and `trendcast eval run` are SIGKILLed while their worker
+   processes run (the report's spawned pool; eval's StatsForecast fork pool and its spawned Preparer), and no
+   process they started is alive a few seconds later; SIGTERM / SIGINT (to the whole process group, as Ctrl-C)
+   stop them with one line, exit 143 / 130, no traceback, nothing left running.
+
+Every process a command starts inherits its environment, so each run carries a tag in its environment and
+/proc/<pid>/environ finds its descendants even after they were reparented to PID 1 (no psutil needed).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import cli
+
+TAG = "TRENDCAST_FAULT_TAG"
+GONE_S = 5.0  # every descendant must be gone this long after its parent died
+linux_only = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc (Linux)")
+
+
+# ---------------------------------------------------------------------------------------------------- processes
+
+def tagged(tag: str) -> dict[int, str]:
+    """Live (non-zombie) processes whose environment carries TAG=tag: pid → command line."""
+    want = f"{TAG}={tag}".encode()
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            env = Path(f"/proc/{d}/environ").read_bytes()
+            if want not in env.split(b"\0"):
+                continue
+            state = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmd = Path(f"/proc/{d}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours
+            continue
+        if state != "Z":
+            out[int(d)] = cmd
+    return out
+
+
+def trendcast_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("trendcast")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "agent"]
+
+
+class Run:
+    """One `trendcast` process in its own session (so a process-group signal reaches it and its workers only)."""
+
+    def __init__(self, cmd: list[str], logs: Path, env: dict[str, str] | None = None):
+        self.tag = uuid.uuid4().hex
+        env = {**os.environ, **(env or {}), TAG: self.tag, "HF_HUB_OFFLINE": "1"}
+        for var in ("TRENDCAST_LLM_URL", "TRENDCAST_LLM_MODEL", "TRENDCAST_LLM_API_KEY"):
+            env.pop(var, None)
+        self.err_path = logs / f"{self.tag}.err"
+        with open(logs / f"{self.tag}.out", "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, start_new_session=True)
+
+    @classmethod
+    def trendcast(cls, args: list[str], home: Path, logs: Path) -> "Run":
+        return cls([*trendcast_cmd(), *args], logs, {"TRENDCAST_HOME": str(home)})
+
+    def others(self) -> dict[int, str]:
+        return {p: c for p, c in tagged(self.tag).items() if p != self.proc.pid}
+
+    def wait_for_workers(self, kind: str, n: int = 2, timeout: float = 90.0, settle: float = 1.0) -> dict:
+        """Wait until `n` workers of `kind` run: "spawn" (spawn_main) or "fork" (children with the parent's
+        command line); then `settle` seconds more, so they are at work, not booting."""
+        deadline = time.monotonic() + timeout
+        parent_cmd = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"trendcast exited ({self.proc.returncode}) before its workers ran:\n{self.stderr()}")
+            parent_cmd = parent_cmd or tagged(self.tag).get(self.proc.pid)
+            others = self.others()
+            workers = [p for p, c in others.items()
+                       if ("spawn_main" in c if kind == "spawn" else c == parent_cmd)]
+            if len(workers) >= n:
+                time.sleep(settle)
+                return self.others()
+            time.sleep(0.1)
+        self.kill_all()
+        pytest.fail(f"no {n} {kind} workers within {timeout:.0f} s: {self.others()}\n{self.stderr()}")
+
+    def stderr(self) -> str:
+        return self.err_path.read_text(errors="replace")
+
+    def left_after(self, seconds: float = GONE_S) -> dict[int, str]:
+        """Descendants still alive `seconds` after the parent exited (polls; empty as soon as all are gone)."""
+        deadline = time.monotonic() + seconds
+        while (alive := tagged(self.tag)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return alive
+
+    def kill_all(self) -> None:
+        """Clean up after a failed test: SIGKILL this run's parent and every descendant still alive."""
+        for pid in [self.proc.pid, *tagged(self.tag)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def kill_parent_check_gone(run: Run) -> None:
+    before = run.others()
+    os.kill(run.proc.pid, signal.SIGKILL)
+    run.proc.wait(10)
+    left = run.left_after()
+    run.kill_all()
+    assert not left, f"still alive {GONE_S:.0f} s after SIGKILL of the parent (had {before}): {left}"
+
+
+def interrupt_check_clean(run: Run, sig: int, expect_line: str) -> str:
+    """Send `sig` (SIGINT to the whole process group, like Ctrl-C; SIGTERM to the parent only), then: exit
+    128 + sig, the last stderr line is the one-line notice, no traceback, no descendant left."""
+    if sig == signal.SIGINT:
+        os.killpg(run.proc.pid, sig)
+    else:
+        os.kill(run.proc.pid, sig)
+    try:
+        rc = run.proc.wait(30)
+    except subprocess.TimeoutExpired:
+        run.kill_all()
+        pytest.fail(f"trendcast still running 30 s after {signal.Signals(sig).name}:\n{run.stderr()}")
+    left = run.left_after()
+    run.kill_all()
+    err = run.stderr()
+    assert rc == 128 + sig, (rc, err)
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "leaked" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines and expect_line in lines[-1], err
+    assert not left, f"still alive after {signal.Signals(sig).name}: {left}"
+    return lines[-1]
+
+
+# ------------------------------------------------------------------------------------------ the mechanism
+
+POOLS = """\
+import time
+from agent.workers import WorkerPool, fork_pool
+
+if __name__ == "__main__":
+    pool = WorkerPool(2)
+    busy = [pool.submit(time.sleep, 120) for _ in range(2)]
+    forked = fork_pool(2)
+    forked.map_async(time.sleep, [120, 120])
+    time.sleep(120)
+"""
+
+
+@linux_only
+def test_both_kinds_of_pool_die_with_a_killed_parent(tmp_path):
+    """agent.workers on its own: a spawned WorkerPool (and its resource tracker) and a fork_pool, both busy."""
+    script = tmp_path / "pools.py"
+    script.write_text(POOLS)
+    run = Run([sys.executable, str(script)], tmp_path, {"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    try:
+        run.wait_for_workers("spawn", n=2, timeout=60, settle=0.5)
+        deadline = time.monotonic() + 30
+        while len(run.others()) < 5 and time.monotonic() < deadline:  # + 2 forked workers and the tracker
+            time.sleep(0.1)
+        assert len(run.others()) >= 5, run.others()
+        kill_parent_check_gone(run)
+    finally:
+        run.kill_all()
+
+
+@pytest.mark.parametrize("mine", [True, False], ids=["parent-alive", "parent-gone"])
+def test_a_worker_whose_parent_died_before_it_started_exits_at_once(mine):
+    code = ("import sys; from agent.workers import die_with_parent; die_with_parent(int(sys.argv[1])); "
+            "print('alive')")
+    parent = os.getpid() if mine else os.getpid() + 1_000_000  # not its parent: as if reparented
+    res = subprocess.run([sys.executable, "-c", code, str(parent)], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert (res.returncode, res.stdout.strip()) == ((0, "alive") if mine else (1, "")), res.stderr
+
+
+# -------------------------------------------------------------------------------------------------- report
+
+@pytest.fixture
+def report_run(demo_copy, tmp_path):
+    runs: list[Run] = []
+
+    def start() -> Run:
+        r = Run.trendcast(["report", "-q", "--workers", "2", "--adjuster", "analog", "--out",
+                           str(tmp_path / "out")], demo_copy, tmp_path)
+        runs.append(r)
+        return r
+
+    yield start
+    for r in runs:
+        r.kill_all()
+
+
+@pytest.mark.slow
+@linux_only
+def test_report_workers_die_with_a_killed_parent(report_run, tmp_path):
+    run = report_run()
+    workers = run.wait_for_workers("spawn")
+    assert any("resource_tracker" in c for c in workers.values()), workers  # the tracker is checked too
+    kill_parent_check_gone(run)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("report-*"))
+
+
+@pytest.mark.slow
+@linux_only
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT-group"])
+def test_report_interrupted_stops_its_workers_with_one_line(report_run, tmp_path, sig):
+    run = report_run()
+    run.wait_for_workers("spawn")
+    line = interrupt_check_clean(run, sig, f"report interrupted by {signal.Signals(sig).name}")
+    assert "categories not done, no report written" in line
+    assert not any((tmp_path / "out").glob("report-*"))
+
+
+# ---------------------------------------------------------------------------------------------------- eval
+
+SUITES = {
+    # 13 series, one refit block: StatsForecast's fork pool, each worker fitting about 6 series at a time (old code:
+    # a worker outlived its killed parent until its chunk was done, many seconds; spawned workers, forever)
+    "fork": "include: mrts-nsa\nname: fork-procs\norigins: {start: 2019-01, end: 2019-06}\n"
+            "series: {levels: [3-digit]}\nbaseline: {refit_every: 6}\nn_jobs: 2\nbootstrap: {resamples: 300}\n",
+    # 3 series x 4 origins: baselines done quickly, then the Preparer's spawned workers prepare the origins
+    "spawn": "include: mrts-nsa\nname: spawn-procs\norigins: {start: 2020-01, end: 2020-04}\n"
+             "series: {levels: [], ids: [\"4482\", \"4481\", \"448\"]}\nn_jobs: 2\nbootstrap: {resamples: 300}\n",
+}
+
+
+@pytest.fixture(scope="module")
+def eval_ws(tmp_path_factory):
+    from agent import workspace
+    from agent.demo import mrts_mapping
+    from agent.settings import Settings
+    from tests.conftest import MRTS_FILE
+
+    root = tmp_path_factory.mktemp("eval-procs")
+    workspace.ingest_sales(Settings(home=root / "home"), MRTS_FILE, mrts_mapping())
+    for kind, text in SUITES.items():
+        (root / f"{kind}.yaml").write_text(text)
+    return root
+
+
+@pytest.fixture
+def eval_run(eval_ws, tmp_path):
+    runs: list[Run] = []
+
+    def start(kind: str, out: Path) -> Run:
+        r = Run.trendcast(["eval", "run", str(eval_ws / f"{kind}.yaml"), "--quiet", "--skip", "llm", "--out",
+                           str(out)], eval_ws / "home", tmp_path)
+        runs.append(r)
+        return r
+
+    yield start
+    for r in runs:
+        r.kill_all()
+
+
+@pytest.mark.slow
+@linux_only
+@pytest.mark.parametrize("phase", ["fork", "spawn"], ids=["statsforecast-pool", "preparer-pool"])
+def test_eval_workers_die_with_a_killed_parent(eval_run, tmp_path, phase):
+    run = eval_run(phase, tmp_path / "run")
+    run.wait_for_workers(phase)
+    kill_parent_check_gone(run)
+
+
+@pytest.mark.slow
+@linux_only
+@pytest.mark.parametrize("phase,sig", [("fork", signal.SIGINT), ("spawn", signal.SIGTERM)],
+                         ids=["statsforecast-pool-SIGINT-group", "preparer-pool-SIGTERM"])
+def test_eval_interrupted_stops_its_workers_and_says_how_to_resume(eval_run, eval_ws, tmp_path, phase, sig):
+    out = tmp_path / "run"
+    run = eval_run(phase, out)
+    run.wait_for_workers(phase)
+    line = interrupt_check_clean(run, sig, f"eval run interrupted by {signal.Signals(sig).name}")
+    assert line.endswith(f"resume with --resume {out}"), line
+    assert not (out / "workers").exists() or not any((out / "workers").iterdir())  # scratch homes removed
+    if phase == "spawn":  # and the advice works: the run resumes and finishes
+        again = subprocess.run([*trendcast_cmd(), "--home", str(eval_ws / "home"), "eval", "run",
+                                str(eval_ws / "spawn.yaml"), "--quiet", "--skip", "llm", "--resume", str(out)],
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0 and (out / "results.json").is_file(), again.stderr
+
+
+def test_statsforecast_still_builds_its_pools_through_get_pool():
+    """eval.cells hands StatsForecast agent.workers' fork_pool through `_get_pool`; if a StatsForecast upgrade
+    stopped calling it, its pools would again outlive a killed parent."""
+    import inspect
+
+    from statsforecast.core import _StatsForecast
+
+    from agent.workers import fork_pool
+    from eval.cells import statsforecast_class
+
+    assert statsforecast_class()(models=[], freq="MS")._get_pool() == (fork_pool, {})
+    source = inspect.getsource(_StatsForecast._cross_validation_parallel)
+    assert "self._get_pool()" in source and "ProcessPoolExecutor" not in source
+
+
+# ------------------------------------------------------------------------------------------ 4. names and paths
+
+ESCAPING = """\
+include: mrts-nsa
+name: ../../../escaped-suite
+origins: {start: 2020-01, end: 2020-02}
+series: {levels: [], ids: ["448"]}
+n_jobs: 1
+"""
+
+
+def test_a_suite_name_that_climbs_out_is_rejected_and_nothing_escapes(tmp_path):
+    home = tmp_path / "a" / "b" / "c" / "home"  # deep enough that the old escape stays inside tmp_path
+    suite = tmp_path / "escape.yaml"
+    suite.write_text(ESCAPING)
+    res = CliRunner().invoke(cli, ["--home", str(home), "eval", "run", str(suite), "--quiet", "--skip", "llm"])
+    assert res.exit_code == 2, res.output
+    msg = res.output.strip()
+    assert len(msg.splitlines()) == 1 and "name" in msg and "not a safe name" in msg and str(suite) in msg, msg
+    assert not list(tmp_path.rglob("*escaped-suite*"))
+    listed = CliRunner().invoke(cli, ["--home", str(home), "eval", "list"])
+    assert listed.exit_code == 0 and "no runs yet" in listed.output
+
+
+@pytest.mark.parametrize("name", ["..", "a/b", "../x", ".hidden", "x" * 101, "name@2", "sp ace"])
+def test_suite_names_are_slugs(name):
+    from eval.suite import Suite
+
+    raw = {"name": name, "origins": {"start": "2020-01", "end": "2020-02"},
+           "variants": [{"name": "combined"}]}
+    with pytest.raises(ValueError):
+        Suite.model_validate(raw)
+    assert Suite.model_validate({**raw, "name": "tiny-files_2.v1+x"}).name == "tiny-files_2.v1+x"
+
+
+def test_run_and_part_paths_never_leave_their_folders(tmp_path):
+    """Defence in depth, past the suite's validation (a Suite built without it)."""
+    from agent.settings import Settings
+    from eval.errors import SuiteError
+    from eval.harness import new_run_dir, part_path
+    from eval.suite import Suite
+
+    settings = Settings(home=tmp_path / "home")
+    bad = Suite.model_construct(name="../../../escaped-suite")
+    with pytest.raises(SuiteError, match="outside"):
+        new_run_dir(settings, bad, None)
+    good = new_run_dir(settings, Suite.model_construct(name="tiny"), None)
+    assert good.parent == settings.home / "runs" and good.name.startswith("tiny-")
+    assert new_run_dir(settings, bad, tmp_path / "anywhere") == tmp_path / "anywhere"  # --out: the user's say
+    assert part_path(good, "analog", dt.date(2020, 1, 31)) == good / "cells" / "analog" / "2020-01-31.parquet"
+    for variant in ("../../../x", "..", "a/../../b"):
+        with pytest.raises(SuiteError, match="outside"):
+            part_path(good, variant, dt.date(2020, 1, 31))
+
+
+def test_a_run_id_is_one_folder_under_runs(tmp_path):
+    from agent.settings import Settings
+    from eval.errors import SuiteError
+    from eval.runs import find_run
+
+    settings = Settings(home=tmp_path / "home")
+    (settings.home / "runs" / "r1").mkdir(parents=True)
+    (settings.home / "runs" / "r1" / "run.json").write_text("{}")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "run.json").write_text("{}")
+    assert find_run(settings, "r1") == settings.home / "runs" / "r1"
+    assert find_run(settings, tmp_path / "elsewhere") == tmp_path / "elsewhere"  # a path: where the user says
+    with pytest.raises(SuiteError):
+        find_run(settings, "../../elsewhere")  # not a path from here, and a run id never climbs out of runs/
+
+
+def test_a_report_folder_name_never_climbs_out_of_out(tmp_path):
+    from agent.report import output
+    from agent.report.model import Report, RunStats
+
+    rep = Report(title="t", week="2020-W14", as_of=dt.date(2020, 3, 31), horizon="next-month", selection="",
+                 adjuster="none", model=None, prompt=None, generated_at=dt.datetime(2020, 4, 1), entries=[],
+                 stats=RunStats(), warnings=[], version="", top_n=5)
+    out = tmp_path / "deep" / "out"
+    assert output.write_report(rep, out, ("json",)) == out / "report-2020-W14"
+    for week in ("x/../../../escaped", "../escaped", "x/y"):
+        with pytest.raises(ValueError, match="outside"):
+            output.write_report(rep.model_copy(update={"week": week}), out, ("json",))
+    assert sorted(p.name for p in out.iterdir()) == ["report-2020-W14"]
+    assert not list(tmp_path.rglob("*escaped*"))
+    shutil.rmtree(out)
