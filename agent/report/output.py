@@ -31,7 +31,7 @@ def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMA
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale(out_dir)
-    final = out_dir / folder_name(report)
+    final = _inside(out_dir, folder_name(report))  # --out is where the user says; the folder's name stays in it
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=out_dir))
     try:
         os.chmod(tmp, 0o755)
@@ -45,7 +45,7 @@ def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMA
             names = {k: v for k, v in chart_filenames(report).items() if k in pngs}
             (tmp / "charts").mkdir()
             for sid, rel in names.items():
-                (tmp / rel).write_bytes(pngs[sid])
+                _inside(tmp / "charts", rel.removeprefix("charts/")).write_bytes(pngs[sid])
             (tmp / "report.md").write_text(render_markdown(report, names), encoding="utf-8")
         if "html" in formats:
             (tmp / "report.html").write_text(render_html(report, pngs), encoding="utf-8")
@@ -56,6 +56,14 @@ def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMA
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """folder / name, which must be an entry right in `folder` ('..' and symlinks resolved): never outside it."""
+    path = Path(folder) / name
+    if path.name in ("", ".", "..") or path.parent.resolve() != Path(folder).resolve():
+        raise ValueError(f"report path {name!r} would be written outside {folder}")
+    return path
 
 
 def _swap_in(tmp: Path, final: Path) -> None:
