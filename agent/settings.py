@@ -40,6 +40,7 @@ class LLMSettings(BaseModel):
     concurrency: int = Field(16, ge=1, le=1024)
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(800, ge=1, le=32_768)
+    max_reply_bytes: int = Field(1_048_576, ge=4096, le=268_435_456)  # an HTTP reply body is read up to this, no more
     use_cache: bool = True
 
     @property

@@ -2,7 +2,8 @@
 
 The schema is built by an append-only list of named migration functions, recorded in `_migrations` (as simonw/llm
 does): never edit or reorder a migration, add a new one. One connection guarded by a lock, WAL mode, so the
-client's worker threads can all record. The API key is never written: URLs are stored without user info or query.
+client's worker threads can all record. No credential is written: URLs are stored through `redact.public_url` (no
+user info, no query), error texts through `redact.redact`; the client masks its own endpoint's secrets before that.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from agent.llm.redact import public_url, redact
 
 # error: the request failed inside trendcast (a call log that cannot be written, a bug), not at the server
 STATUSES = ("ok", "invalid", "http_error", "timeout", "unreachable", "cache_hit", "error")
@@ -91,19 +93,6 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def public_url(url: str | None) -> str | None:
-    """A URL safe to store: no user:password@ part, no query string, no fragment."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
-
-
 def request_hash(url: str | None, model: str | None, messages: list, response_format: Any, temperature: float,
                  max_tokens: int) -> str:
     """Cache key: sha256 of the canonical JSON of everything that decides the reply."""
@@ -154,7 +143,7 @@ class CallLog:
             "time": utc_now(), "model": model, "url": public_url(url), "prompt_id": prompt_id, "tag": tag,
             "attempt": attempt, "retry": retry, "messages_json": _dumps(messages),
             "response_format_json": _dumps(response_format), "raw_reply": raw_reply, "parsed_json": parsed_json,
-            "error": error, "status": status, "latency_s": latency_s, "prompt_tokens": prompt_tokens,
+            "error": redact(error), "status": status, "latency_s": latency_s, "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens, "cached": int(cached), "request_hash": request_hash,
             "final": int(final), "metadata_json": _dumps(metadata),
         }

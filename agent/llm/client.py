@@ -5,7 +5,9 @@ time) to an OpenAI-compatible server (vLLM), asks for structured output with `re
 `json_schema`, validates each reply, re-asks with the validation error when it fails, and never raises: each
 `LLMResult` says ok or why not, in one line, whatever failed (the server, the call log, a bug). No request outlives
 `llm.budget_s` of wall-clock time: the calling thread is a watchdog that cuts a request's connection at its deadline
-and answers for it if its worker does not (see `LLMClient.run` for a batch's deadline).
+and answers for it if its worker does not (see `LLMClient.run` for a batch's deadline). No reply is read past
+`llm.max_reply_bytes`, nor echoed back to the model when it is over the cap (`replies.reask_turns`). Every message,
+result and call-log row names the endpoint without its credentials, and masks them (`redact.Redactor`).
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from contextlib import contextmanager
 from functools import partial
 
 from agent.llm.calllog import CallLog, request_hash
-from agent.llm.replies import clean_reply, describe_problem, dump_value, one_line, reask_message
+from agent.llm.redact import Redactor, redact_url
+from agent.llm.replies import clean_reply, describe_problem, dump_value, one_line, oversize_problem, reask_turns
 from agent.llm.transport import (MIN_TRY_S, Completion, Connection, TransportError, get_models, post_chat,
                                  with_retries)
 from agent.llm.watchdog import Watchdog, bounded
@@ -29,6 +32,8 @@ class LLMClient:
         self.llm = llm
         self.calllog = calllog
         self.url = (llm.url or "").rstrip("/")
+        self.shown = redact_url(self.url)  # the URL as every message names it
+        self.redact = Redactor(self.url, llm.api_key)
         self._model = llm.model
 
     def _headers(self) -> dict[str, str]:
@@ -41,13 +46,14 @@ class LLMClient:
             return Ping(False, None, error=_NOT_CONFIGURED)
         started, limit = time.monotonic(), min(self.llm.timeout_s, 10.0)
         conn = Connection(self._headers(), limit)
-        done, models, exc = bounded(lambda: get_models(conn.http, self.url, limit, conn.extensions), conn, limit)
+        done, models, exc = bounded(lambda: get_models(conn.http, self.url, limit, conn.extensions,
+                                                       self.llm.max_reply_bytes), conn, limit)
         latency = time.monotonic() - started
         if done and exc is None:
-            return Ping(True, self.url, models or [], latency)
-        error = (f"LLM at {self.url} did not answer within {limit:.1f}s" if not done else
-                 exc.message if isinstance(exc, TransportError) else f"LLM at {self.url}: {one_line(exc)}")
-        return Ping(False, self.url, latency_s=latency, error=error)
+            return Ping(True, self.shown, models or [], latency)
+        error = (f"LLM at {self.shown} did not answer within {limit:.1f}s" if not done else
+                 exc.message if isinstance(exc, TransportError) else f"LLM at {self.shown}: {one_line(exc)}")
+        return Ping(False, self.shown, latency_s=latency, error=self.redact(error))
 
     def models(self) -> list[str]:
         """Model ids the server serves (empty when it cannot be reached)."""
@@ -78,7 +84,7 @@ class LLMClient:
                     f"not sent: the LLM batch deadline ({batch.text}) passed before a worker was free")),
             ).run()
         except Exception as exc:  # noqa: BLE001 - a bug in the batch itself still gives one result per request
-            error = f"LLM batch failed inside trendcast: {one_line(exc)}"
+            error = self.redact(f"LLM batch failed inside trendcast: {one_line(exc)}")
             return [LLMResult(False, error=error, status="error") for _ in requests]
 
 
@@ -119,13 +125,13 @@ class _Batch:
         url, left = self.c.url, run.deadline - time.monotonic()
         try:
             models = get_models(run.conn.http, url, min(self.c.llm.timeout_s, max(left, MIN_TRY_S)),
-                                run.conn.extensions)
+                                run.conn.extensions, self.c.llm.max_reply_bytes)
         except TransportError as exc:
             if run.conn.aborted.is_set():
                 exc = TransportError("timeout", run.cut_reason or run.budget_message(""))
             return TransportError(exc.status, f"cannot find the model to use: {exc.message}")
         if not models:
-            return TransportError("http_error", f"no model configured and {url}/models lists none")
+            return TransportError("http_error", f"no model configured and {self.c.shown}/models lists none")
         self.c._model = models[0]
         return None
 
@@ -157,14 +163,15 @@ class _Run:
 
     def cut(self, now: float) -> None:
         """Called by the watchdog: stop this request's I/O now."""
-        self.cut_reason = self.budget_message(f"while {self.doing or self.conn.phase} (LLM at {self.c.url})")
+        self.cut_reason = self.budget_message(f"while {self.doing or self.conn.phase} (LLM at {self.c.shown})")
         self.cut_at = now
         self.conn.abort()
 
     def abandoned(self, now: float) -> LLMResult:
         """The watchdog's answer for a cut request whose worker did not report."""
         res = self.result
-        return LLMResult(False, status="timeout", error=" ".join((self.cut_reason or "timed out").split()),
+        error = self.c.redact(" ".join((self.cut_reason or "timed out").split()))
+        return LLMResult(False, status="timeout", error=error,
                          attempts=res.attempts, calls=res.calls, latency_s=now - self.started,
                          usage=dict(res.usage), model=self.model)
 
@@ -206,8 +213,10 @@ class _Run:
             except TransportError as exc:
                 tries = f" (after {self.tries} tries)" if self.tries > 1 else ""
                 return self._fail(exc.status, exc.message + tries)
-            res.raw = done.content
+            res.raw = done.logged
             try:
+                if done.truncated:
+                    raise ValueError(oversize_problem(done.size, llm.max_reply_bytes))
                 with self._busy("validating the reply"):
                     value = req.parse(clean_reply(done.content))
             except Exception as exc:  # noqa: BLE001 - any rejection by validate is the model's to fix
@@ -215,9 +224,8 @@ class _Run:
                 if done.finish_reason == "length":
                     problem = f"the reply was cut off at max_tokens={llm.max_tokens}; {problem}"
                 self._log(done, body, attempt, 0, "invalid", error=problem)
-                messages = messages + [{"role": "assistant", "content": done.content or ""},
-                                       {"role": "user", "content": reask_message(problem, done.finish_reason,
-                                                                                 llm.max_tokens)}]
+                messages = messages + reask_turns(done.content, problem, done.finish_reason, llm.max_tokens,
+                                                  truncated=done.truncated, size=done.size)
                 continue
             parsed = dump_value(value)
             self._log(done, body, attempt, 0, "ok", parsed=parsed, final=True)
@@ -234,12 +242,13 @@ class _Run:
         self.result.calls += 1
         self.tries = retry + 1
         try:
-            done = post_chat(self.conn.http, self.c.url, body, min(self.llm.timeout_s, left), self.conn.extensions)
+            done = post_chat(self.conn.http, self.c.url, body, min(self.llm.timeout_s, left), self.conn.extensions,
+                             self.llm.max_reply_bytes)
         except TransportError as exc:
             if self.conn.aborted.is_set():  # cut by the watchdog: what broke is the budget, and it is not retried
                 exc = TransportError("timeout", self.cut_reason or self.budget_message(""), latency_s=exc.latency_s)
             elif exc.status == "timeout" and left < self.llm.timeout_s:  # the budget's doing, not timeout_s's
-                exc = TransportError("timeout", self.budget_message(f"while {self.conn.phase} (LLM at {self.c.url})"),
+                exc = TransportError("timeout", self.budget_message(f"while {self.conn.phase} (LLM at {self.c.shown})"),
                                      latency_s=exc.latency_s)
             self._record(body, attempt, retry, exc.status, error=exc.message, latency_s=exc.latency_s)
             raise exc from None
@@ -277,7 +286,7 @@ class _Run:
 
     def _log(self, done: Completion, body: dict, attempt: int, retry: int, status: str, *, error: str | None = None,
              parsed: str | None = None, final: bool = False) -> None:
-        self._record(body, attempt, retry, status, raw=done.content, parsed=parsed, error=error,
+        self._record(body, attempt, retry, status, raw=done.logged, parsed=parsed, error=error,
                      latency_s=done.latency_s, tokens=(done.prompt_tokens, done.completion_tokens), final=final)
 
     def _record(self, body: dict, attempt: int, retry: int, status: str, *, raw: str | None = None,
@@ -291,7 +300,8 @@ class _Run:
                 self.last_row = log.record(
                     status=status, model=self.model, url=self.c.url, prompt_id=self.req.prompt_id, tag=self.req.tag,
                     attempt=attempt, retry=retry, messages=body.get("messages"),
-                    response_format=body.get("response_format"), raw_reply=raw, parsed_json=parsed, error=error,
+                    response_format=body.get("response_format"), raw_reply=self.c.redact(raw), parsed_json=parsed,
+                    error=self.c.redact(error),
                     latency_s=latency_s, prompt_tokens=tokens[0] if tokens else None,
                     completion_tokens=tokens[1] if tokens else None, cached=status == "cache_hit",
                     request_hash=self.key, final=final, metadata=self.req.metadata,
@@ -301,7 +311,7 @@ class _Run:
 
     def _fail(self, status: str, error: str) -> LLMResult:
         res = self.result
-        res.ok, res.value, res.status, res.error = False, None, status, " ".join(error.split())
+        res.ok, res.value, res.status, res.error = False, None, status, self.c.redact(" ".join(error.split()))
         log = self.c.calllog
         if log is not None:
             try:

@@ -47,6 +47,33 @@ def reask_message(problem: str, finish_reason: str | None = None, max_tokens: in
     )
 
 
+ECHO_MIN_CHARS = 16_384  # a rejected reply up to max(this, 8 x max_tokens) characters is shown back to the model
+
+
+def oversize_problem(size: int | None, cap: int) -> str:
+    """The problem with a reply over the byte cap (it was not read, so it cannot be told more precisely)."""
+    said = f"was {size:,} bytes, over" if size is not None else "went over"
+    return (f"your reply {said} the {cap:,}-byte limit, so it was not read; answer with the JSON object only, every "
+            "text field short")
+
+
+def reask_turns(content: str | None, problem: str, finish_reason: str | None = None, max_tokens: int | None = None,
+                *, truncated: bool = False, size: int | None = None) -> list[dict[str, str]]:
+    """The assistant turn (the rejected reply) and the user turn (the re-ask) that follow a rejected reply. A reply
+    over the byte cap (`truncated`, of `size` bytes when known) or longer than the echo limit is not repeated: the
+    assistant turn only says how long it was, so a huge reply never travels back to the server."""
+    content = content or ""
+    if truncated:
+        echoed = f"[my previous reply, {f'{size:,} bytes' if size is not None else 'too long to read'}, is left out]"
+    elif len(content) > max(ECHO_MIN_CHARS, 8 * (max_tokens or 0)):
+        echoed = f"[my previous reply, {len(content):,} characters, is left out]"
+        problem = f"your reply was {len(content):,} characters, far longer than the answer needs; {problem}"
+    else:
+        echoed = content
+    return [{"role": "assistant", "content": echoed},
+            {"role": "user", "content": reask_message(problem, finish_reason, max_tokens)}]
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one line: its type and message."""
     text = " ".join(str(exc).split())

@@ -7,9 +7,15 @@ connection is not transient: nothing is listening, so it fails at once.
 Timeouts bound each phase (connect, each read), not the whole call: a server that trickles a byte a second never
 trips them. The hard bound is `Connection.abort()`, called by the client's watchdog at a request's deadline: it shuts
 down the sockets the connection opened, which wakes whatever read or write is blocked on them.
+
+A reply body is streamed and read up to `max_bytes`, no further: a bigger one comes back as a `Completion` with
+`truncated` set, its first PREVIEW_BYTES kept for the log and its size (when the server declared it) — never parsed,
+never held in memory whole. Error bodies are read up to ERROR_BODY_BYTES. Messages name the URL through
+`redact.redact_url` (no credentials), and the base URL's query string, if any, follows the endpoint's path.
 """
 from __future__ import annotations
 
+import json
 import random
 import socket
 import threading
@@ -22,11 +28,17 @@ from typing import Any, TypeVar
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
+from agent.llm.redact import redact_url
+
 T = TypeVar("T")
 
 MIN_TRY_S = 0.05  # no HTTP try is started with less time than this left
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0
+DEFAULT_MAX_REPLY_BYTES = 1_048_576
+PREVIEW_BYTES = 4096  # of a reply over the cap, this much is kept (for the call log)
+ERROR_BODY_BYTES = 65_536  # of a non-200 reply, this much is read (for its message)
+CHUNK_BYTES = 65_536
 
 
 class TransportError(Exception):
@@ -51,6 +63,19 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     body: dict = field(default_factory=dict)
+    size: int | None = None  # bytes of the reply body (declared by the server, or read); None: not known
+    truncated: bool = False  # the body was over the cap: not read past it, content None, preview its first bytes
+    preview: str = ""
+
+    def size_text(self) -> str:
+        return f"{self.size:,} bytes" if self.size is not None else "more bytes than the limit"
+
+    @property
+    def logged(self) -> str | None:
+        """What the call log keeps of the reply: the content, or for a truncated reply its first bytes and size."""
+        if not self.truncated:
+            return self.content
+        return f"{self.preview}\n… [truncated: the reply was {self.size_text()}; {len(self.preview):,} kept]"
 
 
 class Connection:
@@ -61,7 +86,8 @@ class Connection:
 
     def __init__(self, headers: dict[str, str], timeout: float):
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self.http = httpx.Client(headers=headers, limits=limits, timeout=timeout)
+        # identity: the byte cap counts what the server sends, not what a compressed body might expand to
+        self.http = httpx.Client(headers={"Accept-Encoding": "identity", **headers}, limits=limits, timeout=timeout)
         self.aborted = threading.Event()
         self.phase = "starting"
         self._streams: list[Any] = []
@@ -110,46 +136,103 @@ def _shutdown(stream: Any) -> None:
         pass
 
 
-def post_chat(http: httpx.Client, url: str, body: dict, timeout: float, extensions: dict | None = None) -> Completion:
-    """POST body to {url}/chat/completions; a Completion, or TransportError saying what went wrong."""
-    started = time.monotonic()
-    try:
-        response = http.post(f"{url}/chat/completions", json=body, timeout=timeout, extensions=extensions)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a TransportError
-        raise _classify_exception(exc, url, timeout, time.monotonic() - started) from exc
+def endpoint(url: str, path: str) -> str:
+    """{url}/{path}, with url's query string (if any) after the path."""
+    base, sep, query = url.partition("?")
+    return f"{base.rstrip('/')}/{path}" + (f"?{query}" if sep else "")
+
+
+def post_chat(http: httpx.Client, url: str, body: dict, timeout: float, extensions: dict | None = None,
+              max_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> Completion:
+    """POST body to {url}/chat/completions; a Completion (truncated when over max_bytes), or TransportError."""
+    shown, started = redact_url(url), time.monotonic()
+    head, data, size = _fetch(http, "POST", endpoint(url, "chat/completions"), shown, timeout, extensions, max_bytes,
+                              json=body)
     latency = time.monotonic() - started
-    if response.status_code != 200:
-        raise _http_error(response, url, latency)
+    if data is None:
+        return Completion(content=None, finish_reason=None, latency_s=latency, size=size, truncated=True,
+                          preview=head.preview)
     try:
-        payload = response.json()
+        payload = json.loads(data)
         choice = payload["choices"][0]
         message = choice.get("message") or {}
         usage = payload.get("usage") or {}
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise TransportError(
-            "http_error", f"LLM at {url} answered HTTP 200 with a body that is not a chat completion: "
-            f"{response.text[:200]!r}", latency_s=latency,
+            "http_error", f"LLM at {shown} answered HTTP 200 with a body that is not a chat completion: "
+            f"{_text(data[:200])!r}", latency_s=latency,
         ) from exc
     return Completion(
         content=message.get("content"), finish_reason=choice.get("finish_reason"), latency_s=latency,
         prompt_tokens=int(usage.get("prompt_tokens") or 0), completion_tokens=int(usage.get("completion_tokens") or 0),
-        body=payload,
+        body=payload, size=size,
     )
 
 
-def get_models(http: httpx.Client, url: str, timeout: float, extensions: dict | None = None) -> list[str]:
+def get_models(http: httpx.Client, url: str, timeout: float, extensions: dict | None = None,
+               max_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> list[str]:
     """Model ids served at {url}/models (vLLM serves one), or TransportError."""
+    shown = redact_url(url)
+    _, data, _ = _fetch(http, "GET", endpoint(url, "models"), shown, timeout, extensions, max_bytes)
+    if data is None:
+        raise TransportError("http_error", f"LLM at {shown}/models answered with more than {max_bytes:,} bytes")
+    try:
+        return [str(item["id"]) for item in json.loads(data)["data"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TransportError("http_error", f"LLM at {shown}/models answered with no model list") from exc
+
+
+class _Head:
+    """A streamed response's status and headers, and the first bytes of a body that went over the cap."""
+
+    def __init__(self, response: httpx.Response):
+        self.status_code, self.headers, self.preview = response.status_code, response.headers, ""
+
+
+def _fetch(http: httpx.Client, method: str, target: str, shown: str, timeout: float, extensions: dict | None,
+           max_bytes: int, **kwargs: Any) -> tuple[_Head, bytes | None, int | None]:
+    """Send a request and stream its body in, at most max_bytes of it: (head, the body or None when it is over the
+    cap, its size: read, or declared, or None). A non-200 answer is raised as TransportError, as is any failure."""
     started = time.monotonic()
     try:
-        response = http.get(f"{url}/models", timeout=timeout, extensions=extensions)
-    except Exception as exc:  # noqa: BLE001
-        raise _classify_exception(exc, url, timeout, time.monotonic() - started) from exc
-    if response.status_code != 200:
-        raise _http_error(response, url, time.monotonic() - started)
+        with http.stream(method, target, timeout=timeout, extensions=extensions, **kwargs) as response:
+            head, declared = _Head(response), _declared_size(response)
+            limit = max_bytes if response.status_code == 200 else ERROR_BODY_BYTES
+            data, over = _read(response, limit, PREVIEW_BYTES if declared is not None and declared > limit else None)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a TransportError
+        raise _classify_exception(exc, shown, timeout, time.monotonic() - started) from exc
+    if head.status_code != 200:
+        raise _http_error(head, data, shown, time.monotonic() - started)
+    if over:
+        head.preview = _text(data[:PREVIEW_BYTES])
+        return head, None, declared
+    return head, data, len(data)
+
+
+def _declared_size(response: httpx.Response) -> int | None:
+    if response.headers.get("content-encoding", "identity").lower() not in ("", "identity"):
+        return None
     try:
-        return [str(item["id"]) for item in response.json()["data"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TransportError("http_error", f"LLM at {url}/models answered with no model list") from exc
+        return int(response.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def _read(response: httpx.Response, limit: int, stop_at: int | None) -> tuple[bytes, bool]:
+    """The body up to `limit` bytes (or, `stop_at` given, the first `stop_at` once the body is known to be over):
+    (bytes, whether the body went over the limit)."""
+    buf = bytearray()
+    for chunk in response.iter_bytes(CHUNK_BYTES):
+        buf += chunk
+        if stop_at is not None and len(buf) >= stop_at:
+            return bytes(buf), True
+        if len(buf) > limit:
+            return bytes(buf[:limit]), True
+    return bytes(buf), stop_at is not None
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
 
 
 def with_retries(fn: Callable[[int], T], *, max_retries: int, deadline: float) -> T:
@@ -206,19 +289,19 @@ def _classify_exception(exc: Exception, url: str, timeout: float, latency: float
                           latency_s=latency)
 
 
-def _http_error(response: httpx.Response, url: str, latency: float) -> TransportError:
+def _http_error(response: _Head, data: bytes, url: str, latency: float) -> TransportError:
     code = response.status_code
-    detail = _server_message(response)
+    detail = _server_message(data)
     message = f"LLM at {url} answered HTTP {code}" + (f": {detail}" if detail else "")
     return TransportError("http_error", message, transient=code in (408, 429) or code >= 500, http_status=code,
                           retry_after=_retry_after(response) if code in (429, 503) else None, latency_s=latency)
 
 
-def _server_message(response: httpx.Response) -> str:
+def _server_message(data: bytes) -> str:
     try:
-        payload: Any = response.json()
+        payload: Any = json.loads(data)
     except ValueError:
-        return " ".join(response.text.split())[:200]
+        return " ".join(_text(data).split())[:200]
     if isinstance(payload, dict):
         error = payload.get("error", payload)
         if isinstance(error, dict):
@@ -227,7 +310,7 @@ def _server_message(response: httpx.Response) -> str:
     return ""
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: _Head) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
         return None

@@ -1,0 +1,111 @@
+"""The one rule for keeping credentials out of what trendcast writes: messages, call-log rows, reports, eval files.
+
+`redact_url(url)`: the URL without its user:password@ part, without query parameters whose name looks like a
+credential (api_key, key, token, access_token, password, secret, sig, code, …) and without its fragment.
+`public_url(url)` is that, normalised for storing and cache keys (no query at all, no trailing slash).
+`redact(text, secrets)`: every URL in a text through `redact_url`, and every known secret (the API key, the URL's
+password, a credential parameter's value) replaced by `***`. `Redactor(url, api_key)` remembers the secrets of one
+endpoint; the LLM client passes every message it makes through one.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit, urlunsplit
+
+MASK = "***"
+# a query parameter is a credential when its name (lower case, - and . as _) is one of these or contains one of
+# the fragments: api_key, x-api-key, subscription-key, access_token, X-Amz-Signature, X-Amz-Credential, …
+CREDENTIAL_NAMES = frozenset({"key", "code", "sig", "auth", "pass", "pwd", "passwd", "password", "secret",
+                              "token", "session", "jwt", "bearer", "credential", "credentials", "signature"})
+CREDENTIAL_PARTS = ("key", "token", "secret", "pass", "pwd", "auth", "sig", "cred", "session", "bearer", "jwt")
+MIN_SECRET = 4  # shorter values are not masked in free text (they would mask ordinary words)
+
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>`]+")
+
+
+def is_credential_name(name: str) -> bool:
+    norm = re.sub(r"[-.\s]", "_", unquote_plus(name).strip().lower())
+    return norm in CREDENTIAL_NAMES or any(part in norm for part in CREDENTIAL_PARTS)
+
+
+def redact_url(url: str) -> str:
+    """url without user info, credential-like query parameters or fragment; the rest exactly as written. Never
+    raises: a URL that cannot be parsed keeps only its scheme."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        query = "&".join(p for p in parts.query.split("&") if p and not is_credential_name(p.partition("=")[0]))
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as no URL at all
+        scheme = url.partition("://")[0] if "://" in url else ""
+        return f"{scheme}://{MASK}" if scheme.isalnum() else MASK
+
+
+def public_url(url: str | None) -> str | None:
+    """A URL safe to store and to key the cache on: redact_url's, with no query string and no trailing slash."""
+    if not url:
+        return url
+    parts = urlsplit(redact_url(url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def url_secrets(url: str | None) -> set[str]:
+    """The secret values a URL carries: its password (its user name when there is no password: a token), and the
+    values of its credential-like query parameters; raw and percent-decoded."""
+    found: set[str] = set()
+    if not url:
+        return found
+    try:
+        parts = urlsplit(url)
+    except Exception:  # noqa: BLE001
+        return found
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    if userinfo:
+        user, colon, password = userinfo.partition(":")
+        found.update((userinfo, password) if colon and password else (userinfo,))
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if is_credential_name(name):
+            found.add(value)
+    for raw in [p.partition("=")[2] for p in parts.query.split("&") if is_credential_name(p.partition("=")[0])]:
+        found.add(raw)
+    return {s for v in found for s in (v, unquote(v)) if len(s) >= MIN_SECRET}
+
+
+def redact(text: str | None, secrets: Iterable[str] = ()) -> str | None:
+    """text with every URL through redact_url and every secret (of MIN_SECRET characters or more) masked."""
+    if not text:
+        return text
+    out = _URL.sub(_redact_match, text)
+    for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True):
+        out = out.replace(secret, MASK)
+    return out
+
+
+def _redact_match(match: re.Match) -> str:
+    url = match.group(0)
+    core = url.rstrip(".,;:!?)]}")  # punctuation that ends a sentence, not the URL
+    return redact_url(core) + url[len(core):]
+
+
+def redact_json(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A JSON-able value with every string in it through `redact` (dict keys included)."""
+    secrets = tuple(secrets)
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {redact_json(k, secrets): redact_json(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_json(v, secrets) for v in value]
+    return value
+
+
+class Redactor:
+    """`redact` with the secrets of one endpoint: its URL's and its API key."""
+
+    def __init__(self, url: str | None = None, api_key: str | None = None):
+        self.secrets = tuple(url_secrets(url) | ({api_key} if api_key and len(api_key) >= MIN_SECRET else set()))
+
+    def __call__(self, text: str | None) -> str | None:
+        return redact(text, self.secrets)
