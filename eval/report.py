@@ -41,9 +41,9 @@ def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: 
     table.to_parquet(run_dir / "cells.parquet", index=False)  # with each metric's num/den (for `eval compare`)
     table.drop(columns=[c for c in table.columns if ":" in c]).to_csv(run_dir / "cells.csv", index=False,
                                                                          float_format="%.6g")
-    results = build_results(run_dir, suite, meta=meta, losses=losses, cells=table, base=base, panel=panel,
-                            settings=settings, excluded=excluded, started=started,
-                            blind_year_shift=blind_year_shift)
+    results = _redacted(build_results(run_dir, suite, meta=meta, losses=losses, cells=table, base=base, panel=panel,
+                                      settings=settings, excluded=excluded, started=started,
+                                      blind_year_shift=blind_year_shift))
     from eval.harness import write_json
 
     write_json(run_dir / "results.json", results)
@@ -173,6 +173,13 @@ def git_info() -> dict:
 
 
 def _public(url: str | None) -> str | None:
-    from agent.llm.calllog import public_url
+    from agent.llm.redact import public_url
 
     return public_url(url)
+
+
+def _redacted(results: dict) -> dict:
+    """results with no credential in any URL (a suite's model.url may carry one)."""
+    from agent.llm.redact import redact_json
+
+    return redact_json(results)

@@ -22,6 +22,7 @@ def folder_name(report: Report) -> str:
 def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> Path:
     """Render `report` into `<out_dir>/report-<week>/` (report.md + charts/, report.html, report.json); an
     existing folder of that name is replaced. Returns the folder."""
+    from agent.llm.redact import redact  # no credential-bearing URL reaches a report file
     from agent.report.charts import chart_png
     from agent.report.render import chart_filenames, render_html, render_markdown
 
@@ -46,11 +47,11 @@ def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMA
             (tmp / "charts").mkdir()
             for sid, rel in names.items():
                 _inside(tmp / "charts", rel.removeprefix("charts/")).write_bytes(pngs[sid])
-            (tmp / "report.md").write_text(render_markdown(report, names), encoding="utf-8")
+            (tmp / "report.md").write_text(redact(render_markdown(report, names)), encoding="utf-8")
         if "html" in formats:
-            (tmp / "report.html").write_text(render_html(report, pngs), encoding="utf-8")
+            (tmp / "report.html").write_text(redact(render_html(report, pngs)), encoding="utf-8")
         if "json" in formats:
-            (tmp / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+            (tmp / "report.json").write_text(redact(report.model_dump_json(indent=2)), encoding="utf-8")
         _swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
