@@ -7,7 +7,8 @@
 A responder is called as responder(body, call_index) for each POST /v1/chat/completions (call_index counts from 0)
 and returns a reply spec: a content string, an int HTTP status, the string "hang" (never answer), or a `Reply` for
 anything else (a delay before replying, headers such as Retry-After, a finish_reason, a raw non-JSON body, a reply
-trickled one byte at a time or one that hangs after its headers).
+trickled one byte at a time or one that hangs after its headers, a huge reply: `HUGE`, valid JSON padded with an
+extra field to 50 MB).
 
 A trickled reply stops when the client hangs up; `server.hangups` records when (call index, time.monotonic()), so a
 test can check that the client gave up in time, not merely that it said so.
@@ -42,10 +43,15 @@ class Reply:
     trickle_from: str = "status"  # "body": send status line and headers at once, then trickle the body
     trickle_max_s: float = 30.0  # give up trickling (and close) after this long, so no test can hang on it
     hang_after_headers: bool = False  # send status line and headers (with Content-Length), then nothing
+    pad_bytes: int = 0  # > 0: a huge reply, valid JSON plus an extra "padding" field of this many bytes
+    pad_in: str = "content"  # "content": the padding is in the message content (a TrendAdjustment JSON, by default);
+    # "body": beside a normal content, in the chat.completion body
+    chunked: bool = False  # send the body with Transfer-Encoding: chunked (no Content-Length: its size is unknown)
 
 
 HANG = Reply(hang=True)
 TRICKLE = Reply(trickle=1.0)  # one byte a second; with content None the reply is a valid TrendAdjustment
+HUGE = Reply(pad_bytes=50 * 1024 * 1024)  # a 50 MB reply: a valid TrendAdjustment plus a huge extra field
 ReplySpec = Union[str, int, Reply]
 Responder = Callable[[dict, int], ReplySpec]
 
@@ -140,6 +146,7 @@ class RecordedRequest:
     headers: dict[str, str]  # Authorization left out
     has_auth: bool
     time: float
+    size: int = 0  # bytes of the request body as received
 
 
 class OpenAIServer:
@@ -170,7 +177,7 @@ class OpenAIServer:
 
     @property
     def chat_bodies(self) -> list[dict]:
-        return [r.body for r in self.requests if r.path.endswith("/chat/completions") and r.body is not None]
+        return [r.body for r in self.requests if _route(r.path).endswith("/chat/completions") and r.body is not None]
 
     def start(self) -> "OpenAIServer":
         self._httpd = _HTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -196,7 +203,7 @@ class OpenAIServer:
         """Store a request; for a chat completion return its 0-based call index."""
         with self._lock:
             self._requests.append(record)
-            if record.method == "POST" and record.path.endswith("/chat/completions"):
+            if record.method == "POST" and _route(record.path).endswith("/chat/completions"):
                 self._chat_calls += 1
                 return self._chat_calls - 1
             return None
@@ -219,7 +226,7 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             self._recorded(None)
-            if self.path.rstrip("/") == "/v1/models":
+            if _route(self.path) == "/v1/models":
                 pace = server.models_reply or Reply()
                 if pace.delay and server._stopping.wait(pace.delay):
                     return None
@@ -236,8 +243,8 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = None
-            index = self._recorded(body)
-            if self.path.rstrip("/") != "/v1/chat/completions":
+            index = self._recorded(body, length)
+            if _route(self.path) != "/v1/chat/completions":
                 return self._send(404, _error(404, f"no route {self.path}"))
             if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
                 return self._send(401, _error(401, "Unauthorized"))
@@ -250,32 +257,42 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return None
             if reply.delay and server._stopping.wait(reply.delay):
                 return None
-            if (reply.trickle or reply.hang_after_headers) and reply.content is None and reply.raw_body is None:
+            if ((reply.trickle or reply.hang_after_headers or reply.pad_bytes) and reply.content is None
+                    and reply.raw_body is None):
                 reply = Reply(**{**reply.__dict__, "content": adjustment_reply(body)})
+            if reply.pad_bytes and reply.status == 200 and reply.raw_body is None:
+                return self._send(200, _padded(body, index, reply), reply.headers, reply, index)
             if reply.raw_body is not None:
                 return self._send(reply.status, reply.raw_body, reply.headers, reply, index)
             if reply.status != 200:
                 return self._send(reply.status, _error(reply.status, reply.content), reply.headers, reply, index)
             return self._send(200, _completion(body, index, reply), reply.headers, reply, index)
 
-        def _recorded(self, body: dict | None) -> int | None:
+        def _recorded(self, body: dict | None, size: int = 0) -> int | None:
             headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
             return server._record(RecordedRequest(self.command, self.path, body, headers,
-                                                  "Authorization" in self.headers, time.monotonic()))
+                                                  "Authorization" in self.headers, time.monotonic(), size))
 
         def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
                   pace: Reply | None = None, index: int | None = None) -> None:
-            data = (payload if isinstance(payload, str) else json.dumps(payload)).encode("utf-8")
+            data = payload if isinstance(payload, bytes) else (
+                payload if isinstance(payload, str) else json.dumps(payload)).encode("utf-8")
             if pace is not None and (pace.trickle or pace.hang_after_headers):
                 return self._paced(status, data, headers or {}, pace, index)
+            chunked = pace is not None and pace.chunked
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header(*(("Transfer-Encoding", "chunked") if chunked else ("Content-Length", str(len(data)))))
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(data)
+                step = 1 << 20
+                for start in range(0, len(data), step):  # a MB at a time, until the client hangs up
+                    part = data[start:start + step]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 
@@ -341,6 +358,25 @@ def _completion(body: dict, index: int, reply: Reply) -> dict:
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                   "total_tokens": prompt_tokens + completion_tokens},
     }
+
+
+def _padded(body: dict, index: int, reply: Reply) -> bytes:
+    """A chat.completion with `reply.pad_bytes` of padding: an extra "padding" field inside its content (when that is
+    a JSON object, else appended to it) or beside the content in the completion body."""
+    pad = "x" * reply.pad_bytes
+    if reply.pad_in == "content":
+        try:
+            obj = json.loads(reply.content or "")
+        except ValueError:
+            obj = None
+        content = json.dumps({**obj, "padding": pad}) if isinstance(obj, dict) else f"{reply.content} {pad}"
+        return json.dumps(_completion(body, index, Reply(**{**reply.__dict__, "content": content}))).encode("utf-8")
+    return json.dumps({**_completion(body, index, reply), "padding": pad}).encode("utf-8")
+
+
+def _route(path: str) -> str:
+    """A request path without its query string or trailing slash."""
+    return path.partition("?")[0].rstrip("/")
 
 
 def _error(status: int, message: str | None) -> dict:
