@@ -1,7 +1,6 @@
 """`trendcast eval run | list | compare`: thin commands over eval.harness and eval.runs."""
 from __future__ import annotations
 
-import json
 import math
 from contextlib import contextmanager
 from pathlib import Path
