@@ -58,7 +58,9 @@ def start_run(run_dir: Path, suite: Suite, opts: RunOptions, resume: bool) -> di
     if run_dir.exists() and any(run_dir.iterdir()):
         raise SuiteError(f"{run_dir}: folder exists and is not empty (use --resume to continue a run)")
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "suite.yaml").write_text(yaml.safe_dump(suite.model_dump(mode="json"), sort_keys=False))
+    from agent.llm.redact import redact_json  # a model.url in the suite may carry a credential
+
+    (run_dir / "suite.yaml").write_text(yaml.safe_dump(redact_json(suite.model_dump(mode="json")), sort_keys=False))
     meta = {"run_id": run_dir.name, "suite": suite.id, "fingerprint": suite.fingerprint(),
             "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "blind_year_shift": opts.blind_year_shift, "status": "running"}
