@@ -75,13 +75,18 @@ class PromptSpec(BaseModel):
         if self.example is not None:
             example = _template(self.example, "example")
             values["examples"] = "\n\n".join(
-                example.format(**example_variables(ex, i)) for i, ex in enumerate(ctx.examples, 1)
+                example.format(**_used(example, example_variables(ex, i))) for i, ex in enumerate(ctx.examples, 1)
             ) or "(no past examples available)"
         else:
             values["examples"] = ""
         chat = self.chat_template
-        messages = chat.format_messages(**{k: values[k] for k in chat.input_variables})
+        messages = chat.format_messages(**_used(chat, values))
         return [{"role": _ROLES[m.type], "content": m.content.strip()} for m in messages]
+
+
+def _used(template, values: dict) -> dict:
+    """The values a template refers to (older langchain-core refuses any other)."""
+    return {k: values[k] for k in template.input_variables}
 
 
 def _template(text: str, field: str) -> PromptTemplate:
