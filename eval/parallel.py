@@ -13,8 +13,10 @@ so no worker loads the embedding model.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
+import time
 import tempfile
 from concurrent.futures import Future
 from pathlib import Path
@@ -24,6 +26,8 @@ import pandas as pd
 from agent.workers import WorkerPool
 
 _WORKER: dict = {}
+
+RMTREE_TRIES = 30  # scratch removal passes, 0.1 s apart
 
 
 def embed_queries_once(settings, names: list[str]) -> None:
@@ -91,11 +95,28 @@ class Preparer:
         return fut.result()
 
     def close(self, abort: bool = False) -> None:
-        """Wait for the workers' running origins (`abort`: terminate them at once), then drop their scratch."""
+        """Wait for the workers' running origins (`abort`, or an interrupt while waiting: terminate them at once),
+        then drop their scratch — whatever happens meanwhile."""
         for fut in self.futures.values():
             fut.cancel()
-        if abort:
-            self.pool.stop()
-        else:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        try:
+            if abort:
+                self._stop()
+            else:
+                try:
+                    self.pool.shutdown(wait=True, cancel_futures=True)
+                except BaseException:  # SIGINT / SIGTERM while waiting: stop them, then go on raising
+                    self._stop()
+                    raise
+        finally:
+            for _ in range(RMTREE_TRIES):  # a worker killed mid-copy may have left a file behind the first pass
+                shutil.rmtree(self.scratch, ignore_errors=True)
+                if not self.scratch.exists():
+                    break
+                time.sleep(0.1)
+
+    def _stop(self) -> None:
+        self.pool.stop()
+        for child in multiprocessing.active_children():  # one the pool had not listed yet: it must not write on
+            child.terminate()
+            child.join(2.0)
