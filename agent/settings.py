@@ -7,7 +7,7 @@ variable or an option — is a `SettingsError` (exit code 2) naming the variable
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +42,11 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(800, ge=1, le=32_768)
     max_reply_bytes: int = Field(1_048_576, ge=4096, le=268_435_456)  # an HTTP reply body is read up to this, no more
     use_cache: bool = True
+    # structured output: how the schema is sent (agent.llm.dialects); auto tries json_schema first and remembers
+    # what each (url, model) accepts in the workspace
+    dialect: Literal["auto", "json_schema", "json_object", "structured_outputs"] = "auto"
+    context_tokens: int = Field(8192, ge=512, le=1_048_576)  # the model's context window: prompt + max_tokens fit in it
+    gguf: Path | None = None  # `trendcast llm serve`: this GGUF file instead of the bundled SmolLM2-135M-Instruct
 
     @property
     def configured(self) -> bool:
@@ -112,6 +117,8 @@ ENV_VARS = {
     ("url",): "TRENDCAST_LLM_URL", ("model",): "TRENDCAST_LLM_MODEL", ("api_key",): "TRENDCAST_LLM_API_KEY",
     ("timeout_s",): "TRENDCAST_LLM_TIMEOUT", ("budget_s",): "TRENDCAST_LLM_BUDGET",
     ("concurrency",): "TRENDCAST_LLM_CONCURRENCY", ("max_retries",): "TRENDCAST_LLM_MAX_RETRIES",
+    ("dialect",): "TRENDCAST_LLM_DIALECT", ("context_tokens",): "TRENDCAST_LLM_CONTEXT_TOKENS",
+    ("max_tokens",): "TRENDCAST_LLM_MAX_TOKENS", ("gguf",): "TRENDCAST_LLM_GGUF",
 }
 
 
@@ -129,6 +136,10 @@ class _Env(BaseSettings):
     LLM_BUDGET: str | None = None
     LLM_CONCURRENCY: str | None = None
     LLM_MAX_RETRIES: str | None = None
+    LLM_DIALECT: str | None = None
+    LLM_CONTEXT_TOKENS: str | None = None
+    LLM_MAX_TOKENS: str | None = None
+    LLM_GGUF: str | None = None
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> "_Env":
@@ -145,7 +156,8 @@ class _Env(BaseSettings):
     def llm_values(self) -> dict[str, str | None]:
         return {"url": self.LLM_URL, "model": self.LLM_MODEL, "api_key": self.LLM_API_KEY,
                 "timeout_s": self.LLM_TIMEOUT, "budget_s": self.LLM_BUDGET, "concurrency": self.LLM_CONCURRENCY,
-                "max_retries": self.LLM_MAX_RETRIES}
+                "max_retries": self.LLM_MAX_RETRIES, "dialect": self.LLM_DIALECT,
+                "context_tokens": self.LLM_CONTEXT_TOKENS, "max_tokens": self.LLM_MAX_TOKENS, "gguf": self.LLM_GGUF}
 
 
 def _describe(exc: ValidationError, options: set[str]) -> str:
