@@ -33,6 +33,12 @@ class AdjustmentResult:
     # a valid LLM proposal that was not applied (agent.injection.withhold_reason): its numbers and the reason, so that
     # a record of proposals against outcomes can still weigh it
     withheld: dict | None = None
+    # the LLM path: the structured-output dialect the server accepted (agent.llm.dialects), the kind of each reply
+    # rejected on the way (agent.llm.problems.KINDS, in order), and what was left out of the prompt to fit the
+    # model's context window (None: nothing)
+    dialect: str | None = None
+    llm_problems: list[str] = field(default_factory=list)
+    trimmed: str | None = None
 
 
 class Adjuster(Protocol):
