@@ -9,7 +9,7 @@ from agent.llm.calllog import MIGRATIONS, CallLog, migrate, public_url, request_
 CALL_COLUMNS = {
     "id", "time", "model", "url", "prompt_id", "tag", "attempt", "retry", "messages_json", "response_format_json",
     "raw_reply", "parsed_json", "error", "status", "latency_s", "prompt_tokens", "completion_tokens", "cached",
-    "request_hash", "final", "metadata_json",
+    "request_hash", "final", "metadata_json", "dialect", "problem",
 }
 
 

@@ -74,6 +74,23 @@ def m002_cache(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_dialects(db: sqlite3.Connection) -> None:
+    # dialect: how the schema was sent (agent.llm.dialects); problem: the kind of a rejected reply (llm.problems)
+    db.execute("ALTER TABLE calls ADD COLUMN dialect TEXT")
+    db.execute("ALTER TABLE calls ADD COLUMN problem TEXT")
+    # the structured-output dialect each (url, model) accepted last, so that `auto` asks in it from the start
+    db.execute(
+        """CREATE TABLE dialects (
+            url TEXT NOT NULL,
+            model TEXT NOT NULL,
+            dialect TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            PRIMARY KEY (url, model)
+        )"""
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply the migrations not yet recorded in `_migrations`; returns the names applied (empty: nothing to do)."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
@@ -135,7 +152,8 @@ class CallLog:
                response_format: Any = None, raw_reply: str | None = None, parsed_json: str | None = None,
                error: str | None = None, latency_s: float | None = None, prompt_tokens: int | None = None,
                completion_tokens: int | None = None, cached: bool = False, request_hash: str | None = None,
-               final: bool = False, metadata: dict | None = None) -> int:
+               final: bool = False, metadata: dict | None = None, dialect: str | None = None,
+               problem: str | None = None) -> int:
         """Append one call; returns its row id."""
         if status not in STATUSES:
             raise ValueError(f"unknown call status {status!r} (one of {', '.join(STATUSES)})")
@@ -145,7 +163,7 @@ class CallLog:
             "response_format_json": _dumps(response_format), "raw_reply": raw_reply, "parsed_json": parsed_json,
             "error": redact(error), "status": status, "latency_s": latency_s, "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens, "cached": int(cached), "request_hash": request_hash,
-            "final": int(final), "metadata_json": _dumps(metadata),
+            "final": int(final), "metadata_json": _dumps(metadata), "dialect": dialect, "problem": problem,
         }
         sql = f"INSERT INTO calls ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
         with self._lock, self._db:
@@ -183,6 +201,25 @@ class CallLog:
         with self._lock:
             row = self._db.execute(sql, (since or "",)).fetchone()
         return {key: int(row[key]) for key in row.keys()}
+
+    def dialect_get(self, url: str | None, model: str | None) -> str | None:
+        """The dialect this (url, model) accepted last (None: not known)."""
+        with self._lock:
+            row = self._db.execute("SELECT dialect FROM dialects WHERE url = ? AND model = ?",
+                                   (public_url(url) or "", model or "")).fetchone()
+        return row[0] if row else None
+
+    def dialect_put(self, url: str | None, model: str | None, dialect: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO dialects (url, model, dialect, updated) VALUES (?, ?, ?, ?)",
+                             (public_url(url) or "", model or "", dialect, utc_now()))
+
+    def problem_counts(self, since: str | None = None) -> dict[str, int]:
+        """Rejected replies by kind (llm.problems.KINDS) over calls logged at or after `since`."""
+        with self._lock:
+            rows = self._db.execute("SELECT problem, COUNT(*) FROM calls WHERE problem IS NOT NULL AND time >= ? "
+                                    "GROUP BY problem ORDER BY problem", (since or "",)).fetchall()
+        return {str(kind): int(n) for kind, n in rows}
 
     def cache_get(self, key: str) -> dict | None:
         with self._lock:

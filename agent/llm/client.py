@@ -1,8 +1,10 @@
 """The one LLM interface: a batch of chat requests with a JSON schema in, a list of validated results out.
 
 `LLMClient(settings.llm, calllog).run(requests)` sends the requests concurrently (at most `llm.concurrency` at a
-time) to an OpenAI-compatible server (vLLM), asks for structured output with `response_format` of type
-`json_schema`, validates each reply, re-asks with the validation error when it fails, and never raises: each
+time) to an OpenAI-compatible server (vLLM, llama.cpp, llama-cpp-python, …), asks for structured output in the
+server's dialect (agent.llm.dialects: json_schema, json_object + schema, vLLM's structured_outputs; `auto` finds it),
+validates each reply, re-asks with a precise message naming the problem's kind (agent.llm.problems) when it fails,
+and never raises: each
 `LLMResult` says ok or why not, in one line, whatever failed (the server, the call log, a bug). No request outlives
 `llm.budget_s` of wall-clock time: the calling thread is a watchdog that cuts a request's connection at its deadline
 and answers for it if its worker does not (see `LLMClient.run` for a batch's deadline). No reply is read past
@@ -18,7 +20,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from functools import partial
 
+from agent.llm import dialects, problems
 from agent.llm.calllog import CallLog, request_hash
+from agent.llm.dialects import DialectChoice
 from agent.llm.redact import Redactor, redact_url
 from agent.llm.replies import clean_reply, describe_problem, dump_value, one_line, oversize_problem, reask_turns
 from agent.llm.transport import (MIN_TRY_S, Completion, Connection, TransportError, get_models, post_chat,
@@ -35,6 +39,24 @@ class LLMClient:
         self.shown = redact_url(self.url)  # the URL as every message names it
         self.redact = Redactor(self.url, llm.api_key)
         self._model = llm.model
+        self._choices: dict[str, DialectChoice] = {}
+        self._choices_lock = threading.Lock()
+
+    def dialect_choice(self, model: str) -> DialectChoice:
+        """The structured-output dialect for `model` at this server, shared by every request this client sends:
+        the setting's, or under `auto` the one remembered in the call log for (url, model), else json_schema."""
+        with self._choices_lock:
+            choice = self._choices.get(model)
+            if choice is None:
+                log, remembered = self.calllog, None
+                if self.llm.dialect == "auto" and log is not None:
+                    try:
+                        remembered = log.dialect_get(self.url, model)
+                    except Exception:  # noqa: BLE001 - an unreadable memory only costs one refusal
+                        remembered = None
+                remember = None if log is None else (lambda d: log.dialect_put(self.url, model, d))
+                choice = self._choices[model] = DialectChoice(self.llm.dialect, remembered, remember)
+            return choice
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.llm.api_key}"} if self.llm.api_key else {}
@@ -136,6 +158,17 @@ class _Batch:
         return None
 
 
+class _Refused(Exception):
+    """The server refused the structured-output dialect (agent.llm.dialects.is_refusal), under `auto`."""
+
+
+def _schema_part(body: dict):
+    """What of a body carries the schema, for the call log: response_format, or vLLM's structured_outputs."""
+    if "structured_outputs" in body:
+        return {"structured_outputs": body["structured_outputs"]}
+    return body.get("response_format")
+
+
 class _LogError(Exception):
     """The call log failed: the request it belongs to cannot be audited, so it fails (the batch goes on)."""
 
@@ -155,6 +188,8 @@ class _Run:
         self.doing: str | None = None  # see _busy
         self.cut_at: float | None = None
         self.cut_reason: str | None = None
+        self.choice: DialectChoice | None = None
+        self.sending: str | None = None  # the dialect of the call in flight
 
     def budget_message(self, detail: str) -> str:
         if self.deadline < self.started + self.llm.budget_s - 0.25:  # picked up late: the batch's deadline came first
@@ -190,6 +225,8 @@ class _Run:
         if model_error is not None:
             return self._fail(model_error.status, model_error.message)
         res.model = self.model
+        if req.json_schema is not None:
+            self.choice = self.c.dialect_choice(self.model)
         response_format = req.response_format()
         self.key = request_hash(self.c.url, self.model, req.messages, response_format, llm.temperature,
                                 llm.max_tokens)
@@ -204,12 +241,9 @@ class _Run:
                                                                                    f"attempt(s){why}"))
             body = {"model": self.model, "messages": messages, "temperature": llm.temperature,
                     "max_tokens": llm.max_tokens}
-            if response_format is not None:
-                body["response_format"] = response_format
             res.attempts = attempt
             try:
-                done = with_retries(partial(self._try, body, attempt), max_retries=llm.max_retries,
-                                    deadline=self.deadline)
+                done, body = self._send(body, attempt)
             except TransportError as exc:
                 tries = f" (after {self.tries} tries)" if self.tries > 1 else ""
                 return self._fail(exc.status, exc.message + tries)
@@ -220,11 +254,14 @@ class _Run:
                 with self._busy("validating the reply"):
                     value = req.parse(clean_reply(done.content))
             except Exception as exc:  # noqa: BLE001 - any rejection by validate is the model's to fix
-                problem = describe_problem(exc)
-                if done.finish_reason == "length":
+                kind = problems.classify(exc, done.content, done.finish_reason, done.truncated)
+                problem = problems.problem_text(kind, describe_problem(exc), done.content, llm.max_tokens)
+                if kind == "length":
                     problem = f"the reply was cut off at max_tokens={llm.max_tokens}; {problem}"
-                self._log(done, body, attempt, 0, "invalid", error=problem)
-                messages = messages + reask_turns(done.content, problem, done.finish_reason, llm.max_tokens,
+                res.problems.append(kind)
+                self._log(done, body, attempt, 0, "invalid", error=f"{kind}: {problem}", problem=kind)
+                echoed = (done.content or "").strip() if kind == "whitespace_runaway" else done.content
+                messages = messages + reask_turns(echoed, problem, done.finish_reason, llm.max_tokens,
                                                   truncated=done.truncated, size=done.size)
                 continue
             parsed = dump_value(value)
@@ -233,7 +270,49 @@ class _Run:
                 self._cache_put(done.content or "", parsed)
             res.ok, res.value, res.status = True, value, "ok"
             return self._finish()
-        return self._fail("invalid", f"LLM reply failed validation {res.attempts} times: {problem}")
+        return self._fail("invalid", f"LLM reply failed validation {res.attempts} times: {problem} "
+                          f"(rejected as: {', '.join(res.problems)})")
+
+    def _send(self, body: dict, attempt: int) -> tuple[Completion, dict]:
+        """One ask (transport retries included): the completion and the body as sent. With a schema, the body asks
+        in the client's dialect; under `auto` a refusal naming it moves to the next dialect, and while the dialect is
+        not settled one request probes at a time (the others wait for it), so a batch pays at most one refused
+        request per dialect the server does not take."""
+        choice, llm = self.choice, self.llm
+        if choice is None:
+            return with_retries(partial(self._try, body, attempt), max_retries=llm.max_retries,
+                                deadline=self.deadline), body
+        held = False
+        if not choice.settled:
+            with self._busy("waiting for another request to find the server's structured-output dialect"):
+                held = choice.lock.acquire(timeout=max(0.0, self.deadline - time.monotonic()))
+            if not held:
+                raise TransportError("timeout", self.budget_message(
+                    "waiting for another request to find the server's structured-output dialect"))
+            if choice.settled:  # found while this one waited: no need to hold the others up
+                choice.lock.release()
+                held = False
+        try:
+            for _ in range(len(dialects.DIALECTS)):
+                dialect = self.sending = choice.current
+                sent = dialects.apply(body, dialect, self.req.schema_name or "answer", self.req.json_schema)
+                try:
+                    done = with_retries(partial(self._try, sent, attempt), max_retries=llm.max_retries,
+                                        deadline=self.deadline)
+                except _Refused as refused:
+                    self.result.switched_from.append(dialect)
+                    if choice.refused(dialect) is None:
+                        raise TransportError("http_error", f"{refused} (structured output sent as {dialect}; "
+                                             "no other dialect left to try)") from None
+                    continue
+                choice.accepted(dialect)
+                self.result.dialect = dialect
+                return done, sent
+            raise TransportError("http_error", f"the server at {self.c.shown} refused every structured-output "
+                                 f"dialect ({', '.join(self.result.switched_from)})")
+        finally:
+            if held:
+                choice.lock.release()
 
     def _try(self, body: dict, attempt: int, retry: int) -> Completion:
         left = self.deadline - time.monotonic()
@@ -250,7 +329,15 @@ class _Run:
             elif exc.status == "timeout" and left < self.llm.timeout_s:  # the budget's doing, not timeout_s's
                 exc = TransportError("timeout", self.budget_message(f"while {self.conn.phase} (LLM at {self.c.shown})"),
                                      latency_s=exc.latency_s)
+            refused = (self.choice is not None and exc.status == "http_error"
+                       and dialects.is_refusal(exc.http_status, exc.detail))
+            if refused and not self.choice.auto:  # a fixed dialect the server does not take: no use retrying
+                exc = TransportError("http_error", f"{exc.message} (structured output sent as {self.sending}; "
+                                     "TRENDCAST_LLM_DIALECT=auto finds the dialect the server takes)",
+                                     http_status=exc.http_status, latency_s=exc.latency_s, detail=exc.detail)
             self._record(body, attempt, retry, exc.status, error=exc.message, latency_s=exc.latency_s)
+            if refused and self.choice.auto:
+                raise _Refused(exc.message) from None
             raise exc from None
         self.result.usage["prompt_tokens"] += done.prompt_tokens
         self.result.usage["completion_tokens"] += done.completion_tokens
@@ -285,13 +372,14 @@ class _Run:
             pass
 
     def _log(self, done: Completion, body: dict, attempt: int, retry: int, status: str, *, error: str | None = None,
-             parsed: str | None = None, final: bool = False) -> None:
+             parsed: str | None = None, final: bool = False, problem: str | None = None) -> None:
         self._record(body, attempt, retry, status, raw=done.logged, parsed=parsed, error=error,
-                     latency_s=done.latency_s, tokens=(done.prompt_tokens, done.completion_tokens), final=final)
+                     latency_s=done.latency_s, tokens=(done.prompt_tokens, done.completion_tokens), final=final,
+                     problem=problem)
 
     def _record(self, body: dict, attempt: int, retry: int, status: str, *, raw: str | None = None,
                 parsed: str | None = None, error: str | None = None, latency_s: float | None = None,
-                tokens: tuple[int, int] | None = None, final: bool = False) -> None:
+                tokens: tuple[int, int] | None = None, final: bool = False, problem: str | None = None) -> None:
         log = self.c.calllog
         if log is None:
             return
@@ -300,11 +388,12 @@ class _Run:
                 self.last_row = log.record(
                     status=status, model=self.model, url=self.c.url, prompt_id=self.req.prompt_id, tag=self.req.tag,
                     attempt=attempt, retry=retry, messages=body.get("messages"),
-                    response_format=body.get("response_format"), raw_reply=self.c.redact(raw), parsed_json=parsed,
+                    response_format=_schema_part(body), raw_reply=self.c.redact(raw), parsed_json=parsed,
                     error=self.c.redact(error),
                     latency_s=latency_s, prompt_tokens=tokens[0] if tokens else None,
                     completion_tokens=tokens[1] if tokens else None, cached=status == "cache_hit",
                     request_hash=self.key, final=final, metadata=self.req.metadata,
+                    dialect=None if status == "cache_hit" else self.sending, problem=problem,
                 )
         except Exception as exc:  # noqa: BLE001
             raise _LogError(_log_error(log, exc)) from exc

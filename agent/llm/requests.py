@@ -45,6 +45,8 @@ class ChatRequest:
         return self.model_cls.model_validate_json(text, context=self.validation_context)
 
     def response_format(self) -> dict | None:
+        """The schema as the json_schema dialect sends it (also the cache key's part: the same whatever the dialect
+        a server takes it in, agent.llm.dialects)."""
         if self.json_schema is None:
             return None
         return {"type": "json_schema", "json_schema": {"name": self.schema_name or "answer",
@@ -64,6 +66,9 @@ class LLMResult:
     usage: dict[str, int] = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0})
     raw: str | None = None  # the last reply's text as the server sent it
     model: str | None = None
+    dialect: str | None = None  # the structured-output dialect the last answered request used (agent.llm.dialects)
+    problems: list[str] = field(default_factory=list)  # the kind of each rejected reply, in order (llm.problems)
+    switched_from: list[str] = field(default_factory=list)  # dialects the server refused for this request
 
 
 @dataclass

@@ -37,7 +37,8 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0
 DEFAULT_MAX_REPLY_BYTES = 1_048_576
 PREVIEW_BYTES = 4096  # of a reply over the cap, this much is kept (for the call log)
-ERROR_BODY_BYTES = 65_536  # of a non-200 reply, this much is read (for its message)
+ERROR_BODY_BYTES = 65_536
+DETAIL_CHARS = 2000  # of a non-200 reply, this much is read (for its message)
 CHUNK_BYTES = 65_536
 
 
@@ -45,8 +46,9 @@ class TransportError(Exception):
     """An HTTP-level failure. status: http_error | timeout | unreachable (the call log's vocabulary)."""
 
     def __init__(self, status: str, message: str, *, transient: bool = False, http_status: int | None = None,
-                 retry_after: float | None = None, latency_s: float | None = None):
+                 retry_after: float | None = None, latency_s: float | None = None, detail: str | None = None):
         super().__init__(message)
+        self.detail = detail  # the server's own error message (up to DETAIL_CHARS), for agent.llm.dialects
         self.status = status
         self.message = message
         self.transient = transient
@@ -292,21 +294,22 @@ def _classify_exception(exc: Exception, url: str, timeout: float, latency: float
 def _http_error(response: _Head, data: bytes, url: str, latency: float) -> TransportError:
     code = response.status_code
     detail = _server_message(data)
-    message = f"LLM at {url} answered HTTP {code}" + (f": {detail}" if detail else "")
+    message = f"LLM at {url} answered HTTP {code}" + (f": {detail[:200]}" if detail else "")
     return TransportError("http_error", message, transient=code in (408, 429) or code >= 500, http_status=code,
-                          retry_after=_retry_after(response) if code in (429, 503) else None, latency_s=latency)
+                          retry_after=_retry_after(response) if code in (429, 503) else None, latency_s=latency,
+                          detail=detail)
 
 
-def _server_message(data: bytes) -> str:
+def _server_message(data: bytes, limit: int = DETAIL_CHARS) -> str:
     try:
         payload: Any = json.loads(data)
     except ValueError:
-        return " ".join(_text(data).split())[:200]
+        return " ".join(_text(data).split())[:limit]
     if isinstance(payload, dict):
         error = payload.get("error", payload)
         if isinstance(error, dict):
-            return " ".join(str(error.get("message", "")).split())[:200]
-        return " ".join(str(error).split())[:200]
+            return " ".join(str(error.get("message", "") or error.get("detail", "") or error).split())[:limit]
+        return " ".join(str(error).split())[:limit]
     return ""
 
 
