@@ -18,6 +18,25 @@ from agent.settings import Settings
 HISTORY_ROWS = 24
 
 
+def copy_check(spec, ctx):
+    """What the copy check needs (agent.schema._not_copied): each example's {label, pct, numbers}, and the numbers
+    the situation shows itself (its prompt rendered without examples)."""
+    import json
+
+    from agent.schema import numbers_in
+
+    examples = []
+    for ex in ctx.examples:
+        answer = json.loads(ex.answer_json)
+        numbers = [ex.baseline_total, float(answer["change_pct"]), *numbers_in(answer.get("rationale", ""))]
+        examples.append({"label": f"{ex.series_name} {ex.period_label}", "pct": float(answer["change_pct"]),
+                         "numbers": numbers})
+    if not examples:
+        return [], []
+    bare = spec.render(ctx.model_copy(update={"examples": []}))
+    return examples, numbers_in("\n".join(m["content"] for m in bare))
+
+
 def build_context(sit, settings: Settings, n_examples: int):
     """The PromptContext of one situation: history, baseline, evidence and few-shot examples — all ≤ as_of."""
     from prompts import PromptContext
@@ -74,7 +93,12 @@ class LLMAdjuster:
         return self._client
 
     def request(self, sit):
+        return self.prepare_request(sit)[0]
+
+    def prepare_request(self, sit):
+        """The ChatRequest for one situation and the Fitted prompt it carries (what was trimmed to fit)."""
         from agent.llm import adjustment_request
+        from agent.prompt_fit import fit_prompt
 
         s = self.settings
         ctx = build_context(sit, s, s.n_examples if self.spec.few_shot else 0)
@@ -82,9 +106,30 @@ class LLMAdjuster:
             from prompts import blind_context
 
             ctx = blind_context(ctx, self.blind_year_shift, names=self.blind_names)
-        return adjustment_request(
-            self.spec.render(ctx), [h.id for h in sit.evidence], min_pct=s.change_min_pct, max_pct=s.change_max_pct,
-            flat_band_pct=s.flat_band_pct, prompt_id=self.spec.id, tag=f"{sit.target.series_id}@{sit.as_of}")
+        fitted = fit_prompt(self.spec, ctx, self._count, s.llm.context_tokens, s.llm.max_tokens)
+        ctx = fitted.ctx
+        examples, own = copy_check(self.spec, ctx)
+        metadata = {"prompt_tokens": fitted.tokens, "counted_by": fitted.counted_by}
+        if fitted.trimmed:
+            metadata["trimmed"] = fitted.trimmed
+        req = adjustment_request(
+            fitted.messages, [e.id for e in ctx.evidence], min_pct=s.change_min_pct, max_pct=s.change_max_pct,
+            flat_band_pct=s.flat_band_pct, prompt_id=self.spec.id, tag=f"{sit.target.series_id}@{sit.as_of}",
+            metadata=metadata, examples=examples, own_numbers=own)
+        return req, fitted
+
+    def _count(self, messages):
+        """Tokens of a prompt: the estimate when it is far below the budget, else the server's tokenizer."""
+        from agent.llm.tokens import estimate
+
+        llm = self.settings.llm
+        est = estimate(messages)
+        if est < 0.6 * (llm.context_tokens - llm.max_tokens) or not llm.configured:
+            return est, "estimate"
+        try:
+            return self.client.tokens.count(messages)
+        except Exception:  # noqa: BLE001 - an unusable call log or counter: the estimate stands
+            return est, "estimate"
 
     def adjust_many(self, situations, progress=None):
         s = self.settings
@@ -95,29 +140,36 @@ class LLMAdjuster:
         except Exception as exc:  # noqa: BLE001 - an unusable call log: no unaudited LLM calls, fall back
             why = f"the LLM call log {s.llm_db} cannot be opened ({type(exc).__name__}: {exc})"
             return self._fallback_all(situations, why, progress)
-        results = client.run([self.request(x) for x in situations], progress=progress)
+        prepared = [self.prepare_request(x) for x in situations]
+        results = client.run([req for req, _ in prepared], progress=progress)
         out = []
-        for sit, r in zip(situations, results):
-            if r.ok:
-                v = r.value
-                res = AdjustmentResult(
-                    "llm", pct=float(v.change_pct), direction=v.direction, confidence=float(v.confidence),
-                    rationale=v.rationale, evidence_ids=list(dict.fromkeys(d.evidence_id for d in v.drivers)),
-                    drivers=[d.model_dump() for d in v.drivers], model=s.llm.model, prompt=self.spec.id,
-                    attempts=r.attempts, cached=r.cached)
-                why = withhold_reason(res.pct, res.evidence_ids, flag_evidence(sit.evidence),
-                                      min_pct=s.change_min_pct, max_pct=s.change_max_pct)
-                bound = at_bound(res.pct, min_pct=s.change_min_pct, max_pct=s.change_max_pct)
-                if why is None and bound:
-                    res.warnings.append(f"LLM adjustment at a bound, applied: {bound}; check the evidence it cites")
-                out.append(res if why is None else self._withheld(sit, res, why))
-            else:
-                fb = self.fallback.adjust_one(sit)
-                fb.attempts = r.attempts
-                fb.prompt = self.spec.id
-                fb.warnings.append(f"LLM adjustment failed, fell back to analog: {r.error}")
-                out.append(fb)
+        for sit, (_, fitted), r in zip(situations, prepared, results):
+            res = self._result(sit, r)
+            res.dialect, res.llm_problems, res.trimmed = r.dialect, list(r.problems), fitted.trimmed
+            out.append(res)
         return out
+
+    def _result(self, sit, r):
+        """The AdjustmentResult of one LLM result: the proposal (applied or withheld), or the analog's fallback."""
+        s = self.settings
+        if r.ok:
+            v = r.value
+            res = AdjustmentResult(
+                "llm", pct=float(v.change_pct), direction=v.direction, confidence=float(v.confidence),
+                rationale=v.rationale, evidence_ids=list(dict.fromkeys(d.evidence_id for d in v.drivers)),
+                drivers=[d.model_dump() for d in v.drivers], model=r.model or s.llm.model, prompt=self.spec.id,
+                attempts=r.attempts, cached=r.cached)
+            why = withhold_reason(res.pct, res.evidence_ids, flag_evidence(sit.evidence),
+                                  min_pct=s.change_min_pct, max_pct=s.change_max_pct)
+            bound = at_bound(res.pct, min_pct=s.change_min_pct, max_pct=s.change_max_pct)
+            if why is None and bound:
+                res.warnings.append(f"LLM adjustment at a bound, applied: {bound}; check the evidence it cites")
+            return res if why is None else self._withheld(sit, res, why)
+        fb = self.fallback.adjust_one(sit)
+        fb.attempts = r.attempts
+        fb.prompt = self.spec.id
+        fb.warnings.append(f"LLM adjustment failed, fell back to analog: {r.error}")
+        return fb
 
     def _withheld(self, sit, proposed: AdjustmentResult, why: str) -> AdjustmentResult:
         """The analog in place of a valid LLM proposal that must not be applied; the proposal is kept."""

@@ -2,8 +2,10 @@
 
 Business rules live in the validators (instructor-style), so that one `model_validate_json(..., context=...)` both
 parses and checks a reply, and its error messages can be pasted back to the model as they are. The validation
-context is `{"evidence_ids": set[str], "min_pct": float, "max_pct": float, "flat_band_pct": float}`; every key is
-optional (defaults below; no evidence-id check without `evidence_ids`).
+context is `{"evidence_ids": set[str], "min_pct": float, "max_pct": float, "flat_band_pct": float, "examples":
+[{"label", "pct", "numbers"}], "own_numbers": [float]}`; every key is optional (defaults below; no evidence-id check
+without `evidence_ids`, no copy check without `examples`). Each business rule fails with its own error type
+(`out_of_bounds`, `unknown_evidence`, `direction_sign`, `copied_example`: agent.llm.problems counts them).
 """
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ import math
 from collections.abc import Iterable
 from typing import Any, Literal
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 DEFAULT_MIN_PCT = -90.0
 DEFAULT_MAX_PCT = 200.0
@@ -51,7 +56,7 @@ class TrendAdjustment(BaseModel):
     def _within_bounds(cls, value: float, info: ValidationInfo) -> float:
         lo, hi = _bounds(info.context)
         if not lo <= value <= hi:
-            raise ValueError(f"change_pct must be between {lo:g} and {hi:g} (percent), got {value:g}")
+            raise _error("out_of_bounds", f"change_pct must be between {lo:g} and {hi:g} (percent), got {value:g}")
         return value
 
     @field_validator("drivers")
@@ -64,10 +69,8 @@ class TrendAdjustment(BaseModel):
         unknown = [d.evidence_id for d in drivers if d.evidence_id not in allowed]
         if unknown:
             given = ", ".join(sorted(allowed)) if allowed else "none were given, so drivers must be empty"
-            raise ValueError(
-                f"drivers cite evidence ids that were not given: {', '.join(unknown)}; "
-                f"cite only these ids: {given}"
-            )
+            raise _error("unknown_evidence", f"drivers cite evidence ids that were not given: {', '.join(unknown)}; "
+                         f"cite only these ids: {given}")
         return drivers
 
     @model_validator(mode="after")
@@ -75,17 +78,60 @@ class TrendAdjustment(BaseModel):
         band = float((info.context or {}).get("flat_band_pct", DEFAULT_FLAT_BAND_PCT))
         expected = direction_for(self.change_pct, band)
         if self.direction != expected:
-            raise ValueError(
+            raise _error(
+                "direction_sign",
                 f"direction '{self.direction}' contradicts change_pct {self.change_pct:g}: with a flat band of "
                 f"±{band:g}%, direction must be 'flat' when |change_pct| <= {band:g}, 'up' when change_pct > "
                 f"{band:g}, 'down' when change_pct < -{band:g} (here: '{expected}')"
             )
         return self
 
+    @model_validator(mode="after")
+    def _not_copied(self, info: ValidationInfo) -> "TrendAdjustment":
+        """A change equal to a few-shot example's, or a rationale quoting an example's numbers that are not this
+        situation's own, is a copy (small models do it), not an estimate."""
+        ctx = info.context or {}
+        examples = ctx.get("examples") or ()
+        band = float(ctx.get("flat_band_pct", DEFAULT_FLAT_BAND_PCT))
+        for ex in examples:
+            if abs(self.change_pct) > band and abs(self.change_pct - float(ex["pct"])) < 0.05:
+                raise _error("copied_example", f"change_pct {self.change_pct:g} is the change of the past example "
+                             f"{ex['label']}, not an estimate for this period; estimate this period's change from its "
+                             "own history, baseline and evidence")
+        own = {round(float(v), 1) for v in ctx.get("own_numbers") or ()}
+        quoted = {round(v, 1) for v in numbers_in(self.rationale)} - own
+        for ex in examples:
+            copied = sorted(quoted & {round(float(v), 1) for v in ex.get("numbers", ())})
+            if copied:
+                raise _error("copied_example", f"the rationale quotes {copied[0]:,g} from the past example "
+                             f"{ex['label']}; describe this period with its own numbers")
+        return self
+
     @property
     def factor(self) -> float:
         """Multiplier for the baseline total: 1 + change_pct / 100."""
         return 1.0 + self.change_pct / 100.0
+
+
+def _error(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, "{message}", {"message": message})
+
+
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?")
+
+
+def numbers_in(text: str) -> list[float]:
+    """The numbers a text quotes (thousands separators allowed), years and one-digit counts left out."""
+    out = []
+    for token in _NUMBER.findall(text or ""):
+        try:
+            value = float(token.replace(",", ""))
+        except ValueError:
+            continue
+        if abs(value) < 10 or (value.is_integer() and 1900 <= value <= 2100 and "," not in token):
+            continue
+        out.append(value)
+    return out
 
 
 def direction_for(change_pct: float, flat_band_pct: float = DEFAULT_FLAT_BAND_PCT) -> str:
@@ -100,11 +146,17 @@ def validation_context(
     min_pct: float = DEFAULT_MIN_PCT,
     max_pct: float = DEFAULT_MAX_PCT,
     flat_band_pct: float = DEFAULT_FLAT_BAND_PCT,
+    examples: Iterable[dict] | None = None,
+    own_numbers: Iterable[float] | None = None,
 ) -> dict[str, Any]:
-    """The pydantic validation context for TrendAdjustment (evidence_ids None: ids are not checked)."""
+    """The pydantic validation context for TrendAdjustment (evidence_ids None: ids are not checked; examples: the
+    few-shot examples' {label, pct, numbers}, for the copy check, with `own_numbers` the situation's own)."""
     ctx: dict[str, Any] = {"min_pct": float(min_pct), "max_pct": float(max_pct), "flat_band_pct": float(flat_band_pct)}
     if evidence_ids is not None:
         ctx["evidence_ids"] = set(evidence_ids)
+    if examples:
+        ctx["examples"] = list(examples)
+        ctx["own_numbers"] = list(own_numbers or ())
     return ctx
 
 

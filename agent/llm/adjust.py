@@ -20,10 +20,14 @@ def adjustment_request(
     prompt_id: str | None = None,
     tag: str | None = None,
     metadata: dict | None = None,
+    examples: Iterable[dict] | None = None,
+    own_numbers: Iterable[float] | None = None,
 ) -> ChatRequest:
-    """A request whose reply must be a TrendAdjustment citing only `evidence_ids`, within [min_pct, max_pct]."""
+    """A request whose reply must be a TrendAdjustment citing only `evidence_ids`, within [min_pct, max_pct], and
+    copying no few-shot example's numbers (`examples`: {label, pct, numbers}; `own_numbers`: the situation's own)."""
     return ChatRequest(
         messages=messages, json_schema=adjustment_json_schema(min_pct, max_pct), schema_name=SCHEMA_NAME,
-        model_cls=TrendAdjustment, validation_context=validation_context(evidence_ids, min_pct, max_pct, flat_band_pct),
+        model_cls=TrendAdjustment, validation_context=validation_context(evidence_ids, min_pct, max_pct, flat_band_pct,
+                                                             examples, own_numbers),
         prompt_id=prompt_id, tag=tag, metadata=metadata,
     )

@@ -13,7 +13,6 @@ result and call-log row names the endpoint without its credentials, and masks th
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -23,10 +22,12 @@ from functools import partial
 from agent.llm import dialects, problems
 from agent.llm.calllog import CallLog, request_hash
 from agent.llm.dialects import DialectChoice
+from agent.llm.tokens import TokenCounter
 from agent.llm.redact import Redactor, redact_url
 from agent.llm.replies import clean_reply, describe_problem, dump_value, one_line, oversize_problem, reask_turns
 from agent.llm.transport import (MIN_TRY_S, Completion, Connection, TransportError, get_models, post_chat,
                                  with_retries)
+from agent.llm.batch import Batch
 from agent.llm.watchdog import Watchdog, bounded
 from agent.llm.requests import ChatRequest, LLMResult, Ping
 from agent.settings import LLMSettings
@@ -41,6 +42,14 @@ class LLMClient:
         self._model = llm.model
         self._choices: dict[str, DialectChoice] = {}
         self._choices_lock = threading.Lock()
+        self._tokens: TokenCounter | None = None
+
+    @property
+    def tokens(self) -> "TokenCounter":
+        """Prompt token counts: the server's tokenizer where it has one, else an estimate (agent.llm.tokens)."""
+        if self._tokens is None:
+            self._tokens = TokenCounter(self.url, self._model, self._headers(), self.llm.timeout_s)
+        return self._tokens
 
     def dialect_choice(self, model: str) -> DialectChoice:
         """The structured-output dialect for `model` at this server, shared by every request this client sends:
@@ -97,7 +106,7 @@ class LLMClient:
         if not self.url:
             return [LLMResult(False, error=_NOT_CONFIGURED, status="not_configured") for _ in requests]
         try:
-            batch = _Batch(self, len(requests))
+            batch = Batch(self, len(requests))
             return Watchdog(
                 len(requests), workers=batch.workers, deadline=batch.deadline, progress=progress,
                 connect=lambda: Connection(self._headers(), self.llm.timeout_s),
@@ -113,49 +122,6 @@ class LLMClient:
 _NOT_CONFIGURED = (
     "no LLM configured (set TRENDCAST_LLM_URL to an OpenAI-compatible base URL, e.g. http://localhost:8000/v1)"
 )
-
-
-class _Batch:
-    """What the requests of one run() share: the batch deadline, and the model, looked up once if not configured."""
-
-    def __init__(self, client: LLMClient, n: int):
-        self.c = client
-        self.workers = max(1, min(client.llm.concurrency, n))
-        waves = math.ceil(n / self.workers)
-        self.deadline = time.monotonic() + client.llm.budget_s * waves
-        self.text = (f"{client.llm.budget_s * waves:g}s for {n} requests, {self.workers} at a time, "
-                     f"{client.llm.budget_s:g}s each")
-        self._lock = threading.Lock()
-        self._error: TransportError | None = None
-
-    def model_for(self, run: "_Run") -> tuple[str | None, TransportError | None]:
-        """The model to ask: the configured one, else the first the server lists (vLLM serves one), looked up by
-        whichever request needs it first, within that request's budget; a failure fails the whole batch."""
-        if self.c._model is not None:
-            return self.c._model, None
-        if not self._lock.acquire(timeout=max(0.0, run.deadline - time.monotonic())):
-            return None, TransportError("timeout", "cannot find the model to use: "
-                                        + run.budget_message("waiting for the model list"))
-        try:
-            if self.c._model is None and self._error is None:
-                self._error = self._discover(run)
-            return self.c._model, self._error
-        finally:
-            self._lock.release()
-
-    def _discover(self, run: "_Run") -> TransportError | None:
-        url, left = self.c.url, run.deadline - time.monotonic()
-        try:
-            models = get_models(run.conn.http, url, min(self.c.llm.timeout_s, max(left, MIN_TRY_S)),
-                                run.conn.extensions, self.c.llm.max_reply_bytes)
-        except TransportError as exc:
-            if run.conn.aborted.is_set():
-                exc = TransportError("timeout", run.cut_reason or run.budget_message(""))
-            return TransportError(exc.status, f"cannot find the model to use: {exc.message}")
-        if not models:
-            return TransportError("http_error", f"no model configured and {self.c.shown}/models lists none")
-        self.c._model = models[0]
-        return None
 
 
 class _Refused(Exception):
@@ -176,7 +142,7 @@ class _LogError(Exception):
 class _Run:
     """The life of one request: cache, asks, transport retries, re-asks, logging. execute() never raises."""
 
-    def __init__(self, batch: _Batch, conn: Connection, req: ChatRequest):
+    def __init__(self, batch: Batch, conn: Connection, req: ChatRequest):
         self.b, self.c, self.llm, self.conn, self.req = batch, batch.c, batch.c.llm, conn, req
         self.started = time.monotonic()  # the budget runs from when a worker picks the request up
         self.deadline = min(self.started + self.llm.budget_s, batch.deadline)

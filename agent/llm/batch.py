@@ -1,0 +1,52 @@
+"""What the requests of one `LLMClient.run` share: the batch deadline, and the model, looked up once when the settings
+name none (vLLM serves one: the first the server lists)."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+from agent.llm.transport import MIN_TRY_S, TransportError, get_models
+
+
+class Batch:
+    """What the requests of one run() share: the batch deadline, and the model, looked up once if not configured."""
+
+    def __init__(self, client, n: int):  # client: agent.llm.client.LLMClient
+        self.c = client
+        self.workers = max(1, min(client.llm.concurrency, n))
+        waves = math.ceil(n / self.workers)
+        self.deadline = time.monotonic() + client.llm.budget_s * waves
+        self.text = (f"{client.llm.budget_s * waves:g}s for {n} requests, {self.workers} at a time, "
+                     f"{client.llm.budget_s:g}s each")
+        self._lock = threading.Lock()
+        self._error: TransportError | None = None
+
+    def model_for(self, run) -> tuple[str | None, TransportError | None]:
+        """The model to ask: the configured one, else the first the server lists (vLLM serves one), looked up by
+        whichever request needs it first, within that request's budget; a failure fails the whole batch."""
+        if self.c._model is not None:
+            return self.c._model, None
+        if not self._lock.acquire(timeout=max(0.0, run.deadline - time.monotonic())):
+            return None, TransportError("timeout", "cannot find the model to use: "
+                                        + run.budget_message("waiting for the model list"))
+        try:
+            if self.c._model is None and self._error is None:
+                self._error = self._discover(run)
+            return self.c._model, self._error
+        finally:
+            self._lock.release()
+
+    def _discover(self, run) -> TransportError | None:
+        url, left = self.c.url, run.deadline - time.monotonic()
+        try:
+            models = get_models(run.conn.http, url, min(self.c.llm.timeout_s, max(left, MIN_TRY_S)),
+                                run.conn.extensions, self.c.llm.max_reply_bytes)
+        except TransportError as exc:
+            if run.conn.aborted.is_set():
+                exc = TransportError("timeout", run.cut_reason or run.budget_message(""))
+            return TransportError(exc.status, f"cannot find the model to use: {exc.message}")
+        if not models:
+            return TransportError("http_error", f"no model configured and {self.c.shown}/models lists none")
+        self.c._model = models[0]
+        return None
