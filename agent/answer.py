@@ -56,6 +56,12 @@ class AdjustmentOut(BaseModel):
     drivers: list[dict] = Field(default_factory=list)
     attempts: int = 0
     cached: bool = False
+    # the LLM path (llm answers, and fallbacks after a failed LLM request): the structured-output dialect the server
+    # accepted (agent.llm.dialects), the kind of each reply rejected on the way (agent.llm.problems.KINDS, in order),
+    # and what was left out of the prompt to fit the model's context window (None: nothing)
+    dialect: str | None = None
+    llm_problems: list[str] = Field(default_factory=list)
+    prompt_trimmed: str | None = None
 
 
 class ForecastOut(BaseModel):

@@ -68,7 +68,8 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
         adjustment=AdjustmentOut(source=adj.source, model=adj.model, prompt=adj.prompt, pct=round(adj.pct, 4),
                                  direction=adj.direction, confidence=adj.confidence, rationale=adj.rationale,
                                  evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,
-                                 cached=adj.cached),
+                                 cached=adj.cached, dialect=adj.dialect, llm_problems=list(adj.llm_problems),
+                                 prompt_trimmed=adj.trimmed),
         forecast=situation_forecast(sit, adj, settings),
         evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings,
         timings={k: round(v, 3) for k, v in sit.timings.items()})

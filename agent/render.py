@@ -41,6 +41,31 @@ def _span(span) -> str:
     return f" [dim]{span.start}..{span.end}, {span.steps} step{'s' if span.steps != 1 else ''}[/]"
 
 
+def llm_line(adj) -> str | None:
+    """`LLM: smollm2 · dialect json_object · 2 re-asks (direction_sign, copied_example)` for an answer the LLM was
+    involved in: its own, or one where the LLM's request failed or its proposal was not applied and another adjuster
+    stands in (the warnings say why). None for the others."""
+    dialect = getattr(adj, "dialect", None)
+    kinds = list(getattr(adj, "llm_problems", None) or [])
+    if adj.source != "llm" and not (dialect or kinds or adj.attempts):
+        return None
+    if adj.source == "llm":
+        parts = [f"LLM: {adj.model}" if adj.model else "LLM"]
+    else:
+        parts = [f"LLM: not applied, {adj.source} stands in"]
+    if dialect:
+        parts.append(f"dialect {dialect}")
+    if adj.cached:
+        parts.append("cached reply")
+    elif kinds:
+        parts.append(f"{len(kinds)} re-ask{'s' if len(kinds) != 1 else ''}" if adj.source == "llm" else
+                     f"{len(kinds)} rejected repl{'ies' if len(kinds) != 1 else 'y'}")
+    elif adj.source == "llm":
+        parts.append("valid on the first reply")
+    line = " · ".join(parts)
+    return f"{line} ({', '.join(kinds)})" if kinds else line
+
+
 def print_answer(a, console: Console | None = None) -> None:
     c = console or Console()
     unit = f" ({_e(a.unit)})" if a.unit else ""
@@ -70,6 +95,12 @@ def print_answer(a, console: Console | None = None) -> None:
     if adj.prompt:
         who += f", prompt {adj.prompt}"
     c.print(f"adjustment by {_e(who)}: {_e(adj.rationale)}")
+    llm = llm_line(adj)
+    if llm:
+        c.print(f"[dim]{_e(llm)}[/]", highlight=False)
+    trimmed = getattr(adj, "prompt_trimmed", None)
+    if trimmed:
+        c.print(f"[dim]{_e(trimmed)}[/]", highlight=False)  # one line: what was left out, agent.prompt_fit
     if a.evidence:
         c.print("[bold]evidence[/]")
         cited = set(adj.evidence_ids)
@@ -100,12 +131,46 @@ def print_series(table, console: Console | None = None) -> None:
     c.print(t)
 
 
+def _clock(time) -> str:
+    """HH:MM:SS of a call log time (ISO, UTC)."""
+    text = str(time or "")
+    return text[11:19] if len(text) >= 19 and text[10] in "T " else text[:19]
+
+
+def _log_error(r: dict, limit: int = 240) -> str:
+    """The error cell: the problem kind in bold (a rejected reply), then the error text, markup-escaped."""
+    kind, error = r.get("problem"), str(r.get("error") or "")
+    if kind and error.startswith(f"{kind}: "):
+        error = error[len(kind) + 2:]
+    error = error if len(error) <= limit else error[:limit - 1] + "…"
+    if kind:
+        return f"[bold]{_e(kind)}[/]" + (f": {_e(error)}" if error else "")
+    return _e(error)
+
+
 def print_logs(rows, console: Console | None = None) -> None:
+    """One row per LLM call, in cells of two or three short lines so that it reads at 80 columns; the error column
+    (the problem kind of a rejected reply first) takes the rest of the width. One model for every call: named in the
+    title, else in each row."""
+    from rich import box
+
     c = console or Console()
-    t = Table("id", "time", "model", "prompt", "tag", "try", "status", "latency", "tokens", "error")
+    models = {r.get("model") for r in rows if r.get("model")}
+    common = next(iter(models)) if len(models) == 1 else None
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0), leading=1, header_style="bold",
+              title=f"LLM calls, model {_e(common)}" if common else None, title_justify="left")
+    t.add_column("id\ntime", no_wrap=True)
+    t.add_column("tag\nprompt" + ("" if common else "\nmodel"), overflow="fold", max_width=16)
+    t.add_column("try status\ndialect", overflow="fold", max_width=14)
+    t.add_column("s\ntokens", justify="right", no_wrap=True)
+    t.add_column("error", overflow="fold", ratio=1, min_width=16)
     for r in rows:
         tokens = f"{r.get('prompt_tokens') or 0}+{r.get('completion_tokens') or 0}"
-        keys = ("model", "prompt_id", "tag", "attempt", "status")
-        fields = [str(r["id"]), str(r["time"])[:19]] + [str(r.get(k)) for k in keys]
-        t.add_row(*map(_e, fields), f"{(r.get('latency_s') or 0):.2f}s", tokens, _e((r.get("error") or "")[:60]))
+        attempt = f"{r.get('attempt')}" + (f".{r['retry']}" if r.get("retry") else "")  # try.retry
+        what = f"{_e(r.get('tag') or '')}\n[dim]{_e(r.get('prompt_id') or '')}[/]"
+        if not common and r.get("model"):
+            what += f"\n[dim]{_e(r.get('model'))}[/]"
+        t.add_row(f"{_e(r['id'])}\n{_e(_clock(r.get('time')))}", what,
+                  f"{_e(attempt)} {_e(r.get('status'))}\n[dim]{_e(r.get('dialect') or '')}[/]",
+                  f"{(r.get('latency_s') or 0):.2f}s\n{tokens}", _log_error(r))
     c.print(t)

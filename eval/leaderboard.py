@@ -27,6 +27,11 @@ def signif(est: dict | None) -> str:
     return "↑" if est["lo"] > 0 else "↓" if est["hi"] < 0 else "·"
 
 
+def counts_text(counts: dict | None) -> str:
+    """`direction_sign 3, copied_example 1` ("" when none)."""
+    return ", ".join(f"{k} {n}" for k, n in (counts or {}).items())
+
+
 def leaderboard_rows(results: dict) -> list[dict]:
     rows = []
     for rank, name in enumerate(results["leaderboard"], 1):
@@ -43,6 +48,7 @@ def leaderboard_rows(results: dict) -> list[dict]:
             "sCRPS": fmt(m["crps"]["value"], 4), "cov80 %": fmt(m["coverage_80"]["value"] * 100, 1),
             "cov95 %": fmt(m["coverage_95"]["value"] * 100, 1), "dir acc %": fmt(m["direction"]["value"] * 100, 1),
             "fallbacks": v.get("fallbacks", 0), "LLM fails": llm.get("failed_requests", ""),
+            "dialect": ", ".join(v.get("dialects") or {}), "LLM problems": counts_text(v.get("llm_problems")),
             "tokens": tokens if llm else "", "time s": fmt(v.get("seconds"), 1)})
     return rows
 
@@ -84,6 +90,13 @@ def worst_series_rows(results: dict, n: int = 8) -> list[dict]:
              f"WAPE {ref} %": fmt(100 * row.wape, 1)} for row in r.itertuples(index=False)]
 
 
+def _llm_note(results: dict) -> str:
+    if not any(v.get("adjuster") == "llm" for v in results["variants"].values()):
+        return ""
+    return (" LLM problems: the replies rejected (and re-asked) in this run, by kind (agent.llm.problems; a reply "
+            "served from the LLM cache rejected nothing); dialect: how the server took the schema.")
+
+
 def render_leaderboard(results: dict) -> str:
     d, ref, b = results["data"], results["reference"], results["bootstrap"]
     git = results["git"]
@@ -104,7 +117,7 @@ def render_leaderboard(results: dict) -> str:
         "", "## Leaderboard (sorted by MASE, lower is better)", "",
         f"95 % intervals: percentile bootstrap, {b['resamples']} paired resamples of {unit}, seed {b['seed']}. "
         f"Skill = 1 − MASE / MASE of {ref}: positive is better; ↑/↓ when its interval excludes 0. sMAPE on the "
-        "0–200 % scale; sCRPS = scaled CRPS from the 80/95 % bounds and the point.", "",
+        "0–200 % scale; sCRPS = scaled CRPS from the 80/95 % bounds and the point." + _llm_note(results), "",
         md_table(leaderboard_rows(results)),
         "## Error by origin", "",
         "Origin = last observed month; the forecast is for the next one. The share column says how much of the "

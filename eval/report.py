@@ -65,7 +65,8 @@ def build_results(run_dir, suite: Suite, *, meta, losses, cells, base, panel, se
             from eval.variants import variant_settings
 
             s = variant_settings(settings, v)
-            entry.update(prompt=s.prompt, model=s.llm.model, url=_public(s.llm.url))
+            entry.update(prompt=s.prompt, model=s.llm.model, url=_public(s.llm.url),
+                         llm_problems=problem_counts(mine), dialects=dialect_counts(mine))
         variants[v.name] = entry
     order = sorted(variants, key=lambda n: _sort_key(variants[n]["metrics"]["mase"]["value"]))
     per_origin = aggregate(losses, ["variant", "origin"])
@@ -86,6 +87,26 @@ def build_results(run_dir, suite: Suite, *, meta, losses, cells, base, panel, se
         "reference": suite.reference, "bootstrap": b.model_dump(), "leaderboard": order, "variants": variants,
         "per_origin": _records(per_origin, "origin"), "per_series": _records(per_series, "unique_id"),
     }
+
+
+def problem_counts(cells: pd.DataFrame) -> dict[str, int]:
+    """How many replies were rejected, by kind (agent.llm.problems.KINDS), over these cells: most frequent first.
+    Cells answered from the LLM cache rejected nothing in this run; parts written before the column existed count 0."""
+    if "llm_problems" not in cells:
+        return {}
+    counts: dict[str, int] = {}
+    for kinds in cells["llm_problems"].fillna(""):
+        for kind in str(kinds).split():
+            counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def dialect_counts(cells: pd.DataFrame) -> dict[str, int]:
+    """The structured-output dialect(s) the server accepted, with the number of cells each answered."""
+    if "dialect" not in cells:
+        return {}
+    used = cells["dialect"].fillna("").astype(str)
+    return {str(k): int(n) for k, n in used[used != ""].value_counts().sort_index().items()}
 
 
 def _periods(base: pd.DataFrame) -> dict[str, str]:

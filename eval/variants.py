@@ -17,7 +17,9 @@ from eval.cells import BOUNDS, VALUES
 from eval.suite import COMBINED, Variant
 
 CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline", "pct", "source", "fallback",
-                "attempts", "cached", "n_evidence", "n_cases", "warnings"]
+                "attempts", "cached", "n_evidence", "n_cases", "warnings", "dialect", "llm_problems"]
+# dialect: the structured-output dialect the LLM server accepted ("" when no LLM request was answered);
+# llm_problems: the kind of each reply rejected on the way (agent.llm.problems.KINDS), in order, joined by a space
 
 
 @dataclass
@@ -115,7 +117,8 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
                      "forecast": f.total, **{b: getattr(f, b) for b in BOUNDS}, "baseline": sit.baseline.total,
                      "pct": res.pct, "source": res.source, "fallback": res.source != variant.adjuster,
                      "attempts": res.attempts, "cached": res.cached, "n_evidence": len(sit.evidence),
-                     "n_cases": len(sit.cases), "warnings": " | ".join(sit.warnings + res.warnings)})
+                     "n_cases": len(sit.cases), "warnings": " | ".join(sit.warnings + res.warnings),
+                     "dialect": res.dialect or "", "llm_problems": " ".join(res.llm_problems)})
     # situations may have been prepared in a worker (and are shared by the variants of one baseline): their own
     # timings say what preparing them cost
     prepared = sum(sum(s.timings.values()) for s in sits)
@@ -145,5 +148,5 @@ def _unadjusted(base: pd.DataFrame, variant: Variant) -> pd.DataFrame:
         "unique_id": base["unique_id"], "origin": base["origin"], "variant": variant.name,
         "forecast": base[f"{b}:total"], **{k: base[f"{b}:{k}"] for k in BOUNDS}, "baseline": base[f"{b}:total"],
         "pct": 0.0, "source": "none", "fallback": False, "attempts": 0, "cached": False, "n_evidence": 0,
-        "n_cases": 0, "warnings": ""})
+        "n_cases": 0, "warnings": "", "dialect": "", "llm_problems": ""})
     return frame[CELL_COLUMNS].reset_index(drop=True)

@@ -15,7 +15,7 @@ import sqlite3
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from openai_server import always, openai_server, valid_adjustment  # noqa: F401
+from openai_server import adjustment_reply, always, openai_server, queue, valid_adjustment  # noqa: F401
 
 from agent.cli import cli
 
@@ -142,6 +142,27 @@ def test_failures_fall_back_and_are_counted(workspace, openai_server):
     cells = pd.read_parquet(workspace / "run-fail" / "cells.parquet")
     assert set(cells.loc[cells["variant"] == "llm", "source"]) == {"analog"}
     assert "LLM" in (workspace / "run-fail" / "leaderboard.md").read_text()
+
+
+def test_rejected_replies_are_counted_by_kind_per_variant(workspace, openai_server):
+    def contradicting(body, i):  # change_pct -5 (down), direction "up": the validator rejects it, the client re-asks
+        return json.dumps({**json.loads(adjustment_reply(body, change_pct=-5.0)), "direction": "up"})
+
+    server = openai_server(queue(contradicting, then=valid_adjustment(change_pct=-5.0)))
+    results = run(workspace, "run-problems", *llm_args(server), "--no-cache")
+    assert len(server.chat_bodies) == 5  # 4 cells, one of them re-asked once
+    llm = results["variants"]["llm"]
+    assert llm["fallbacks"] == 0
+    assert llm["llm_problems"] == {"direction_sign": 1}
+    assert llm["dialects"] == {"json_schema": 4}  # the test server takes the first dialect auto tries
+    assert "llm_problems" not in results["variants"]["combined"]
+    cells = pd.read_parquet(workspace / "run-problems" / "cells.parquet")
+    mine = cells[cells["variant"] == "llm"]
+    assert sorted(mine["llm_problems"]) == ["", "", "", "direction_sign"]
+    assert set(mine["dialect"]) == {"json_schema"}
+    assert set(cells.loc[cells["variant"] == "combined", "llm_problems"]) == {""}
+    board = (workspace / "run-problems" / "leaderboard.md").read_text()
+    assert "LLM problems" in board and "direction_sign 1" in board and "json_schema" in board
 
 
 def test_rerun_is_served_by_the_cache_and_resume_skips_finished_cells(workspace, openai_server):
