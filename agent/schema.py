@@ -165,8 +165,11 @@ def _bounds(context: dict | None) -> tuple[float, float]:
     return float(context.get("min_pct", DEFAULT_MIN_PCT)), float(context.get("max_pct", DEFAULT_MAX_PCT))
 
 
-def adjustment_json_schema(min_pct: float = DEFAULT_MIN_PCT, max_pct: float = DEFAULT_MAX_PCT) -> dict[str, Any]:
-    """JSON schema for structured output: TrendAdjustment with change_pct bounded, no `$ref`, no titles.
+def adjustment_json_schema(min_pct: float = DEFAULT_MIN_PCT, max_pct: float = DEFAULT_MAX_PCT,
+                           evidence_ids: Iterable[str] | None = None) -> dict[str, Any]:
+    """JSON schema for structured output: TrendAdjustment with change_pct bounded, no `$ref`, no titles; with
+    `evidence_ids`, a driver's evidence_id is one of them (an enum, so a constrained decoder cannot invent one; none
+    given: no drivers at all).
 
     Every object lists all its properties in `required` and forbids additional ones (what OpenAI strict mode,
     vLLM/xgrammar and llguidance all accept).
@@ -176,6 +179,13 @@ def adjustment_json_schema(min_pct: float = DEFAULT_MIN_PCT, max_pct: float = DE
     schema = inline_refs(TrendAdjustment.model_json_schema())
     change = schema["properties"]["change_pct"]
     change["minimum"], change["maximum"] = float(min_pct), float(max_pct)
+    if evidence_ids is not None:
+        ids = sorted(set(evidence_ids))
+        drivers = schema["properties"]["drivers"]
+        if ids:
+            drivers["items"]["properties"]["evidence_id"]["enum"] = ids
+        else:
+            drivers["maxItems"] = 0
     return schema
 
 

@@ -25,8 +25,9 @@ def adjustment_request(
 ) -> ChatRequest:
     """A request whose reply must be a TrendAdjustment citing only `evidence_ids`, within [min_pct, max_pct], and
     copying no few-shot example's numbers (`examples`: {label, pct, numbers}; `own_numbers`: the situation's own)."""
+    evidence_ids = list(evidence_ids)
     return ChatRequest(
-        messages=messages, json_schema=adjustment_json_schema(min_pct, max_pct), schema_name=SCHEMA_NAME,
+        messages=messages, json_schema=adjustment_json_schema(min_pct, max_pct, evidence_ids), schema_name=SCHEMA_NAME,
         model_cls=TrendAdjustment, validation_context=validation_context(evidence_ids, min_pct, max_pct, flat_band_pct,
                                                              examples, own_numbers),
         prompt_id=prompt_id, tag=tag, metadata=metadata,
