@@ -53,7 +53,7 @@ def test_valid_reply_is_parsed_and_request_is_structured(openai_server, tmp_path
     assert body["model"] == "test-model" and body["messages"] == MESSAGES
     assert body["temperature"] == 0.0 and body["max_tokens"] == 321
     assert body["response_format"] == {"type": "json_schema", "json_schema": {
-        "name": "trend_adjustment", "schema": adjustment_json_schema(-50, 50), "strict": True}}
+        "name": "trend_adjustment", "schema": adjustment_json_schema(-50, 50, ["D1", "D2"]), "strict": True}}
     assert not server.requests[0].has_auth
     [row] = log.recent(5)
     assert (row["status"], row["attempt"], row["final"], row["prompt_id"], row["tag"]) == ("ok", 1, 1, "test@1",
