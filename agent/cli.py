@@ -69,7 +69,7 @@ def cli(ctx, home, embed_model):
 
 
 def _register() -> None:
-    from agent import cli_ask, cli_data  # noqa: F401  (commands register themselves on `cli`)
+    from agent import cli_ask, cli_data, cli_llm  # noqa: F401  (commands register themselves on `cli`)
 
     for ep in entry_points(group="trendcast.commands"):
         try:

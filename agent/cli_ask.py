@@ -56,16 +56,33 @@ def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Folder with the bundled data (default: the copy shipped in the package, agent/data/).")
 @click.option("--adjuster", type=click.Choice(["llm", "analog", "none"]))
+@click.option("--llm", "llm_kind", type=click.Choice(["local"]),
+              help="local: start a CPU LLM server (llama-cpp-python + the bundled SmolLM2-135M-Instruct, or "
+              "TRENDCAST_LLM_GGUF), answer with the llm adjuster through it, stop it.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def demo(ctx, question, as_of, data_dir, adjuster, as_json):
+def demo(ctx, question, as_of, data_dir, adjuster, llm_kind, as_json):
     """Build a workspace from the bundled real data (US Census retail sales + news) and answer a question."""
+    from contextlib import nullcontext
+
     from agent.demo import build_demo_workspace
     from agent.engine import answer
 
     settings = settings_of(ctx)
+    server = None
+    if llm_kind == "local":
+        from agent.llm.local import LocalServer
+
+        if adjuster not in (None, "llm"):
+            raise click.UsageError(f"--llm local answers with the llm adjuster, not --adjuster {adjuster}")
+        server = LocalServer.from_settings(settings)  # a missing package or model: exit 2 before any work
     build_demo_workspace(settings, data_dir, echo=click.echo)
-    a = answer(settings, question, as_of=as_of, adjuster=adjuster)
+    with server or nullcontext():
+        if server is not None:
+            click.echo(f"local LLM: {server.model} at {server.url} ({server.gguf.name}, up in {server.started_s:.1f}s)")
+            settings = settings.model_copy(update={"llm": server.client_settings(settings.llm)})
+            adjuster = "llm"
+        a = answer(settings, question, as_of=as_of, adjuster=adjuster)
     if as_json:
         click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
         return

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from real_llm import real_llm  # noqa: F401  (session fixture: a real OpenAI-compatible LLM)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
