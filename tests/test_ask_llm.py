@@ -116,3 +116,18 @@ def test_no_break_warning_in_ordinary_times(demo_copy):
     r = CliRunner().invoke(cli, ["ask", Q, "--as-of", "2019-10-31", "--json"])
     assert r.exit_code == 0, r.output
     assert not any(w.startswith("break:") for w in json.loads(r.stdout)["warnings"])
+
+
+def test_prompt_is_trimmed_to_the_context_window_and_the_answer_says_so(demo_copy, openai_server):
+    from agent.llm.tokens import estimate
+
+    server = openai_server(valid_adjustment(change_pct=-20.0))
+    full = ask(env=llm_env(server.url))
+    assert full["adjustment"]["prompt_trimmed"] is None
+    small = ask("--no-cache", env=llm_env(server.url, TRENDCAST_LLM_CONTEXT_TOKENS="3072",
+                                          TRENDCAST_LLM_MAX_TOKENS="400"))
+    note = small["adjustment"]["prompt_trimmed"]
+    assert note and note.startswith("prompt trimmed to fit 3,072 context tokens") and "examples" in note, note
+    first, second = server.chat_bodies[0]["messages"], server.chat_bodies[-1]["messages"]
+    assert estimate(second) <= 3072 - 400 - 32 < estimate(first)
+    assert small["adjustment"]["source"] == "llm"
