@@ -260,7 +260,7 @@ class _Run:
                 held = False
         try:
             for _ in range(len(dialects.DIALECTS)):
-                dialect = self.sending = choice.current
+                dialect = self.sending = self.result.dialect = choice.current  # as sent, answered or not
                 sent = dialects.apply(body, dialect, self.req.schema_name or "answer", self.req.json_schema)
                 try:
                     done = with_retries(partial(self._try, sent, attempt), max_retries=llm.max_retries,
@@ -272,7 +272,6 @@ class _Run:
                                              "no other dialect left to try)") from None
                     continue
                 choice.accepted(dialect)
-                self.result.dialect = dialect
                 return done, sent
             raise TransportError("http_error", f"the server at {self.c.shown} refused every structured-output "
                                  f"dialect ({', '.join(self.result.switched_from)})")

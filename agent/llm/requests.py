@@ -66,7 +66,7 @@ class LLMResult:
     usage: dict[str, int] = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0})
     raw: str | None = None  # the last reply's text as the server sent it
     model: str | None = None
-    dialect: str | None = None  # the structured-output dialect the last answered request used (agent.llm.dialects)
+    dialect: str | None = None  # the structured-output dialect the request was last sent in (agent.llm.dialects)
     problems: list[str] = field(default_factory=list)  # the kind of each rejected reply, in order (llm.problems)
     switched_from: list[str] = field(default_factory=list)  # dialects the server refused for this request
 
