@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from real_llm import need_local
 
-URL, MODEL, DIALECT = "TRENDCAST_LLM_URL", "TRENDCAST_LLM_MODEL", "TRENDCAST_LLM_DIALECT"
+URL, MODEL, CONCURRENCY = "TRENDCAST_LLM_URL", "TRENDCAST_LLM_MODEL", "TRENDCAST_LLM_CONCURRENCY"
 SCHEMA = {"type": "object", "properties": {"direction": {"type": "string", "enum": ["up", "flat", "down"]},
                                            "change_pct": {"type": "number"}},
           "required": ["direction", "change_pct"]}
@@ -45,7 +45,7 @@ def _read_exports(proc: subprocess.Popen, timeout: float) -> dict[str, str]:
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     found: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    while not {URL, MODEL, DIALECT} <= found.keys() and time.monotonic() < deadline and proc.poll() is None:
+    while not {URL, MODEL, CONCURRENCY} <= found.keys() and time.monotonic() < deadline and proc.poll() is None:
         try:
             line = lines.get(timeout=0.5)
         except queue.Empty:
@@ -156,7 +156,8 @@ def test_serve_prints_exports_answers_and_stops_cleanly(tmp_path, sig):
         exports = _read_exports(proc, timeout=120)
         assert exports.get(URL) == f"http://127.0.0.1:{port}/v1", (exports, proc.poll())
         assert exports.get(MODEL) == "smollm2-135m-instruct"
-        assert exports.get(DIALECT) == "json_object" and exports.get("TRENDCAST_LLM_TIMEOUT") == "300"
+        assert exports.get(CONCURRENCY) == "1" and exports.get("TRENDCAST_LLM_TIMEOUT") == "300"
+        assert "TRENDCAST_LLM_DIALECT" not in exports  # auto: found once per workspace, then remembered
         assert time.monotonic() - t0 < 120
         models = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=10).json()
         assert [m["id"] for m in models["data"]] == ["smollm2-135m-instruct"]
