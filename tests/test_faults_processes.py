@@ -189,19 +189,25 @@ def test_a_worker_whose_parent_died_before_it_started_exits_at_once(mine):
 
 # -------------------------------------------------------------------------------------------------- report
 
-@pytest.fixture
-def report_run(demo_copy, tmp_path):
+def started_runs(make):
+    """A fixture's body: yields `start(*args)`, which makes a Run with make(*args) and remembers it; every Run made is
+    killed (with all its processes) at teardown."""
     runs: list[Run] = []
 
-    def start() -> Run:
-        r = Run.trendcast(["report", "-q", "--workers", "2", "--adjuster", "analog", "--out",
-                           str(tmp_path / "out")], demo_copy, tmp_path)
-        runs.append(r)
-        return r
+    def start(*args) -> Run:
+        runs.append(make(*args))
+        return runs[-1]
 
     yield start
     for r in runs:
         r.kill_all()
+
+
+@pytest.fixture
+def report_run(demo_copy, tmp_path):
+    yield from started_runs(lambda: Run.trendcast(
+        ["report", "-q", "--workers", "2", "--adjuster", "analog", "--out", str(tmp_path / "out")],
+        demo_copy, tmp_path))
 
 
 @pytest.mark.slow
@@ -254,17 +260,9 @@ def eval_ws(tmp_path_factory):
 
 @pytest.fixture
 def eval_run(eval_ws, tmp_path):
-    runs: list[Run] = []
-
-    def start(kind: str, out: Path) -> Run:
-        r = Run.trendcast(["eval", "run", str(eval_ws / f"{kind}.yaml"), "--quiet", "--skip", "llm", "--out",
-                           str(out)], eval_ws / "home", tmp_path)
-        runs.append(r)
-        return r
-
-    yield start
-    for r in runs:
-        r.kill_all()
+    yield from started_runs(lambda kind, out: Run.trendcast(
+        ["eval", "run", str(eval_ws / f"{kind}.yaml"), "--quiet", "--skip", "llm", "--out", str(out)],
+        eval_ws / "home", tmp_path))
 
 
 @pytest.mark.slow
