@@ -1,7 +1,10 @@
 """The adjusters registry: a batch of prepared situations → one AdjustmentResult each.
 
-`none` keeps the baseline; `analog` (no LLM) applies the shrunk median realised log-ratio of the most similar past
-cases; `llm` asks the served model (agent.llm_adjuster) and falls back to `analog` per situation when it fails.
+`none` keeps the baseline; `carry` (the default without an LLM) carries the learned share of the latest miss when
+the sales just broke away from what the baseline method expected (agent.carry); `analog` (no LLM) applies the shrunk
+median realised log-ratio of the most similar past cases; `llm` asks the served model (agent.llm_adjuster) and falls
+back to `carry` per situation when it fails. What an adjuster proposes is then weighed by its own record
+(agent.trust) before an answer applies it.
 Tests and plug-ins add their own with `register_adjuster`.
 """
 from __future__ import annotations
@@ -39,6 +42,10 @@ class AdjustmentResult:
     dialect: str | None = None
     llm_problems: list[str] = field(default_factory=list)
     trimmed: str | None = None
+    # set by agent.record.apply_trust: the proposal as the adjuster made it, and the agent.trust.Learned that
+    # weighed it (then `pct` is the change applied)
+    proposed_pct: float | None = None
+    trust: object | None = None
 
 
 class Adjuster(Protocol):
@@ -125,8 +132,63 @@ class AnalogAdjuster:
         return out
 
 
+class CarryAdjuster:
+    """The learned share of the latest miss, when it was a break (agent.carry); nothing in ordinary months."""
+
+    name = "carry"
+
+    def __init__(self, settings: Settings, deps: dict):
+        self.settings = settings
+
+    def adjust_one(self, sit) -> AdjustmentResult:
+        from agent.carry import KINDS, carried_pct, latest_miss, learn_shares
+
+        s, freq = self.settings, sit.target.freq
+        bt = sit.misses
+        miss = None if bt is None or bt.empty else latest_miss(bt, sit.target.series_id, freq, sit.as_of)
+        if miss is None:
+            return AdjustmentResult("carry", model="carry", rationale="too few past outcomes of this series to "
+                                    "measure its latest miss: baseline kept",
+                                    warnings=["carry: too few past outcomes before as-of; baseline kept"])
+        shares = learn_shares(bt, freq, sit.as_of)
+        share = shares[miss.kind]
+        pct = min(max(carried_pct(miss, shares), s.change_min_pct), s.change_max_pct)
+        when = (f"the period from {miss.period[0]:%Y-%m-%d}" if not freq.startswith("M") else
+                f"{miss.period[0]:%B %Y}")
+        head = (f"The latest known outcome ({when}, observed by {miss.period[1]}) came in {miss.pct:+.1f} % against "
+                f"what the backtest baseline expected: {miss.z:.1f} robust sds of this series' usual misses "
+                f"(±{100 * miss.scale:.1f} %), ")
+        if miss.kind == "ordinary":
+            body = (f"within ordinary noise, so nothing is carried (in {share.n} ordinary past months of this and "
+                    "related series, carrying such misses made the combined baseline worse).")
+        else:
+            learned = (f"the next period carried {share.raw:.0%} of such a miss" if share.raw is not None
+                       else "none were seen")
+            span = f" ({share.first:%Y-%m}..{share.last:%Y-%m})" if share.first else ""
+            body = (f"a {miss.kind}. In {share.n} past {miss.kind}s of this and related series{span} {learned}; "
+                    f"shrunk toward the prior and capped at 100 %: carried {share.share:.0%} → {pct:+.1f} %.")
+        flagged = flag_evidence(sit.evidence)
+        ev = [h.id for h in sit.evidence if h.id not in flagged][:3]
+        shown = ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in sit.cases[:3])
+        tail = f" Closest past situations by news climate: {shown}." if shown else ""
+        return AdjustmentResult(
+            "carry", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(share.share, 3),
+            rationale=head + body + tail, evidence_ids=ev,
+            model=f"carry({miss.kind}, share {share.share:.2f} from {share.n})",
+            drivers=[{"evidence_id": e, "effect": "neutral", "note": "context at as-of"} for e in ev])
+
+    def adjust_many(self, situations, progress=None):
+        out = []
+        for sit in situations:
+            out.append(self.adjust_one(sit))
+            if progress:
+                progress(1)
+        return out
+
+
 register_adjuster("none", NoAdjuster)
 register_adjuster("analog", AnalogAdjuster)
+register_adjuster("carry", CarryAdjuster)
 
 
 def _llm_factory(settings: Settings, deps: dict) -> Adjuster:

@@ -45,7 +45,7 @@ class BaselineOut(BaseModel):
 
 
 class AdjustmentOut(BaseModel):
-    source: Literal["llm", "analog", "none"]
+    source: Literal["llm", "carry", "analog", "none"]
     model: str | None = None  # LLM model name, or a description of the analog
     prompt: str | None = None  # name@version
     pct: float = 0.0
@@ -62,6 +62,11 @@ class AdjustmentOut(BaseModel):
     dialect: str | None = None
     llm_problems: list[str] = Field(default_factory=list)
     prompt_trimmed: str | None = None
+    # trust from the adjuster's record (agent.trust): the change it proposed, the weight applied (pct = the trusted
+    # proposal) and the record behind it; None where nothing was weighed (adjuster none)
+    proposed_pct: float | None = None
+    trust: float | None = None
+    record: dict | None = None
 
 
 class ForecastOut(BaseModel):

@@ -16,13 +16,28 @@ RECENT = 36  # history points an answer carries for sparklines and charts
 
 
 def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_year_total: float | None,
-                      flat_band_pct: float) -> ForecastOut:
-    """The forecast: the baseline's total and bounds times (1 + pct / 100), its change against the comparison
-    totals (None when unknown) and its direction (None when the last period is unknown)."""
+                      flat_band_pct: float, learned=None, brk: float = 0.0) -> ForecastOut:
+    """The forecast: the baseline's total times (1 + pct / 100), its change against the comparison totals (None
+    when unknown) and its direction (None when the last period is unknown).
+
+    Without `learned` (an agent.trust.Learned: the proposal's record) pct is applied as given and the baseline's
+    bounds move with it (the raw variants of eval). With it, pct is the *proposal*: the change applied is the
+    trusted one and the 80/95 % bounds come from the record's own past errors (forecasting.conformal), widened on
+    the side of a break by its size (`brk`: the situation's latest miss when it was a break, `situation_break`)."""
     from forecasting.adjust import apply_adjustment, direction
     from forecasting.comparisons import pct_change
 
-    f = apply_adjustment(baseline, pct)
+    if learned is None:
+        f = apply_adjustment(baseline, pct)
+    else:
+        import math
+
+        from forecasting import conformal
+
+        applied = learned.applied(pct)
+        total = baseline.total * (1.0 + applied / 100.0)
+        sigma = conformal.log_sigma(baseline.total, baseline.lo_80, baseline.hi_80)
+        f = {"total": total, **conformal.bounds(total, sigma, math.log1p(applied / 100.0), learned.q, brk)}
     vs_last = pct_change(f["total"], last_total)
     return ForecastOut(total=f["total"], lo_80=f["lo_80"], hi_80=f["hi_80"], lo_95=f["lo_95"], hi_95=f["hi_95"],
                        change_vs_last_period_pct=vs_last,
@@ -31,9 +46,12 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
 
 
 def situation_forecast(sit, adj: AdjustmentResult, settings: Settings) -> ForecastOut:
-    """`adjusted_forecast` for a prepared situation."""
-    return adjusted_forecast(sit.baseline, adj.pct, last_total=sit.last_period_total,
-                             last_year_total=sit.same_period_last_year, flat_band_pct=settings.flat_band_pct)
+    """`adjusted_forecast` for a prepared situation (trusted when the result carries its record's trust)."""
+    pct = adj.pct if adj.trust is None else adj.proposed_pct
+    return adjusted_forecast(sit.baseline, pct, last_total=sit.last_period_total,
+                             last_year_total=sit.same_period_last_year, flat_band_pct=settings.flat_band_pct,
+                             learned=adj.trust, brk=sit.break_log)
+
 
 
 def _span(span) -> SpanOut | None:
@@ -48,6 +66,16 @@ def _evidence(hits) -> tuple[list[EvidenceOut], list[str]]:
     out = [EvidenceOut(id=h.id, date=h.date, kind=h.kind, source=h.source, text=h.text, score=round(float(h.score), 4),
                        flagged=h.id in flags, flag_reason=flags.get(h.id)) for h in hits]
     return out, [flag_warning(i, why) for i, why in flags.items()]
+
+
+def _trust_out(adj: AdjustmentResult) -> dict:
+    t = adj.trust
+    if t is None:
+        return {}
+    return {"proposed_pct": round(adj.proposed_pct, 4), "trust": round(t.weight(adj.proposed_pct), 4),
+            "record": {"key": t.key, "trust_down": round(t.down, 4), "trust_up": round(t.up, 4), "n_down": t.n_down,
+                       "n_up": t.n_up, "n": t.n, "prior": list(t.prior), "q80": t.q80, "q95": t.q95,
+                       "summary": t.describe()}}
 
 
 def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
@@ -69,7 +97,7 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
                                  direction=adj.direction, confidence=adj.confidence, rationale=adj.rationale,
                                  evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,
                                  cached=adj.cached, dialect=adj.dialect, llm_problems=list(adj.llm_problems),
-                                 prompt_trimmed=adj.trimmed),
+                                 prompt_trimmed=adj.trimmed, **_trust_out(adj)),
         forecast=situation_forecast(sit, adj, settings),
         evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings,
         timings={k: round(v, 3) for k, v in sit.timings.items()})

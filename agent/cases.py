@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.frequency import period_ends
-from forecasting.periods import Period, known_by, relative_horizon, resolve_period
+from forecasting.periods import Period, known_by, known_dates, relative_horizon, resolve_period
 
 W_CONTEXT, W_SERIES, W_MOMENTUM = 0.6, 0.25, 0.15
 
@@ -105,8 +105,7 @@ def find_cases(*, target, series: pd.DataFrame, panel: pd.DataFrame, as_of: dt.d
     ctx_cache: dict[dt.date, tuple] = {}
     ok = backtests.dropna(subset=["baseline", "actual"])
     ok = ok[(ok["baseline"] > 0) & (ok["actual"] > 0)]
-    ok = ok.loc[np.array([known_by(Period(pd.Timestamp(a).date(), pd.Timestamp(b).date()), freq) <= as_of
-                          for a, b in zip(ok["period_start"], ok["period_end"])], dtype=bool)]
+    ok = ok.loc[known_dates(ok["period_start"], ok["period_end"], freq) <= np.datetime64(as_of)]
     rows, ctx_sims = [], []
     for row in ok.itertuples(index=False):
         origin = pd.Timestamp(row.origin).date()

@@ -26,8 +26,8 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
 @click.option("--categories", multiple=True, help="Categories (ids, codes or names), comma list.")
 @click.option("--horizon", default="next-month", show_default=True,
               help="next-month, next-week, next-4-weeks, next-quarter or month:YYYY-MM.")
-@click.option("--adjuster", type=click.Choice(["llm", "analog", "none"]),
-              help="Default: llm when TRENDCAST_LLM_URL is set, else analog.")
+@click.option("--adjuster", type=click.Choice(["llm", "carry", "analog", "none"]),
+              help="Default: llm when TRENDCAST_LLM_URL is set, else carry.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Folder that receives report-YYYY-Www/ (default: <workspace>/reports).")
 @click.option("--format", "formats", default=",".join(FORMATS), show_default=True, callback=_formats,

@@ -5,7 +5,8 @@ settings, errors, workspace and call log) into agent's internals.
 - `get_adjuster(name, settings).adjust_many(situations)` → AdjustmentResult per situation;
 - `assemble(situation, result, settings)` → Answer; `situation_forecast` / `adjusted_forecast` → the forecast an
   answer shows (eval scores this, not a copy of it);
-- `answer(...)` / `answer_batch(...)`: all of it for a question or a list of targets.
+- `answer(...)` / `answer_batch(...)`: all of it for a question or a list of targets, each proposal weighed by
+  its record (agent.record, agent.trust: `record_key`, `workspace_record`, `known_rows`, `learn_trust`).
 """
 from __future__ import annotations
 
@@ -18,19 +19,22 @@ from agent.assemble import adjusted_forecast, assemble, situation_forecast
 from agent.casebook import case_origins, case_series, precompute_backtests
 from agent.evidence import EvidenceSearch
 from agent.question import QuestionError, parse_question
+from agent.record import RECORD_COLUMNS, finished_runs, known_rows, workspace_record
+from agent.trust import learn as learn_trust
+from agent.trust import record_key
 from agent.resolve import Target, resolve_category
 from agent.settings import Settings
 from agent.situation import Situation, cached_baseline, observed_history, prepare
 
-__all__ = ["AdjustmentResult", "Answer", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
+__all__ = ["RECORD_COLUMNS", "AdjustmentResult", "Answer", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
            "answer_batch", "assemble", "cached_baseline", "case_origins", "case_series", "choose_adjuster",
-           "get_adjuster", "observed_history", "precompute_backtests", "prepare", "semantic_matcher",
-           "situation_forecast", "target_by_id"]
+           "finished_runs", "get_adjuster", "known_rows", "learn_trust", "observed_history", "precompute_backtests", "prepare",
+           "record_key", "semantic_matcher", "situation_forecast", "target_by_id", "workspace_record"]
 
 
 def choose_adjuster(settings: Settings, name: str | None) -> str:
-    """The adjuster asked for; else llm when an LLM is configured, else analog."""
-    return name or ("llm" if settings.llm.configured else "analog")
+    """The adjuster asked for; else llm when an LLM is configured, else carry."""
+    return name or ("llm" if settings.llm.configured else "carry")
 
 
 def default_question(target: Target, horizon: str) -> str:
@@ -52,6 +56,9 @@ def answer_batch(settings: Settings, targets: list[Target], *, as_of: dt.date | 
             for t in targets]
     t0 = time.perf_counter()
     results = get_adjuster(name, settings, **deps).adjust_many(sits, progress=progress)
+    from agent.record import apply_trust
+
+    apply_trust(settings, sits, results)
     for s in sits:
         s.timings["adjust_s"] = (time.perf_counter() - t0) / max(len(sits), 1)
     return [assemble(s, r, settings) for s, r in zip(sits, results)]

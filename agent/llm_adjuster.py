@@ -1,16 +1,16 @@
 """The `llm` adjuster: one prompt per situation, sent as one concurrent batch to an OpenAI-compatible server (vLLM),
-validated as a TrendAdjustment; per-situation fallback to the analog adjuster, reported in warnings.
+validated as a TrendAdjustment; per-situation fallback to the carry adjuster, reported in warnings.
 
 Evidence that reads like instructions to the model is flagged in the prompt (agent.injection); a valid reply that
 cites flagged evidence, or sits at a bound of the allowed change while flagged evidence was in its prompt, is not
-applied: the analog stands in, the warning says why and the result keeps the withheld proposal. A reply at a bound
+applied: the carry adjuster stands in, the warning says why and the result keeps the withheld proposal. A reply at a bound
 with nothing flagged is applied with a warning (a real collapse saturates too: April 2020 clothing, -89 %)."""
 from __future__ import annotations
 
 import pandas as pd
 
 from agent import workspace
-from agent.adjusters import AdjustmentResult, AnalogAdjuster
+from agent.adjusters import AdjustmentResult, CarryAdjuster
 from agent.cases import pick_examples
 from agent.injection import at_bound, flag_evidence, withhold_reason
 from agent.settings import Settings
@@ -81,7 +81,7 @@ class LLMAdjuster:
         self.spec = load_prompt(settings.prompt)
         self.blind_year_shift = deps.get("blind_year_shift")
         self.blind_names = tuple(deps.get("blind_names", ()))
-        self.fallback = AnalogAdjuster(settings, deps)
+        self.fallback = CarryAdjuster(settings, deps)
         self._client = deps.get("client")
 
     @property
@@ -150,7 +150,7 @@ class LLMAdjuster:
         return out
 
     def _result(self, sit, r):
-        """The AdjustmentResult of one LLM result: the proposal (applied or withheld), or the analog's fallback."""
+        """The AdjustmentResult of one LLM result: the proposal (applied or withheld), or the carry fallback."""
         s = self.settings
         if r.ok:
             v = r.value
@@ -168,17 +168,17 @@ class LLMAdjuster:
         fb = self.fallback.adjust_one(sit)
         fb.attempts = r.attempts
         fb.prompt = self.spec.id
-        fb.warnings.append(f"LLM adjustment failed, fell back to analog: {r.error}")
+        fb.warnings.append(f"LLM adjustment failed, fell back to carry: {r.error}")
         return fb
 
     def _withheld(self, sit, proposed: AdjustmentResult, why: str) -> AdjustmentResult:
-        """The analog in place of a valid LLM proposal that must not be applied; the proposal is kept."""
+        """The carry adjuster in place of a valid LLM proposal that must not be applied; the proposal is kept."""
         fb = self.fallback.adjust_one(sit)
         fb.attempts, fb.cached, fb.prompt = proposed.attempts, proposed.cached, self.spec.id
         fb.withheld = {"source": "llm", "model": proposed.model, "prompt": proposed.prompt, "pct": proposed.pct,
                        "direction": proposed.direction, "confidence": proposed.confidence,
                        "evidence_ids": proposed.evidence_ids, "reason": why}
-        fb.warnings.append(f"LLM adjustment of {proposed.pct:+g} % not applied ({why}); fell back to analog "
+        fb.warnings.append(f"LLM adjustment of {proposed.pct:+g} % not applied ({why}); fell back to carry "
                            f"({fb.pct:+.1f} %)")
         return fb
 
@@ -186,7 +186,7 @@ class LLMAdjuster:
         out = []
         for sit in situations:
             fb = self.fallback.adjust_one(sit)
-            fb.warnings.append(f"LLM adjuster unavailable, fell back to analog: {why}")
+            fb.warnings.append(f"LLM adjuster unavailable, fell back to carry: {why}")
             out.append(fb)
             if progress:
                 progress(1)

@@ -66,6 +66,16 @@ def llm_line(adj) -> str | None:
     return f"{line} ({', '.join(kinds)})" if kinds else line
 
 
+def trust_line(adj) -> str | None:
+    """`proposed -23.9 % × trust 1.00 → applied -23.9 %; trust down 1.00 (prior: no record) ...` (None: nothing was
+    weighed)."""
+    if getattr(adj, "proposed_pct", None) is None or adj.trust is None:
+        return None
+    rec = adj.record or {}
+    return (f"proposed {_pct(adj.proposed_pct)} × trust {adj.trust:.2f} → applied {_pct(adj.pct)}; "
+            f"record {rec.get('key', '?')}: {rec.get('summary', '')}")
+
+
 def print_answer(a, console: Console | None = None) -> None:
     c = console or Console()
     unit = f" ({_e(a.unit)})" if a.unit else ""
@@ -95,6 +105,9 @@ def print_answer(a, console: Console | None = None) -> None:
     if adj.prompt:
         who += f", prompt {adj.prompt}"
     c.print(f"adjustment by {_e(who)}: {_e(adj.rationale)}")
+    trust = trust_line(adj)
+    if trust:
+        c.print(f"[dim]{_e(trust)}[/]", highlight=False)
     llm = llm_line(adj)
     if llm:
         c.print(f"[dim]{_e(llm)}[/]", highlight=False)

@@ -10,11 +10,12 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from agent import workspace
 from agent.cases import PastCase, break_warning, find_cases
-from agent.casebook import backtests_for, case_series
+from agent.casebook import backtests_for, case_origins, case_series, miss_series
 from agent.evidence import EvidenceSearch
 from agent.question import QuestionError
 from agent.resolve import Target
@@ -37,6 +38,12 @@ class Situation:
     last_year: object | None  # forecasting.comparisons.Span: the period's steps a year earlier
     evidence: list = field(default_factory=list)
     cases: list[PastCase] = field(default_factory=list)
+    # backtest rows (casebook.backtests_for) of the target and its related series at every `miss_origins` origin,
+    # outcomes observed by as_of only: what agent.carry learns from
+    misses: pd.DataFrame | None = None
+    # the latest miss (log actual/expected, agent.carry.latest_miss) when it was a break, else 0: widens the
+    # answer's interval on that side (forecasting.conformal)
+    break_log: float = 0.0
     unit: str | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -83,13 +90,23 @@ def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period
 
 
 def _past_cases(store, series, target: Target, as_of, horizon, search: EvidenceSearch, query_vec,
-                backtests) -> list[PastCase]:
+                backtests) -> tuple[list[PastCase], pd.DataFrame]:
+    """The past cases (at `case_origins`) and the backtest rows of every `miss_origins` origin, outcomes known by
+    as_of only."""
     from forecasting.history import observed
+    from forecasting.periods import known_dates
 
-    full = store.panel(case_series(series, target.series_id))
+    full = store.panel(miss_series(series, target.series_id))
     bt = backtests_for(store, series, target.series_id, target.freq, as_of, horizon, backtests, panel=full)
     if bt.empty:
-        return []
+        return [], bt
+    known = known_dates(bt["period_start"], bt["period_end"], target.freq) <= np.datetime64(as_of)
+    misses = bt.loc[known].reset_index(drop=True)
+    recent = pd.to_datetime(pd.Series(case_origins(as_of, horizon, target.freq)))
+    bt = misses[pd.to_datetime(misses["origin"]).isin(recent)
+                & misses["unique_id"].isin(case_series(series, target.series_id))]
+    if bt.empty:
+        return [], misses
     panel = observed(full, target.freq, as_of)
 
     def context_at(origin):
@@ -98,7 +115,7 @@ def _past_cases(store, series, target: Target, as_of, horizon, search: EvidenceS
 
     now = search.climate(search.evidence(query_vec, as_of, 8))
     return find_cases(target=target, series=series, panel=panel, as_of=as_of, horizon=horizon, backtests=bt,
-                      context_at=context_at, now_context=now)
+                      context_at=context_at, now_context=now), misses
 
 
 def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date | None, horizon: str,
@@ -125,8 +142,15 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     evidence = search.evidence(qvec, as_of, settings.n_evidence)
     timings["evidence_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    cases = _past_cases(store, series, target, as_of, horizon, search, qvec, backtests) if need_cases else []
+    cases, misses = (_past_cases(store, series, target, as_of, horizon, search, qvec, backtests) if need_cases
+                     else ([], None))
     timings["cases_s"] = time.perf_counter() - t2
+    break_log = 0.0
+    if misses is not None and not misses.empty:
+        from agent.carry import latest_miss
+
+        miss = latest_miss(misses, target.series_id, target.freq, as_of)
+        break_log = 0.0 if miss is None or miss.kind == "ordinary" else miss.log_miss
     brk = break_warning(cases, target.series_id, as_of)
     if brk:
         warnings.append(brk)
@@ -134,4 +158,4 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         question=question, target=target, as_of=as_of, horizon=horizon, period=period, history=history,
         unit=workspace.unit_of(series, target.series_id), baseline=baseline,
         last=last_steps(history, target.freq, period, as_of), last_year=year_ago(history, target.freq, period, as_of),
-        evidence=evidence, cases=cases, warnings=warnings, timings=timings)
+        evidence=evidence, cases=cases, misses=misses, break_log=break_log, warnings=warnings, timings=timings)

@@ -202,6 +202,34 @@ def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, fre
     return grid.merge(base, on=["unique_id", "origin"], how="left", validate="one_to_one")
 
 
+def rolling_combined(base: pd.DataFrame, members: list[str], freq: str) -> pd.DataFrame:
+    """`combined:*` chosen by the members' rolling past accuracy (forecasting.combine.pick_by_record): at each
+    origin, the mean of the members with the lowest mean |log error| over the last ROLLING_ORIGINS origins whose
+    outcomes were observed by then; the median combination stands where no earlier outcome is known yet."""
+    from forecasting.combine import ROLLING_ORIGINS, pick_by_record
+    from forecasting.periods import known_dates
+
+    base = base.copy()
+    known = pd.Series(pd.to_datetime(known_dates(base["period_start"], base["period_end"], freq)), index=base.index)
+    with np.errstate(all="ignore"):
+        err = {m: np.abs(np.log(base["actual"] / base[f"{m}:total"])) for m in members}
+    origins = sorted(base["origin"].unique())
+    for i, origin in enumerate(origins):
+        recent = origins[max(0, i - ROLLING_ORIGINS):i]
+        past = base["origin"].isin(recent) & (known <= origin) & base["actual"].notna()
+        if not past.any():
+            continue
+        chosen = pick_by_record({m: float(err[m][past].mean()) for m in members})
+        now = base["origin"] == origin
+        for k in VALUES:
+            vals = base.loc[now, [f"{m}:{k}" for m in chosen]]
+            base.loc[now, f"{COMBINED}:{k}"] = vals.mean(axis=1, skipna=True).where(vals.notna().any(axis=1),
+                                                                                   base.loc[now, f"{COMBINED}:{k}"])
+        base.loc[now, "baseline_model"] = (f"Ensemble(mean of {','.join(chosen)}: lowest error over the last "
+                                           f"{len(recent)} known origins)")
+    return base
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write atomically: a part that exists is complete."""
     tmp = path.with_name(path.name + ".tmp")

@@ -21,9 +21,10 @@ from typing import Callable
 import pandas as pd
 import yaml
 
-from eval.cells import compute_baselines, plan_grid, select_series, write_parquet
+from eval.cells import compute_baselines, plan_grid, rolling_combined, select_series, write_parquet
 from eval.errors import SuiteError
 from eval.suite import Suite, inside
+from eval.trusted import add_trusted
 from eval.variants import OriginContext, run_variant, variant_settings
 
 Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
@@ -129,10 +130,12 @@ def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
               f"{len(suite.variants)} variants → {run_dir}")
     base = compute_baselines(panel, grid, suite, freq, run_dir / "baselines",
                              _bar(opts, "baselines", grid["origin"].nunique()))
+    base = rolling_combined(base, list(suite.baseline.models), freq)
     cells = _variant_cells(suite, settings, store, all_series, base, run_dir, opts)
+    cells, trust = add_trusted(cells, base, suite, freq, settings.flat_band_pct)
     panel_used = panel[panel["ds"] <= base["period_end"].max()]
     write_artifacts(run_dir, suite, settings, meta=meta, base=base, cells=cells, panel=panel_used, freq=freq,
-                    excluded=excluded, started=t0, blind_year_shift=opts.blind_year_shift)
+                    excluded=excluded, started=t0, blind_year_shift=opts.blind_year_shift, trust=trust)
     meta.update(status="done", finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     write_json(run_dir / "run.json", meta)
     return run_dir

@@ -97,6 +97,34 @@ def _llm_note(results: dict) -> str:
             "served from the LLM cache rejected nothing); dialect: how the server took the schema.")
 
 
+def window_sections(results: dict) -> list[str]:
+    """One table per window of origins (the shock, the rest): MASE, skill vs the reference, coverage."""
+    out = []
+    for w in results.get("windows") or []:
+        span = f"origins {'outside ' if w['outside'] else ''}{w['start']} .. {w['end']}"
+        rows = [{"variant": v, "MASE [95 % CI]": ci(e["mase"]),
+                 "skill vs ref": ci(e["mase_skill"]) or "—",
+                 "cov 80": fmt(e["coverage_80"]["value"], 2), "cov 95": fmt(e["coverage_95"]["value"], 2)}
+                for v, e in sorted(w["variants"].items(), key=lambda kv: kv[1]["mase"]["value"])]
+        out += [f"## Window {w['name']} ({span}, {w['origins']} origins)", "", md_table(rows)]
+    return out
+
+
+def trust_section(results: dict) -> list[str]:
+    """The trust each adjusted variant's record earned, origin by origin (eval.trusted)."""
+    rows = results.get("trust") or []
+    if not rows:
+        return []
+    table = [{"origin": r["origin"], "variant": r["variant"], "record": r["key"],
+              "trust down": f"{r['trust_down']:.2f} ({r['n_down']})", "trust up": f"{r['trust_up']:.2f} ({r['n_up']})",
+              "errors": r["n"], "q80": fmt(r["q80"], 2), "q95": fmt(r["q95"], 2)} for r in rows]
+    return ["## Trust over origins", "",
+            "`<variant>+trust` applies each proposal times the trust its record earned (proposals and outcomes at "
+            "earlier origins only; in brackets, how many) and takes its 80/95 % bounds from those past errors "
+            "(q: conformal quantiles of the normalised errors; — : too few, the normal quantile).", "",
+            md_table(table)]
+
+
 def render_leaderboard(results: dict) -> str:
     d, ref, b = results["data"], results["reference"], results["bootstrap"]
     git = results["git"]
@@ -123,6 +151,8 @@ def render_leaderboard(results: dict) -> str:
         "Origin = last observed month; the forecast is for the next one. The share column says how much of the "
         f"reference's total scaled error each origin contributes.", "",
         md_table(per_origin_rows(results)),
+        *window_sections(results),
+        *trust_section(results),
         "## Worst series", "", md_table(worst_series_rows(results)),
         "Plots: `plots/skill_by_origin.png`, `plots/worst_series.png`. Every cell: `cells.parquet` / `cells.csv`.",
         "",

@@ -24,7 +24,7 @@ HONESTY = (
 
 def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: pd.DataFrame, cells: pd.DataFrame,
                     panel: pd.DataFrame, freq: str, excluded: dict, started: dt.datetime,
-                    blind_year_shift: int | None) -> dict:
+                    blind_year_shift: int | None, trust: pd.DataFrame | None = None) -> dict:
     from eval.leaderboard import render_leaderboard
     from eval.plots import write_plots
     from forecasting.frequency import season_length
@@ -43,7 +43,7 @@ def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: 
                                                                          float_format="%.6g")
     results = _redacted(build_results(run_dir, suite, meta=meta, losses=losses, cells=table, base=base, panel=panel,
                                       settings=settings, excluded=excluded, started=started,
-                                      blind_year_shift=blind_year_shift))
+                                      blind_year_shift=blind_year_shift, trust=trust))
     from eval.harness import write_json
 
     write_json(run_dir / "results.json", results)
@@ -53,12 +53,17 @@ def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: 
 
 
 def build_results(run_dir, suite: Suite, *, meta, losses, cells, base, panel, settings, excluded, started,
-                  blind_year_shift) -> dict:
+                  blind_year_shift, trust=None) -> dict:
+    from eval.trusted import trusted_name
+
     b = suite.bootstrap
     summary = summarize(losses, suite.reference, b.resamples, b.seed, b.unit)
     variants = {}
-    for v in suite.variants:
-        entry = {"adjuster": v.adjuster, "baseline": v.baseline, **summary[v.name], **_batch_meta(run_dir, v.name)}
+    derived = [v.model_copy(update={"name": trusted_name(v.name)}) for v in suite.variants
+               if trusted_name(v.name) in summary]
+    for v in [*suite.variants, *derived]:
+        entry = {"adjuster": v.adjuster, "baseline": v.baseline, **summary[v.name], **_batch_meta(run_dir, v.name),
+                 "trusted": v in derived}
         mine = cells[cells["variant"] == v.name]
         entry["fallbacks"] = int(mine["fallback"].sum())
         if v.adjuster == "llm":
@@ -86,7 +91,26 @@ def build_results(run_dir, suite: Suite, *, meta, losses, cells, base, panel, se
         "blind": {"year_shift": blind_year_shift} if blind_year_shift else None,
         "reference": suite.reference, "bootstrap": b.model_dump(), "leaderboard": order, "variants": variants,
         "per_origin": _records(per_origin, "origin"), "per_series": _records(per_series, "unique_id"),
+        "windows": _windows(suite, losses), "trust": [] if trust is None else _records(trust, "origin"),
     }
+
+
+def _windows(suite: Suite, losses: pd.DataFrame) -> list[dict]:
+    """Each of the suite's windows scored on its own: per variant MASE, coverage and skill vs the reference."""
+    b, out = suite.bootstrap, []
+    for w in suite.windows:
+        sub = losses[w.contains(losses["origin"]).to_numpy()]
+        if sub.empty:
+            continue
+        summary = summarize(sub, suite.reference, b.resamples, b.seed, b.unit)
+        out.append({"name": w.name, "start": w.start, "end": w.end, "outside": w.outside,
+                    "origins": int(sub["origin"].nunique()),
+                    "variants": {v: {"cells": e["cells"], "mase": e["metrics"]["mase"],
+                                     "coverage_80": e["metrics"]["coverage_80"],
+                                     "coverage_95": e["metrics"]["coverage_95"],
+                                     "mase_skill": e["vs_reference"].get("mase_skill")}
+                                 for v, e in summary.items()}})
+    return out
 
 
 def problem_counts(cells: pd.DataFrame) -> dict[str, int]:

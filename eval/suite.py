@@ -116,7 +116,7 @@ class LLMEndpoint(_Strict):
 
 class Variant(_Strict):
     name: str = Field(pattern=VARIANT_NAME, max_length=MAX_NAME)  # also a folder name in the run
-    adjuster: Literal["none", "analog", "llm"] = "none"
+    adjuster: Literal["none", "carry", "analog", "llm"] = "none"
     baseline: str = COMBINED  # one of the suite's baseline models, or "combined"
     prompt: str | None = None  # llm: template name@version
     model: LLMEndpoint | None = None  # llm
@@ -127,6 +127,28 @@ class Variant(_Strict):
         if self.adjuster != "llm" and (self.prompt or self.model):
             raise ValueError(f"variant {self.name!r}: prompt/model only apply to the llm adjuster")
         return self
+
+
+class Window(_Strict):
+    """A span of origins scored on its own beside the whole run (`YYYY-MM`: that month; `YYYY-MM-DD`: a date);
+    `outside: true` scores every origin NOT in the span instead."""
+    name: str = Field(pattern=VARIANT_NAME, max_length=MAX_NAME)
+    start: str
+    end: str
+    outside: bool = False
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _str(cls, v):
+        return v.isoformat() if isinstance(v, dt.date) else str(v)
+
+    def contains(self, origins) -> "pd.Series":
+        """Which origins count (a boolean array)."""
+        lo = pd.Timestamp(self.start + "-01" if len(self.start) == 7 else self.start)
+        hi = pd.Timestamp(as_of_date(self.end))
+        o = pd.to_datetime(pd.Series(origins)).reset_index(drop=True)
+        inside_ = (o >= lo) & (o <= hi)
+        return ~inside_ if self.outside else inside_
 
 
 class Bootstrap(_Strict):
@@ -147,6 +169,7 @@ class Suite(_Strict):
     variants: list[Variant]
     reference: str = COMBINED  # skill is measured against this variant
     bootstrap: Bootstrap = Field(default_factory=Bootstrap)
+    windows: list[Window] = Field(default_factory=list)  # spans of origins scored on their own (the shock, ...)
     n_jobs: int = Field(default=2, ge=1)  # worker processes for fits and situations; not in the fingerprint
 
     @field_validator("name")

@@ -17,9 +17,12 @@ from eval.cells import BOUNDS, VALUES
 from eval.suite import COMBINED, Variant
 
 CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline", "pct", "source", "fallback",
-                "attempts", "cached", "n_evidence", "n_cases", "warnings", "dialect", "llm_problems"]
+                "attempts", "cached", "n_evidence", "n_cases", "warnings", "dialect", "llm_problems", "key", "sigma", "brk"]
 # dialect: the structured-output dialect the LLM server accepted ("" when no LLM request was answered);
-# llm_problems: the kind of each reply rejected on the way (agent.llm.problems.KINDS), in order, joined by a space
+# llm_problems: the kind of each reply rejected on the way (agent.llm.problems.KINDS), in order, joined by a space;
+# key: whose record the proposal joins (agent.trust.record_key); sigma: the baseline's log spread
+# (forecasting.conformal.log_sigma); brk: the situation's break (Situation.break_log) — with baseline, pct and
+# the actual, a row of that record (agent.record)
 
 
 @dataclass
@@ -101,6 +104,8 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
         return frame, {"seconds": round(time.perf_counter() - t0, 3)}
     from agent import engine
 
+    from forecasting.conformal import log_sigma
+
     sits = oc.situations(variant.baseline)
     t1 = time.perf_counter()
     settings = variant_settings(oc.settings, variant)
@@ -118,7 +123,10 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
                      "pct": res.pct, "source": res.source, "fallback": res.source != variant.adjuster,
                      "attempts": res.attempts, "cached": res.cached, "n_evidence": len(sit.evidence),
                      "n_cases": len(sit.cases), "warnings": " | ".join(sit.warnings + res.warnings),
-                     "dialect": res.dialect or "", "llm_problems": " ".join(res.llm_problems)})
+                     "dialect": res.dialect or "", "llm_problems": " ".join(res.llm_problems),
+                     "key": engine.record_key(res.source, res.model, res.prompt),
+                     "sigma": log_sigma(sit.baseline.total, sit.baseline.lo_80, sit.baseline.hi_80),
+                     "brk": sit.break_log})
     # situations may have been prepared in a worker (and are shared by the variants of one baseline): their own
     # timings say what preparing them cost
     prepared = sum(sum(s.timings.values()) for s in sits)
@@ -143,10 +151,14 @@ def _calllog(settings, variant: Variant):
 
 
 def _unadjusted(base: pd.DataFrame, variant: Variant) -> pd.DataFrame:
+    from forecasting.conformal import log_sigma
+
     b = variant.baseline
     frame = pd.DataFrame({
         "unique_id": base["unique_id"], "origin": base["origin"], "variant": variant.name,
         "forecast": base[f"{b}:total"], **{k: base[f"{b}:{k}"] for k in BOUNDS}, "baseline": base[f"{b}:total"],
         "pct": 0.0, "source": "none", "fallback": False, "attempts": 0, "cached": False, "n_evidence": 0,
-        "n_cases": 0, "warnings": "", "dialect": "", "llm_problems": ""})
+        "n_cases": 0, "warnings": "", "dialect": "", "llm_problems": "", "key": "none",
+        "sigma": [log_sigma(t, lo, hi) for t, lo, hi in zip(base[f"{b}:total"], base[f"{b}:lo_80"],
+                                                            base[f"{b}:hi_80"])], "brk": 0.0})
     return frame[CELL_COLUMNS].reset_index(drop=True)

@@ -182,7 +182,7 @@ def test_injected_document_is_quoted_flagged_and_not_obeyed(demo_copy, openai_se
     assert a["forecast"]["total"] < 1.5 * a["baseline"]["total"]
     withheld = [w for w in a["warnings"] if w.startswith("LLM adjustment of +200 % not applied")]
     assert len(withheld) == 1 and f"cites {doc_id}" in withheld[0] and "upper bound" in withheld[0]
-    assert "fell back to analog" in withheld[0]
+    assert "fell back to carry" in withheld[0]
 
     # the person-facing answer marks it too (the reply now comes from the LLM cache: same request, same verdict)
     out = _invoke(*q, env={**env, "COLUMNS": "200"}).stdout

@@ -20,7 +20,7 @@ from agent.report.warm import precompute, usable_cpus
 from agent.resolve import Target
 from agent.settings import Settings
 
-FALLBACK_CHAIN = {"llm": ["analog", "none"], "analog": ["none"], "none": []}
+FALLBACK_CHAIN = {"llm": ["carry", "none"], "carry": ["none"], "analog": ["none"], "none": []}
 CHART_HISTORY = {"M": 36, "W": 78, "D": 120}  # history points drawn, by frequency
 POLL_S = 0.25  # how often the progress bar re-reads the call log
 
@@ -116,7 +116,7 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
 def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentResult], list[str]]:
     """One batch through the chosen adjuster; if the batch itself raises, the next one in FALLBACK_CHAIN."""
     warnings: list[str] = []
-    chain = [(name, adj)] + [(n, None) for n in FALLBACK_CHAIN.get(name, ["analog", "none"])]
+    chain = [(name, adj)] + [(n, None) for n in FALLBACK_CHAIN.get(name, ["carry", "none"])]
     for i, (n, a) in enumerate(chain):
         progress.phase(f"adjusting ({n})", len(sits))
         try:
@@ -127,6 +127,9 @@ def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentR
             if i:
                 for r in results:
                     r.warnings.append(warnings[-1])
+            from agent.record import apply_trust
+
+            apply_trust(settings, sits, results)
             return list(results), warnings
         except Exception as exc:
             if i == len(chain) - 1:

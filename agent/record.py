@@ -1,0 +1,80 @@
+"""An adjuster's record in the workspace, and applying the trust it earns to an answer.
+
+The record of an adjuster × model × prompt (agent.trust.record_key) is every cell of a finished eval run in
+<home>/runs whose `key` is that and whose outcome period was observed by the as-of (forecasting.periods.known_by):
+the raw proposal, the baseline it was made on, its spread and the realised actual. One situation seen by several
+runs counts once (the newest run's cell). Only rows known at the as-of reach a learned weight or an interval.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agent.settings import Settings
+from agent.trust import Learned, learn, record_key
+
+RECORD_COLUMNS = ["key", "unique_id", "origin", "period_start", "period_end", "baseline", "pct", "actual", "sigma",
+                  "brk"]
+
+
+def finished_runs(home: Path) -> list[Path]:
+    out = []
+    for run in sorted((home / "runs").glob("*/")):
+        try:
+            done = json.loads((run / "run.json").read_text()).get("status") == "done"
+        except (OSError, ValueError):
+            continue
+        if done and (run / "cells.parquet").is_file():
+            out.append(run / "cells.parquet")
+    return out
+
+
+def known_rows(rows: pd.DataFrame, freq: str, as_of: dt.date) -> pd.DataFrame:
+    """The rows whose whole outcome period was observed by as_of."""
+    from forecasting.periods import known_dates
+
+    if rows.empty:
+        return rows
+    return rows.loc[known_dates(rows["period_start"], rows["period_end"], freq) <= np.datetime64(as_of)]
+
+
+def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
+    """The record of `key` known at as_of, from the workspace's finished eval runs (raw variants only)."""
+    parts = []
+    for path in finished_runs(settings.home):
+        try:
+            cells = pd.read_parquet(path)
+        except Exception:  # an unreadable run is not a record
+            continue
+        if not set(RECORD_COLUMNS) <= set(cells.columns):
+            continue  # a run made before records were kept
+        cells = cells[(cells["key"] == key) & ~cells["variant"].astype(str).str.endswith("+trust")]
+        parts.append(cells[RECORD_COLUMNS])
+    if not parts:
+        return pd.DataFrame(columns=RECORD_COLUMNS)
+    rows = pd.concat(parts, ignore_index=True).dropna(subset=["actual", "baseline", "pct", "sigma"])
+    rows = rows.drop_duplicates(subset=["unique_id", "period_start", "period_end", "origin"], keep="last")
+    return known_rows(rows, freq, as_of).reset_index(drop=True)
+
+
+def apply_trust(settings: Settings, situations: list, results: list) -> None:
+    """Weigh each result's proposal by its record (in place): `proposed_pct` keeps the proposal, `pct` becomes the
+    change applied, `trust` the agent.trust.Learned the forecast's interval comes from."""
+    from forecasting.adjust import direction
+
+    cache: dict[tuple, Learned] = {}
+    for sit, res in zip(situations, results):
+        if res.source == "none" or res.trust is not None:
+            continue
+        key = record_key(res.source, res.model, res.prompt)
+        at = (key, sit.target.freq, sit.as_of)
+        if at not in cache:
+            cache[at] = learn(workspace_record(settings, key, sit.target.freq, sit.as_of), key)
+        learned = cache[at]
+        res.proposed_pct, res.trust = res.pct, learned
+        res.pct = learned.applied(res.pct)
+        res.direction = direction(res.pct, settings.flat_band_pct)

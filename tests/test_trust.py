@@ -1,0 +1,90 @@
+"""Trust from the record (agent.trust) and conformal intervals (forecasting.conformal)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agent.trust import PRIORS, STRENGTH, learn, prior_only, record_key
+from forecasting import conformal
+
+
+def _record(pcts, outcomes_pct, sigma=0.03, baseline=100.0):
+    """Rows of a record: proposals and what came in, both as % against the baseline."""
+    return pd.DataFrame({"pct": pcts, "baseline": baseline,
+                         "actual": [baseline * (1 + o / 100) for o in outcomes_pct], "sigma": sigma})
+
+
+def test_no_record_holds_the_prior_and_the_normal_interval():
+    llm = prior_only(record_key("llm", "m", "few-shot@2"))
+    assert (llm.down, llm.up) == PRIORS["llm"] and llm.n == 0 and llm.q80 is None
+    assert llm.applied(-20.0) == pytest.approx(100 * math.expm1(0.5 * math.log(0.8)))
+    carry = prior_only("carry")
+    assert carry.applied(-20.0) == pytest.approx(-20.0) and carry.applied(15.0) == pytest.approx(15.0)
+
+
+def test_an_adjuster_that_was_right_keeps_its_weight_and_one_that_hurts_loses_it():
+    right = learn(_record([-30, -10, 20, 5] * 10, [-30, -10, 20, 5] * 10), "llm|m|p")
+    assert right.down > 0.95 and right.up > 0.95
+    wrong = learn(_record([-30, -10, 20, 5] * 10, [25, 10, -15, -5] * 10), "llm|m|p")
+    assert wrong.down == 0.0 and wrong.up == 0.0
+    assert wrong.applied(-40.0) == 0.0
+
+
+def test_up_and_down_are_fitted_apart():
+    """Downward proposals came true, upward ones overshot by double: trust down ~1, up ~1/2."""
+    rec = _record([-20] * 20 + [20] * 20, [-20] * 20 + [10] * 20)
+    t = learn(rec, "carry")
+    assert t.down > 0.98 and 0.45 < t.up < 0.55 and (t.n_down, t.n_up) == (20, 20)
+
+
+def test_little_record_stays_near_the_prior():
+    """One small proposal (p^2 = 0.0004, far below STRENGTH) cannot move the prior much."""
+    t = learn(_record([-2], [2]), "llm|m|p")
+    assert t.down == pytest.approx((math.log(0.98) * math.log(1.02) + STRENGTH * 0.5) /
+                                   (math.log(0.98) ** 2 + STRENGTH))
+    assert 0.45 < t.down < 0.5
+
+
+def test_conformal_quantile_is_the_finite_sample_rank():
+    s = np.arange(1, 101, dtype=float)  # 100 scores 1..100
+    q = conformal.quantiles(s)
+    assert q[80] == 81.0 and q[95] == 96.0  # ceil(101 * 0.8) = 81st, ceil(101 * 0.95) = 96th
+    assert conformal.quantiles(s[:29]) == {80: None, 95: None}  # under MIN_SCORES
+
+
+def test_a_bold_move_gets_a_wide_interval():
+    q = {80: 1.0, 95: 2.0}
+    small = conformal.bounds(100.0, 0.03, 0.0, q)
+    bold = conformal.bounds(100.0, 0.03, math.log(0.5), q)
+    assert bold["lo_95"] < small["lo_95"] and bold["hi_95"] > small["hi_95"]
+    assert bold["lo_80"] == pytest.approx(100 * math.exp(-(0.03 + math.log(2))))
+    # the normal quantile where the record is too short
+    z = conformal.bounds(100.0, 0.03, 0.0, {80: None, 95: None})
+    assert z["hi_80"] == pytest.approx(100 * math.exp(1.2815516 * 0.03), rel=1e-6)
+
+
+def test_log_sigma_reads_the_80_interval():
+    assert conformal.log_sigma(100, 100 * math.exp(-0.1), 100 * math.exp(0.1)) == pytest.approx(0.1 / 1.2815516,
+                                                                                                 rel=1e-6)
+    assert conformal.log_sigma(100, -20, 220) == pytest.approx(240 / (2 * 1.2815516 * 100), rel=1e-6)
+
+
+def test_interval_quantiles_come_from_the_trusted_errors():
+    """A record whose errors are all 2x its spread gives q80 near 2 (scores are |log error| / (sigma + |move|))."""
+    rec = _record([0.0] * 50, [100 * math.expm1(0.06)] * 25 + [100 * math.expm1(-0.06)] * 25)
+    t = learn(rec, "carry")
+    assert t.q80 == pytest.approx(2.0) and t.q95 == pytest.approx(2.0)
+
+
+def test_a_break_widens_its_own_side_only():
+    q = {80: 1.0, 95: 2.0}
+    calm = conformal.bounds(100.0, 0.03, math.log(0.8), q)
+    fell = conformal.bounds(100.0, 0.03, math.log(0.8), q, brk=math.log(0.46))  # March 2020 clothing: -54 %
+    assert fell["lo_95"] == pytest.approx(100 * math.exp(-2 * (0.03 - math.log(0.46))))
+    assert fell["lo_95"] < calm["lo_95"] and fell["hi_95"] == pytest.approx(calm["hi_95"])
+    # a score is measured against the width of the side the actual fell on
+    s = conformal.scores([50.0, 150.0], [100.0, 100.0], 0.1, 0.0, math.log(0.5))
+    assert s[0] == pytest.approx(math.log(2) / (0.1 + math.log(2))) and s[1] == pytest.approx(math.log(1.5) / 0.1)
