@@ -16,14 +16,14 @@ RECENT = 36  # history points an answer carries for sparklines and charts
 
 
 def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_year_total: float | None,
-                      flat_band_pct: float, learned=None, brk: float = 0.0) -> ForecastOut:
+                      flat_band_pct: float, learned=None, ext: tuple[float, float] = (0.0, 0.0)) -> ForecastOut:
     """The forecast: the baseline's total times (1 + pct / 100), its change against the comparison totals (None
     when unknown) and its direction (None when the last period is unknown).
 
     Without `learned` (an agent.trust.Learned: the proposal's record) pct is applied as given and the baseline's
     bounds move with it (the raw variants of eval). With it, pct is the *proposal*: the change applied is the
     trusted one and the 80/95 % bounds come from the record's own past errors (forecasting.conformal), widened on
-    the side of a break by its size (`brk`: the situation's latest miss when it was a break, `situation_break`)."""
+    either side by recent breaks (`ext`: Situation.break_extent, agent.carry.break_extents)."""
     from forecasting.adjust import apply_adjustment, direction
     from forecasting.comparisons import pct_change
 
@@ -37,7 +37,7 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
         applied = learned.applied(pct)
         total = baseline.total * (1.0 + applied / 100.0)
         sigma = conformal.log_sigma(baseline.total, baseline.lo_80, baseline.hi_80)
-        f = {"total": total, **conformal.bounds(total, sigma, math.log1p(applied / 100.0), learned.q, brk)}
+        f = {"total": total, **conformal.bounds(total, sigma, math.log1p(applied / 100.0), learned.q, ext)}
     vs_last = pct_change(f["total"], last_total)
     return ForecastOut(total=f["total"], lo_80=f["lo_80"], hi_80=f["hi_80"], lo_95=f["lo_95"], hi_95=f["hi_95"],
                        change_vs_last_period_pct=vs_last,
@@ -50,7 +50,7 @@ def situation_forecast(sit, adj: AdjustmentResult, settings: Settings) -> Foreca
     pct = adj.pct if adj.trust is None else adj.proposed_pct
     return adjusted_forecast(sit.baseline, pct, last_total=sit.last_period_total,
                              last_year_total=sit.same_period_last_year, flat_band_pct=settings.flat_band_pct,
-                             learned=adj.trust, brk=sit.break_log)
+                             learned=adj.trust, ext=sit.break_extent)
 
 
 

@@ -4,8 +4,9 @@ A *miss* is log(actual / baseline) of a past situation: the cheap backtest basel
 up to its own origin) against what then came in. The latest miss known at as-of says how far the sales just broke
 away from what the baseline method expected; the question is how much of it the next period keeps.
 
-Measured on the US Census MRTS 3/4-digit series (origins 1995..2020): in ordinary months (a miss under Z_BREAK of
-the series' own robust standard deviations of past misses) carrying any of the backtest's miss makes the suite's
+A miss is a *break* when it is larger than MIN_BREAK_PCT and than Z_BREAK of the series' own robust standard
+deviations of past misses — the one rule, also behind the answer's break warning (`break_text`). Measured on the US
+Census MRTS 3/4-digit series (origins 1995..2020): in ordinary months carrying any of the backtest's miss makes the suite's
 combined baseline worse (+9 % MASE outside the 2020 shock when carrying ~0.3): its backtest misses are
 autocorrelated but the combined baseline has already absorbed that — so nothing is carried. A *break* is carried,
 and two kinds of break behave differently, so each has its own learned share:
@@ -28,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-Z_BREAK = 4.0  # a miss beyond this many robust sds of the series' past misses is a break (agent.cases uses 4 too)
+Z_BREAK = 4.0  # a break: a miss beyond this many robust sds of the series' past misses ...
+MIN_BREAK_PCT = 15.0  # ... and beyond this many percent
 SCALE_WINDOW = 60  # past misses the robust sd is taken over
 MIN_SCALE_OBS = 12
 PRIOR_SHARE, PRIOR_WEIGHT = 0.5, 0.05
@@ -98,28 +100,68 @@ def _states(origins, known, m) -> tuple[np.ndarray, np.ndarray, list[str | None]
             kinds.append(None)
             continue
         b = latest[j]
-        kinds.append(_kind(float(z[j]), float(z[b]) if b >= 0 and np.isfinite(z[b]) else None))
+        before = _is_break(float(z[b]), float(m[b])) if b >= 0 and np.isfinite(z[b]) else False
+        kinds.append(_kind(_is_break(float(z[j]), float(m[j])), before))
     return latest, scale, kinds
 
 
-def _kind(z: float, z_before: float | None) -> str:
-    if z < Z_BREAK:
+def _is_break(z: float, log_miss: float) -> bool:
+    return z >= Z_BREAK and abs(math.expm1(log_miss)) * 100 >= MIN_BREAK_PCT
+
+
+def _kind(is_break: bool, before_was_break: bool) -> str:
+    if not is_break:
         return "ordinary"
-    return "continuing break" if z_before is not None and z_before >= Z_BREAK else "new break"
+    return "continuing break" if before_was_break else "new break"
 
 
-def latest_miss(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date) -> Miss | None:
-    """The series' latest miss known at as_of and what kind it is (None: too few known misses)."""
+def _at(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date):
+    """(origins, known, misses, starts, latest, scale, kinds, j) of one series with j its latest miss known at
+    as_of; None when there is none, too few before it, or it is stale (the series stopped)."""
     got = _misses(bt[bt["unique_id"] == series_id], freq, as_of).get(series_id)
     if got is None:
         return None
     origins, known, m, starts = got
-    _, scale, kinds = _states(origins, known, m)
+    latest, scale, kinds = _states(origins, known, m)
     j = int(np.searchsorted(known, np.datetime64(as_of), side="right")) - 1
     if j < 0 or kinds[j] is None:
         return None
+    days = int((np.datetime64(as_of) - known[j]).astype(int))
+    if days > max(40, 1.5 * int((known[j] - starts[j]).astype(int))):
+        return None  # the series stopped: its last miss says nothing about the next period
+    return origins, known, m, starts, latest, scale, kinds, j
+
+
+def latest_miss(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date) -> Miss | None:
+    """The series' latest miss known at as_of and what kind it is (None: too few known misses)."""
+    got = _at(bt, series_id, freq, as_of)
+    if got is None:
+        return None
+    origins, known, m, starts, _, scale, kinds, j = got
     return Miss(series_id, (pd.Timestamp(starts[j]).date(), pd.Timestamp(known[j]).date()), float(m[j]),
                 float(abs(m[j]) / scale[j]), float(scale[j]), kinds[j])
+
+
+def break_extents(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date, before: int = 2
+                  ) -> tuple[float, float]:
+    """How far recent breaks extend the next forecast's interval (log units, down and up; forecasting.conformal):
+    the latest miss, when it was a break, on its own side; the `before` misses preceding it, where they were
+    breaks, on both sides (after a break the next periods may overshoot either way)."""
+    got = _at(bt, series_id, freq, as_of)
+    if got is None:
+        return 0.0, 0.0
+    _, _, m, _, latest, _, kinds, j = got
+    down = up = 0.0
+    if kinds[j] not in (None, "ordinary"):
+        down, up = (-m[j], 0.0) if m[j] < 0 else (0.0, m[j])
+    k = j
+    for _ in range(before):
+        k = latest[k]
+        if k < 0:
+            break
+        if kinds[k] not in (None, "ordinary"):
+            down, up = max(down, abs(m[k])), max(up, abs(m[k]))
+    return float(down), float(up)
 
 
 def learn_shares(bt: pd.DataFrame, freq: str, as_of: dt.date) -> dict[str, Share]:
@@ -145,6 +187,16 @@ def learn_shares(bt: pd.DataFrame, freq: str, as_of: dt.date) -> dict[str, Share
         out[kind] = Share(kind, min(max(share, 0.0), 1.0), len(rows), sxy / sxx if sxx > 0 else None,
                           pd.Timestamp(dates[0]).date(), pd.Timestamp(dates[-1]).date())
     return out
+
+
+def break_text(miss: Miss, freq: str) -> str | None:
+    """The answer's warning when the latest miss was a break (None otherwise)."""
+    if miss.kind == "ordinary":
+        return None
+    label = f"{miss.period[0]:%Y-%m}" if freq.startswith("M") else f"the period from {miss.period[0]}"
+    return (f"break: {label} came in {miss.pct:+.0f} % against what the baseline method expected at the time "
+            f"(usual miss ±{100 * miss.scale:.0f} %); the statistical baseline may not have absorbed it yet — treat "
+            "the baseline and its interval with caution")
 
 
 def carried_pct(miss: Miss, shares: dict[str, Share]) -> float:

@@ -33,24 +33,26 @@ def case_origins(as_of: dt.date, horizon: str, freq: str) -> list[dt.date]:
 
 
 def miss_series(series: pd.DataFrame, target_id: str) -> list[str]:
-    """The series agent.carry learns breaks from: `case_series` first, then the other series of the target's data
-    set, frequency and level, evenly spread over their sorted ids, up to MISS_SERIES. A family alone holds too few
-    breaks (clothing's 13 past new breaks carried 10 % of their miss), and levels behave differently: on MRTS
-    before 2020, new breaks of 3-digit series carried 49 %, of 4-digit 74 %, of the small 5-digit series 6 %
+    """The series agent.carry learns breaks from: the target, then the other series of its data set, frequency and
+    level, evenly spread over their sorted ids, up to MISS_SERIES. A family alone holds too few breaks (clothing's
+    13 past new breaks, with its 5-digit children, carried 10 % of their miss), and levels behave differently: on
+    MRTS before 2020, new breaks of 3-digit series carried 49 %, of 4-digit 74 %, of the small 5-digit series 6 %
     (idiosyncratic jumps that revert)."""
-    first = case_series(series, target_id)
     row = series.set_index("unique_id").loc[target_id]
     same = series[series["freq"] == row["freq"]]
     for col in ("dataset", "level"):
         if col in same.columns:
             same = same[same[col] == row[col]]
-    rest = sorted(set(same["unique_id"].astype(str)) - set(first))
-    room = MISS_SERIES - len(first)
-    if room <= 0:
-        return first[:MISS_SERIES]
+    rest = sorted(set(same["unique_id"].astype(str)) - {target_id})
+    room = MISS_SERIES - 1
     if len(rest) > room:
         rest = [rest[int(i * len(rest) / room)] for i in range(room)]
-    return first + rest
+    return [target_id] + rest
+
+
+def backtest_series(series: pd.DataFrame, target_id: str) -> list[str]:
+    """Every series a situation's backtest covers: `case_series`, then `miss_series`."""
+    return list(dict.fromkeys(case_series(series, target_id) + miss_series(series, target_id)))
 
 
 def miss_origins(as_of: dt.date, horizon: str, freq: str) -> list[dt.date]:
@@ -76,7 +78,7 @@ def precompute_backtests(store, series: pd.DataFrame, target_ids: list[str], fre
                          horizon: str) -> pd.DataFrame:
     """One backtest serving every target at every as-of (eval runs, reports): the union of their case series
     and case origins. `situation.prepare(backtests=...)` then selects each situation's rows from it."""
-    ids = sorted({i for uid in target_ids for i in miss_series(series, uid)})
+    ids = sorted({i for uid in target_ids for i in backtest_series(series, uid)})
     origins = sorted({o for a in as_ofs for o in miss_origins(a, horizon, freq)})
     return backtest(store, ids, freq, origins, horizon)
 
@@ -85,7 +87,7 @@ def backtests_for(store, series: pd.DataFrame, target_id: str, freq: str, as_of:
                   precomputed: pd.DataFrame | None = None, panel: pd.DataFrame | None = None) -> pd.DataFrame:
     """The backtest rows one situation's past cases and misses are drawn from (`panel`: the case series' rows,
     uncut): every origin of `miss_origins` (the cases use the latest `case_origins` of them)."""
-    ids, origins = miss_series(series, target_id), miss_origins(as_of, horizon, freq)
+    ids, origins = backtest_series(series, target_id), miss_origins(as_of, horizon, freq)
     if precomputed is None:
         return backtest(store, ids, freq, origins, horizon, panel=panel)
     rows = precomputed[precomputed["unique_id"].isin(ids)

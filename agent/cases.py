@@ -146,19 +146,3 @@ def pick_examples(cases: list[PastCase], n: int) -> list[PastCase]:
         (rest if c.origin in seen else first).append(c)
         seen.add(c.origin)
     return (first + rest)[:n]
-
-
-def break_warning(cases: list[PastCase], series_id: str, as_of: dt.date) -> str | None:
-    """A warning when the target's latest known outcome broke far from what the (backtest) baseline expected —
-    more than 15 % and more than 4 robust standard deviations of its usual misses — so the statistical baseline may
-    not have absorbed a structural break yet (March 2020)."""
-    own = sorted((c for c in cases if c.series_id == series_id), key=lambda c: c.period.end)
-    if len(own) < 6:
-        return None
-    last, rest = own[-1], np.array([c.log_ratio for c in own[:-1]])
-    mad = float(np.median(np.abs(rest - np.median(rest)))) * 1.4826 or 1e-9
-    if (as_of - last.period.end).days > 40 or abs(last.right_change_pct) < 15 or abs(last.log_ratio) < 4 * mad:
-        return None
-    return (f"break: {last.period.label} came in {last.right_change_pct:+.0f} % against what the baseline method "
-            f"expected at the time (usual miss ±{100 * mad:.0f} %); the statistical baseline may not have absorbed "
-            "it yet — treat the baseline and its interval with caution")

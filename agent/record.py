@@ -1,9 +1,10 @@
 """An adjuster's record in the workspace, and applying the trust it earns to an answer.
 
 The record of an adjuster × model × prompt (agent.trust.record_key) is every cell of a finished eval run in
-<home>/runs whose `key` is that and whose outcome period was observed by the as-of (forecasting.periods.known_by):
-the raw proposal, the baseline it was made on, its spread and the realised actual. One situation seen by several
-runs counts once (the newest run's cell). Only rows known at the as-of reach a learned weight or an interval.
+<home>/runs whose `key` is that, and every past answer it gave (agent.answers_log), whose outcome period was
+observed by the as-of (forecasting.periods.known_by): the raw proposal, the baseline it was made on, its spread and
+the realised actual. One situation seen several times counts once (an eval cell before an answer, the newest run's
+cell first). Only rows known at the as-of reach a learned weight or an interval.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from agent.settings import Settings
 from agent.trust import Learned, learn, record_key
 
 RECORD_COLUMNS = ["key", "unique_id", "origin", "period_start", "period_end", "baseline", "pct", "actual", "sigma",
-                  "brk"]
+                  "ext_down", "ext_up"]
 
 
 def finished_runs(home: Path) -> list[Path]:
@@ -43,7 +44,10 @@ def known_rows(rows: pd.DataFrame, freq: str, as_of: dt.date) -> pd.DataFrame:
 
 
 def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
-    """The record of `key` known at as_of, from the workspace's finished eval runs (raw variants only)."""
+    """The record of `key` known at as_of: the workspace's finished eval runs (raw variants only), then its past
+    answers."""
+    from agent.answers_log import answered_record
+
     parts = []
     for path in finished_runs(settings.home):
         try:
@@ -54,16 +58,21 @@ def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) ->
             continue  # a run made before records were kept
         cells = cells[(cells["key"] == key) & ~cells["variant"].astype(str).str.endswith("+trust")]
         parts.append(cells[RECORD_COLUMNS])
+    parts = parts[::-1] + [answered_record(settings, key, freq, as_of)]  # newest run first, answers last
+    parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=RECORD_COLUMNS)
     rows = pd.concat(parts, ignore_index=True).dropna(subset=["actual", "baseline", "pct", "sigma"])
-    rows = rows.drop_duplicates(subset=["unique_id", "period_start", "period_end", "origin"], keep="last")
+    for col in ("origin", "period_start", "period_end"):
+        rows[col] = pd.to_datetime(rows[col])
+    rows = rows.drop_duplicates(subset=["unique_id", "period_start", "period_end", "origin"], keep="first")
     return known_rows(rows, freq, as_of).reset_index(drop=True)
 
 
 def apply_trust(settings: Settings, situations: list, results: list) -> None:
     """Weigh each result's proposal by its record (in place): `proposed_pct` keeps the proposal, `pct` becomes the
-    change applied, `trust` the agent.trust.Learned the forecast's interval comes from."""
+    change applied, `trust` the agent.trust.Learned the forecast's interval comes from. The weighed proposals are
+    then kept as past answers (agent.answers_log)."""
     from forecasting.adjust import direction
 
     cache: dict[tuple, Learned] = {}
@@ -78,3 +87,6 @@ def apply_trust(settings: Settings, situations: list, results: list) -> None:
         res.proposed_pct, res.trust = res.pct, learned
         res.pct = learned.applied(res.pct)
         res.direction = direction(res.pct, settings.flat_band_pct)
+    from agent.answers_log import log_answers
+
+    log_answers(settings, situations, results)

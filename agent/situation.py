@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from agent import workspace
-from agent.cases import PastCase, break_warning, find_cases
-from agent.casebook import backtests_for, case_origins, case_series, miss_series
+from agent.cases import PastCase, find_cases
+from agent.casebook import backtest_series, backtests_for, case_origins, case_series, miss_series
 from agent.evidence import EvidenceSearch
 from agent.question import QuestionError
 from agent.resolve import Target
@@ -41,9 +41,9 @@ class Situation:
     # backtest rows (casebook.backtests_for) of the target and its related series at every `miss_origins` origin,
     # outcomes observed by as_of only: what agent.carry learns from
     misses: pd.DataFrame | None = None
-    # the latest miss (log actual/expected, agent.carry.latest_miss) when it was a break, else 0: widens the
-    # answer's interval on that side (forecasting.conformal)
-    break_log: float = 0.0
+    # how far recent breaks extend the answer's interval down and up (log units, agent.carry.break_extents;
+    # forecasting.conformal)
+    break_extent: tuple[float, float] = (0.0, 0.0)
     unit: str | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -96,15 +96,16 @@ def _past_cases(store, series, target: Target, as_of, horizon, search: EvidenceS
     from forecasting.history import observed
     from forecasting.periods import known_dates
 
-    full = store.panel(miss_series(series, target.series_id))
+    full = store.panel(backtest_series(series, target.series_id))
     bt = backtests_for(store, series, target.series_id, target.freq, as_of, horizon, backtests, panel=full)
     if bt.empty:
         return [], bt
     known = known_dates(bt["period_start"], bt["period_end"], target.freq) <= np.datetime64(as_of)
-    misses = bt.loc[known].reset_index(drop=True)
+    known_bt = bt.loc[known].reset_index(drop=True)
+    misses = known_bt[known_bt["unique_id"].isin(miss_series(series, target.series_id))].reset_index(drop=True)
     recent = pd.to_datetime(pd.Series(case_origins(as_of, horizon, target.freq)))
-    bt = misses[pd.to_datetime(misses["origin"]).isin(recent)
-                & misses["unique_id"].isin(case_series(series, target.series_id))]
+    bt = known_bt[pd.to_datetime(known_bt["origin"]).isin(recent)
+                  & known_bt["unique_id"].isin(case_series(series, target.series_id))]
     if bt.empty:
         return [], misses
     panel = observed(full, target.freq, as_of)
@@ -145,17 +146,16 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     cases, misses = (_past_cases(store, series, target, as_of, horizon, search, qvec, backtests) if need_cases
                      else ([], None))
     timings["cases_s"] = time.perf_counter() - t2
-    break_log = 0.0
+    extent = (0.0, 0.0)
     if misses is not None and not misses.empty:
-        from agent.carry import latest_miss
+        from agent.carry import break_extents, break_text, latest_miss
 
         miss = latest_miss(misses, target.series_id, target.freq, as_of)
-        break_log = 0.0 if miss is None or miss.kind == "ordinary" else miss.log_miss
-    brk = break_warning(cases, target.series_id, as_of)
-    if brk:
-        warnings.append(brk)
+        if miss is not None and miss.kind != "ordinary":
+            warnings.append(break_text(miss, target.freq))
+        extent = break_extents(misses, target.series_id, target.freq, as_of)
     return Situation(
         question=question, target=target, as_of=as_of, horizon=horizon, period=period, history=history,
         unit=workspace.unit_of(series, target.series_id), baseline=baseline,
         last=last_steps(history, target.freq, period, as_of), last_year=year_ago(history, target.freq, period, as_of),
-        evidence=evidence, cases=cases, misses=misses, break_log=break_log, warnings=warnings, timings=timings)
+        evidence=evidence, cases=cases, misses=misses, break_extent=extent, warnings=warnings, timings=timings)

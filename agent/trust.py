@@ -9,7 +9,8 @@ Trust is fitted separately for downward and upward proposals (planners' judgment
 reliable, upward ones overshoot): with p = log(1 + pct/100) and o = log(actual / baseline), the weight w minimising
 sum (o - w p)^2 + STRENGTH (w - prior)^2, clipped to [0, 1] — an adjuster whose record says it hurts ends up near 0,
 one whose proposals were right near 1, and with little record the prior holds. STRENGTH is in squared log units:
-0.02 is the weight of eight past proposals of 5 %. Priors: an LLM's proposals start at half (down) and a quarter
+0.2 is the weight of five past proposals of 20 % (or twenty of 10 %): on MRTS a weight of 0.02 let the two
+proposals of December 2018 halve the carry adjuster's trust just before March 2020. Priors: an LLM's proposals start at half (down) and a quarter
 (up) — untested judgment; the statistical adjusters (carry, analog) start at 1, their size being already a
 shrunk estimate from past cases.
 
@@ -26,7 +27,7 @@ import pandas as pd
 
 from forecasting import conformal
 
-STRENGTH = 0.02
+STRENGTH = 0.2
 PRIORS = {"llm": (0.5, 0.25)}  # adjuster → (down, up) prior trust
 DEFAULT_PRIOR = (1.0, 1.0)
 
@@ -76,8 +77,9 @@ def _fit(p: np.ndarray, o: np.ndarray, prior: float) -> float:
 
 
 def learn(record: pd.DataFrame, key: str) -> Learned:
-    """Trust and interval quantiles from a record (columns pct, baseline, actual, sigma and, where known, brk: the
-    situation's break, forecasting.conformal), all rows known."""
+    """Trust and interval quantiles from a record (columns pct, baseline, actual, sigma and, where known, ext_down
+    and ext_up: how far the situation's recent breaks extend its interval, forecasting.conformal), all rows
+    known."""
     prior = prior_of(key)
     ok = record[(record["baseline"] > 0) & (record["actual"] > 0)] if len(record) else record
     if not len(ok):
@@ -88,8 +90,8 @@ def learn(record: pd.DataFrame, key: str) -> Learned:
     w_down, w_up = _fit(p[down], o[down], prior[0]), _fit(p[up], o[up], prior[1])
     move = np.where(down, w_down * p, np.where(up, w_up * p, 0.0))
     forecast = ok["baseline"].to_numpy("float64") * np.exp(move)
-    brk = ok["brk"].to_numpy("float64") if "brk" in ok.columns else 0.0
-    q = conformal.quantiles(conformal.scores(ok["actual"], forecast, ok["sigma"], move, np.nan_to_num(brk)))
+    ext = [ok[c].to_numpy("float64") if c in ok.columns else 0.0 for c in ("ext_down", "ext_up")]
+    q = conformal.quantiles(conformal.scores(ok["actual"], forecast, ok["sigma"], move, *ext))
     return Learned(key, w_down, w_up, int(down.sum()), int(up.sum()), len(ok), q[80], q[95], prior)
 
 

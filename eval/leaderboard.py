@@ -121,7 +121,7 @@ def trust_section(results: dict) -> list[str]:
     return ["## Trust over origins", "",
             "`<variant>+trust` applies each proposal times the trust its record earned (proposals and outcomes at "
             "earlier origins only; in brackets, how many) and takes its 80/95 % bounds from those past errors "
-            "(q: conformal quantiles of the normalised errors; — : too few, the normal quantile).", "",
+            "(q: conformal quantiles of the normalised errors; n/a: too few, the normal quantile).", "",
             md_table(table)]
 
 

@@ -31,8 +31,9 @@ def add_trusted(cells: pd.DataFrame, base: pd.DataFrame, suite, freq: str, flat_
     grid = base[["unique_id", "origin", "period_start", "period_end", "actual", "last"]]
     if "key" not in cells.columns:  # a run made before cells kept their record key
         cells = cells.assign(key=cells["source"])
-    if "brk" not in cells.columns:
-        cells = cells.assign(brk=0.0)
+    for col in ("ext_down", "ext_up"):
+        if col not in cells.columns:
+            cells = cells.assign(**{col: 0.0})
     out, trust_rows = [cells], []
     for v in suite.variants:
         if v.adjuster == "none":
@@ -57,7 +58,7 @@ def add_trusted(cells: pd.DataFrame, base: pd.DataFrame, suite, freq: str, flat_
                 t = learned[cell.key]
                 b = _Baseline(cell.baseline, cell.baseline_lo_80, cell.baseline_hi_80)
                 f = engine.adjusted_forecast(b, cell.pct, last_total=cell.last, last_year_total=None,
-                                             flat_band_pct=flat_band_pct, learned=t, brk=cell.brk)
+                                             flat_band_pct=flat_band_pct, learned=t, ext=(cell.ext_down, cell.ext_up))
                 row = {c: getattr(cell, c) for c in cells.columns}
                 row.update(variant=trusted_name(v.name), forecast=f.total, **{k: getattr(f, k) for k in BOUNDS},
                            pct=t.applied(cell.pct))

@@ -17,12 +17,13 @@ from eval.cells import BOUNDS, VALUES
 from eval.suite import COMBINED, Variant
 
 CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline", "pct", "source", "fallback",
-                "attempts", "cached", "n_evidence", "n_cases", "warnings", "dialect", "llm_problems", "key", "sigma", "brk"]
+                "attempts", "cached", "n_evidence", "n_cases", "warnings", "dialect", "llm_problems", "key", "sigma",
+                "ext_down", "ext_up"]
 # dialect: the structured-output dialect the LLM server accepted ("" when no LLM request was answered);
 # llm_problems: the kind of each reply rejected on the way (agent.llm.problems.KINDS), in order, joined by a space;
 # key: whose record the proposal joins (agent.trust.record_key); sigma: the baseline's log spread
-# (forecasting.conformal.log_sigma); brk: the situation's break (Situation.break_log) — with baseline, pct and
-# the actual, a row of that record (agent.record)
+# (forecasting.conformal.log_sigma); ext_down/ext_up: how far recent breaks extend the interval
+# (Situation.break_extent) — with baseline, pct and the actual, a row of that record (agent.record)
 
 
 @dataclass
@@ -126,7 +127,7 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
                      "dialect": res.dialect or "", "llm_problems": " ".join(res.llm_problems),
                      "key": engine.record_key(res.source, res.model, res.prompt),
                      "sigma": log_sigma(sit.baseline.total, sit.baseline.lo_80, sit.baseline.hi_80),
-                     "brk": sit.break_log})
+                     "ext_down": sit.break_extent[0], "ext_up": sit.break_extent[1]})
     # situations may have been prepared in a worker (and are shared by the variants of one baseline): their own
     # timings say what preparing them cost
     prepared = sum(sum(s.timings.values()) for s in sits)
@@ -160,5 +161,5 @@ def _unadjusted(base: pd.DataFrame, variant: Variant) -> pd.DataFrame:
         "pct": 0.0, "source": "none", "fallback": False, "attempts": 0, "cached": False, "n_evidence": 0,
         "n_cases": 0, "warnings": "", "dialect": "", "llm_problems": "", "key": "none",
         "sigma": [log_sigma(t, lo, hi) for t, lo, hi in zip(base[f"{b}:total"], base[f"{b}:lo_80"],
-                                                            base[f"{b}:hi_80"])], "brk": 0.0})
+                                                            base[f"{b}:hi_80"])], "ext_down": 0.0, "ext_up": 0.0})
     return frame[CELL_COLUMNS].reset_index(drop=True)

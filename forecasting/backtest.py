@@ -118,7 +118,7 @@ def _series_situations(uid, g, freq, origins, horizon, model, window, refit_year
             except Exception:  # parameters from the anchor do not suit this cut (e.g. multiplicative, a zero): refit
                 mean = _fit(model, train[1], m).forward(y=train[1], h=h)["mean"]
             baseline = float(np.asarray(mean, dtype="float64")[mask].sum())
-        rows.append((uid, origin, period.start, period.end, baseline, _actual(observed_ds, g["y"], freq, period)))
+        rows.append((uid, origin, period.start, period.end, baseline, period_actual(observed_ds, g["y"], freq, period)))
     out = pd.DataFrame(rows, columns=SITUATION_COLUMNS)
     for col in ("origin", "period_start", "period_end"):
         out[col] = pd.to_datetime(out[col])
@@ -149,7 +149,7 @@ def _fit(model: str, y: np.ndarray, season: int):
         return fallback.fit(y=y)
 
 
-def _actual(ds: pd.DatetimeIndex, y: pd.Series, freq: str, period) -> float:
+def period_actual(ds: pd.DatetimeIndex, y: pd.Series, freq: str, period) -> float:
     """Observed total over the period's steps; NaN unless every step of the period is observed."""
     start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)
     expected = pd.date_range(start, end, freq=freq)

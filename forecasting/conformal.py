@@ -2,12 +2,12 @@
 
 A forecast's error is measured on the log scale, relative to how uncertain it should be on that side:
 
-    width_down = sigma + max(|move|, break_down),  width_up = sigma + max(|move|, break_up)
+    width_down = sigma + max(|move|, ext_down),  width_up = sigma + max(|move|, ext_up)
 
 `sigma` is the baseline's own spread (`log_sigma`, from its 80 % interval), `move` the log change an adjustment
-applied, `brk` the latest miss when it was a break (log actual/expected of the last known period; 0 in ordinary
-times): a break downward widens the lower side by its size (the sales may keep falling as far again), a break
-upward the upper side. The score of a past forecast is |log(actual / forecast)| divided by the width of the side
+applied, `ext_down` / `ext_up` how far recent breaks extend each side (agent.carry.break_extents: the latest miss,
+when it was a break, on its own side — the sales may keep falling as far again — and the breaks just before it on
+both sides, since after a break the next periods may overshoot either way; 0 in ordinary times). The score of a past forecast is |log(actual / forecast)| divided by the width of the side
 the actual fell on, and the interval at level L is [forecast * exp(-q_L width_down), forecast * exp(q_L width_up)],
 q_L the conformal quantile of the past scores (the ceil((n + 1) L)-th smallest of n). So a bold move gets a wide
 interval — its own size is part of the width — a break gets room on its side, and the quantile comes only from
@@ -36,18 +36,18 @@ def log_sigma(total: float, lo_80: float, hi_80: float) -> float:
     return float("nan")
 
 
-def widths(sigma, move, brk=0.0) -> tuple[np.ndarray, np.ndarray]:
+def widths(sigma, move, ext_down=0.0, ext_up=0.0) -> tuple[np.ndarray, np.ndarray]:
     """(down, up) widths in log units (see module doc)."""
     sigma = np.asarray(sigma, dtype="float64")
     move = np.abs(np.asarray(move, dtype="float64"))
-    brk = np.asarray(brk, dtype="float64")
-    return sigma + np.maximum(move, np.clip(-brk, 0, None)), sigma + np.maximum(move, np.clip(brk, 0, None))
+    return (sigma + np.maximum(move, np.nan_to_num(np.asarray(ext_down, dtype="float64"))),
+            sigma + np.maximum(move, np.nan_to_num(np.asarray(ext_up, dtype="float64"))))
 
 
-def scores(actual, forecast, sigma, move, brk=0.0) -> np.ndarray:
+def scores(actual, forecast, sigma, move, ext_down=0.0, ext_up=0.0) -> np.ndarray:
     """The normalised scores of past forecasts (NaN where the actual or forecast is not positive)."""
     a, f = np.asarray(actual, dtype="float64"), np.asarray(forecast, dtype="float64")
-    down, up = widths(sigma, move, brk)
+    down, up = widths(sigma, move, ext_down, ext_up)
     with np.errstate(all="ignore"):
         err = np.log(a / f)
         width = np.where(err < 0, down, up)
@@ -65,11 +65,11 @@ def quantiles(past: np.ndarray) -> dict[int, float | None]:
     return out
 
 
-def bounds(total: float, sigma: float, move: float, q: dict[int, float | None], brk: float = 0.0
-           ) -> dict[str, float]:
+def bounds(total: float, sigma: float, move: float, q: dict[int, float | None],
+           ext: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
     """lo/hi at each level: total * exp(-q width_down), total * exp(q width_up); the normal quantile where q is
-    None."""
-    down, up = (float(w) for w in widths(sigma, move, brk))
+    None. `ext`: (ext_down, ext_up)."""
+    down, up = (float(w) for w in widths(sigma, move, *ext))
     out = {}
     for level in LEVELS:
         k = q.get(level)

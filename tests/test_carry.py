@@ -78,9 +78,25 @@ def test_changing_the_future_changes_nothing_the_learner_sees(store, bt_2020):
 
 
 def test_kinds_of_miss():
-    from agent.carry import _kind
+    from agent.carry import _is_break, _kind
 
-    assert _kind(1.0, 9.0) == "ordinary"
-    assert _kind(Z_BREAK + 1, 0.5) == "new break" and _kind(Z_BREAK + 1, None) == "new break"
-    assert _kind(Z_BREAK + 1, Z_BREAK + 2) == "continuing break"
+    assert _kind(False, True) == "ordinary"
+    assert _kind(True, False) == "new break" and _kind(True, True) == "continuing break"
+    assert _is_break(Z_BREAK + 1, -0.2) and not _is_break(Z_BREAK + 1, -0.1) and not _is_break(Z_BREAK - 1, -0.5)
     assert set(KINDS) == {"ordinary", "new break", "continuing break"}
+
+
+@pytest.mark.slow
+def test_break_extents_follow_the_breaks(store):
+    """As of 2020-03-31 clothing's March break widens the lower side only; as of 2020-05-31 the April and March
+    breaks before May widen both sides; in 2019 nothing does."""
+    from agent.carry import break_extents
+
+    ids = ["448", "4481", "4482"]
+    bt = _backtest(store.panel(ids), dt.date(2020, 5, 31))
+    down, up = break_extents(bt, "4481", "MS", dt.date(2020, 3, 31))
+    assert down == pytest.approx(-latest_miss(bt, "4481", "MS", dt.date(2020, 3, 31)).log_miss) and up == 0.0
+    down, up = break_extents(bt, "4481", "MS", dt.date(2020, 5, 31))
+    april = latest_miss(bt, "4481", "MS", dt.date(2020, 4, 30))
+    assert april.kind == "continuing break" and up >= abs(april.log_miss) and down >= abs(april.log_miss)
+    assert break_extents(bt, "4481", "MS", dt.date(2019, 6, 30)) == (0.0, 0.0)

@@ -56,7 +56,7 @@ def _raw_cells(base):
                                                     for b in ("lo_80", "hi_80", "lo_95", "hi_95")},
         "baseline": base["combined:total"], "pct": pct, "source": "carry", "fallback": False, "attempts": 0,
         "cached": False, "n_evidence": 0, "n_cases": 0, "warnings": "", "dialect": "", "llm_problems": "",
-        "key": "carry", "brk": 0.0, "sigma": [log_sigma(t, lo, hi) for t, lo, hi in
+        "key": "carry", "ext_down": 0.0, "ext_up": 0.0, "sigma": [log_sigma(t, lo, hi) for t, lo, hi in
                                   zip(base["combined:total"], base["combined:lo_80"], base["combined:hi_80"])]})
 
 

@@ -34,7 +34,7 @@ def usable_cpus() -> int:
 def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.date, horizon: str,
                need_cases: bool, workers: int, progress=None) -> dict:
     """Baselines by series id (only those that worked); the situation cache warmed as a side effect."""
-    from agent.casebook import miss_origins, miss_series
+    from agent.casebook import backtest_series, miss_origins
 
     db = str(settings.sales_db)
     tasks = [(_baseline, (settings, t, as_of, horizon), t.series_id) for t in targets]
@@ -42,7 +42,7 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
         by_freq: dict[str, list[str]] = {}
         for t in targets:
             ids = by_freq.setdefault(t.freq, [])
-            ids += [i for i in miss_series(series, t.series_id) if i not in ids]
+            ids += [i for i in backtest_series(series, t.series_id) if i not in ids]
         for freq, ids in by_freq.items():
             origins = miss_origins(as_of, horizon, freq)
             n = max(1, min(len(ids), workers * CHUNKS_PER_WORKER))
