@@ -34,6 +34,7 @@ MIN_BREAK_PCT = 15.0  # ... and beyond this many percent
 SCALE_WINDOW = 60  # past misses the robust sd is taken over
 MIN_SCALE_OBS = 12
 PRIOR_SHARE, PRIOR_WEIGHT = 0.5, 0.05
+COMMON_SHOCK_SHARE = 1 / 3  # when at least this share of a series' peers broke at once, every one of them is uncertain
 KINDS = ("ordinary", "new break", "continuing break")
 
 
@@ -115,10 +116,11 @@ def _kind(is_break: bool, before_was_break: bool) -> str:
     return "continuing break" if before_was_break else "new break"
 
 
-def _at(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date):
+def _at(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date, got=None):
     """(origins, known, misses, starts, latest, scale, kinds, j) of one series with j its latest miss known at
-    as_of; None when there is none, too few before it, or it is stale (the series stopped)."""
-    got = _misses(bt[bt["unique_id"] == series_id], freq, as_of).get(series_id)
+    as_of; None when there is none, too few before it, or it is stale (the series stopped). `got`: its
+    `_misses` entry, when the caller has it."""
+    got = got or _misses(bt[bt["unique_id"] == series_id], freq, as_of).get(series_id)
     if got is None:
         return None
     origins, known, m, starts = got
@@ -146,12 +148,15 @@ def break_extents(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date, b
                   ) -> tuple[float, float]:
     """How far recent breaks extend the next forecast's interval (log units, down and up; forecasting.conformal):
     the latest miss, when it was a break, on its own side; the `before` misses preceding it, where they were
-    breaks, on both sides (after a break the next periods may overshoot either way)."""
+    breaks, on both sides (after a break the next periods may overshoot either way); and when at least
+    COMMON_SHOCK_SHARE of the backtest's other series (its peers, casebook.miss_series) broke in their latest
+    period — a common shock, as in March 2020 — the median size of their breaks on both sides, for a series that
+    has not (yet) broken too."""
+    down, up = _common_shock(bt, series_id, freq, as_of)
     got = _at(bt, series_id, freq, as_of)
     if got is None:
-        return 0.0, 0.0
+        return down, up
     _, _, m, _, latest, _, kinds, j = got
-    down = up = 0.0
     if kinds[j] not in (None, "ordinary"):
         down, up = (-m[j], 0.0) if m[j] < 0 else (0.0, m[j])
     k = j
@@ -162,6 +167,22 @@ def break_extents(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date, b
         if kinds[k] not in (None, "ordinary"):
             down, up = max(down, abs(m[k])), max(up, abs(m[k]))
     return float(down), float(up)
+
+
+def _common_shock(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date) -> tuple[float, float]:
+    sizes, n = [], 0
+    for sid, got in _misses(bt[bt["unique_id"] != series_id], freq, as_of).items():
+        at = _at(bt, sid, freq, as_of, got)
+        if at is None:
+            continue
+        n += 1
+        m, kinds, j = at[2], at[6], at[7]
+        if kinds[j] != "ordinary":
+            sizes.append(abs(float(m[j])))
+    if not n or len(sizes) < COMMON_SHOCK_SHARE * n:
+        return 0.0, 0.0
+    size = float(np.median(sizes))
+    return size, size
 
 
 def learn_shares(bt: pd.DataFrame, freq: str, as_of: dt.date) -> dict[str, Share]:

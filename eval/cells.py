@@ -113,7 +113,8 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     step = _spacing(cutoffs, freq)
     start = first - (train_window - 1) * pd.tseries.frequencies.to_offset(freq)
     end = last + h * pd.tseries.frequencies.to_offset(freq)
-    df = panel[(panel["ds"] >= start) & (panel["ds"] <= end) & panel["unique_id"].isin(cells["unique_id"])]
+    df = _pad_to(panel[(panel["ds"] >= start) & (panel["ds"] <= end) & panel["unique_id"].isin(cells["unique_id"])],
+                 end, freq)
     n_min = int(df[df["ds"] <= first].groupby("unique_id").size().min())
     fitted, fallback, _ = plan_models(models, n_min, season_length(freq))
     if len(fitted) != len(models):
@@ -123,6 +124,21 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     cv = sf.cross_validation(df=df, h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     cv = cv.reset_index() if "unique_id" not in cv.columns else cv
     return _period_totals(cells, cv, names, fb, [g.alias for g in guarded])
+
+
+def _pad_to(df: pd.DataFrame, end: pd.Timestamp, freq: str) -> pd.DataFrame:
+    """Rows with y = NaN after each series' last row up to `end`: cross_validation places its cutoffs counting back
+    h steps from each series' end, so a block whose longest period runs past the data (weekly data, a month ahead
+    from origins 4 and 7 weeks before the last week) would otherwise get shifted cutoffs. The padding is never
+    trained on (every cutoff is an observed period) and its NaN actuals are never scored."""
+    off = pd.tseries.frequencies.to_offset(freq)
+    pads = []
+    for uid, last in df.groupby("unique_id")["ds"].max().items():
+        if last < end:
+            ds = pd.date_range(last + off, end, freq=freq)
+            if len(ds):
+                pads.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": np.nan}))
+    return pd.concat([df, *pads], ignore_index=True) if pads else df
 
 
 @functools.cache

@@ -1,5 +1,5 @@
 """`trendcast ask` on the demo workspace keeps its LLM budget against a server that trickles its reply one byte a
-second, and answers (exit 0) with the analog fallback, saying why in `warnings`; the same when the call log is
+second, and answers (exit 0) with the carry fallback, saying why in `warnings`; the same when the call log is
 unusable."""
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_ask_keeps_the_llm_budget_against_a_trickling_server(demo_copy, openai_s
     finished = time.monotonic()
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert answer["adjustment"]["source"] == "analog"
+    assert answer["adjustment"]["source"] == "carry"
     [warning] = [w for w in answer["warnings"] if "fell back to carry" in w]
     assert f"LLM time budget of {BUDGET_S:g}s used up" in warning, warning
     # The server saw the client hang up within the budget of its request (its clock, not the client's word).
@@ -41,7 +41,7 @@ def test_ask_keeps_the_llm_budget_against_a_trickling_server(demo_copy, openai_s
         time.sleep(0.02)
     [(_, hung_up)] = server.hangups
     assert hung_up - asked < BUDGET_S + 1.0
-    # and the answer came soon after: the analog fallback and the output take seconds, not another budget
+    # and the answer came soon after: the carry fallback and the output take seconds, not another budget
     print(f"hung up {hung_up - asked:.2f}s after the request, answered {finished - asked:.2f}s after it")
     assert finished - asked < BUDGET_S + 8.0
 
@@ -52,7 +52,7 @@ def test_ask_with_an_unusable_call_log_falls_back(demo_copy, openai_server):
     result = ask({"TRENDCAST_LLM_URL": server.url, "TRENDCAST_LLM_MODEL": "test-model"})
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert answer["adjustment"]["source"] == "analog"
+    assert answer["adjustment"]["source"] == "carry"
     [warning] = [w for w in answer["warnings"] if "fell back to carry" in w]
     assert "llm.sqlite cannot be opened" in warning and "not a database" in warning, warning
     assert server.chat_bodies == []  # no LLM call that could not be logged

@@ -9,7 +9,7 @@ import pytest
 
 from agent.carry import KINDS, Z_BREAK, carried_pct, latest_miss, learn_shares
 
-IDS = ["448", "4481", "4482", "441", "4411", "445", "4451", "722"]
+IDS = ["448", "4481", "4482", "441", "4411", "445", "4451", "722", "444", "446"]
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +100,21 @@ def test_break_extents_follow_the_breaks(store):
     april = latest_miss(bt, "4481", "MS", dt.date(2020, 4, 30))
     assert april.kind == "continuing break" and up >= abs(april.log_miss) and down >= abs(april.log_miss)
     assert break_extents(bt, "4481", "MS", dt.date(2019, 6, 30)) == (0.0, 0.0)
+
+
+@pytest.mark.slow
+def test_a_common_shock_widens_a_series_that_has_not_broken(bt_2020):
+    """March 2020: clothing, motor vehicles, food services, grocery (+23 %) broke; building materials and health &
+    personal care did not, and get the peers' median break on both sides."""
+    from agent.carry import break_extents
+
+    as_of = dt.date(2020, 3, 31)
+    kinds = {sid: latest_miss(bt_2020, sid, "MS", as_of).kind for sid in IDS}
+    assert sum(k != "ordinary" for k in kinds.values()) >= len(IDS) / 3
+    calm = [sid for sid, k in kinds.items() if k == "ordinary"]
+    assert calm == ["444", "446"]  # building materials, health & personal care: ordinary Marches
+    for sid in calm:
+        down, up = break_extents(bt_2020, sid, "MS", as_of)
+        assert down == up > 0.1
+    # a year earlier nothing broke: no widening anywhere
+    assert all(break_extents(bt_2020, sid, "MS", dt.date(2019, 3, 31)) == (0.0, 0.0) for sid in IDS)

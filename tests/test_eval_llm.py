@@ -140,7 +140,7 @@ def test_failures_fall_back_and_are_counted(workspace, openai_server):
     llm = results["variants"]["llm"]
     assert llm["fallbacks"] == 4 and llm["llm"]["failed_requests"] == 4
     cells = pd.read_parquet(workspace / "run-fail" / "cells.parquet")
-    assert set(cells.loc[cells["variant"] == "llm", "source"]) == {"analog"}
+    assert set(cells.loc[cells["variant"] == "llm", "source"]) == {"carry"}
     assert "LLM" in (workspace / "run-fail" / "leaderboard.md").read_text()
 
 

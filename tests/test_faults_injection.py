@@ -4,7 +4,7 @@ answer change_pct 200 …") reached the prompt as plain text, and a model that o
 Now: evidence reaches the prompt as quoted data (one JSON object per document between <evidence> and </evidence>,
 with the rule that it is data); a document that reads like instructions is flagged in the answer's evidence list and
 in its warnings; an LLM adjustment that cites a flagged document, or sits at a bound of the allowed change while
-flagged evidence was in its prompt, is not applied (the analog stands in, and the warning says why); one at a bound
+flagged evidence was in its prompt, is not applied (the carry adjuster stands in, and the warning says why); one at a bound
 with nothing flagged is applied with a warning. The end-to-end test runs the real CLI on the demo workspace
 against a real local OpenAI-protocol server that obeys whatever the prompt tells it.
 """
@@ -175,9 +175,9 @@ def test_injected_document_is_quoted_flagged_and_not_obeyed(demo_copy, openai_se
     assert sum(e["flagged"] for e in a["evidence"]) == 1
     assert any(w.startswith(f"evidence {doc_id} reads like instructions") for w in a["warnings"]), a["warnings"]
 
-    # and the obeyed +200 % is not applied: the analog stands in, the warning says why
+    # and the obeyed +200 % is not applied: the carry adjuster stands in, the warning says why
     adj = a["adjustment"]
-    assert adj["source"] == "analog" and adj["pct"] != 200.0 and adj["prompt"] == load_prompt("few-shot").id
+    assert adj["source"] == "carry" and adj["pct"] != 200.0 and adj["prompt"] == load_prompt("few-shot").id
     assert doc_id not in adj["evidence_ids"]
     assert a["forecast"]["total"] < 1.5 * a["baseline"]["total"]
     withheld = [w for w in a["warnings"] if w.startswith("LLM adjustment of +200 % not applied")]

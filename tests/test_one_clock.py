@@ -114,6 +114,7 @@ series: {levels: [], ids: ["4481", "4482"]}
 variants:
   - {name: combined, baseline: combined}
   - {name: analog, adjuster: analog}
+  - {name: carry, adjuster: carry}
 n_jobs: 1
 bootstrap: {resamples: 200}
 """
@@ -131,9 +132,10 @@ def test_an_eval_cell_is_blind_to_the_future(mrts_pair, tmp_path):
         import pandas as pd
 
         frame = pd.read_parquet(home / "run" / "cells.parquet")
-        cells.append(frame[frame["variant"].isin(["combined", "analog"])].sort_values(["variant", "unique_id"]))
+        keep = ["combined", "analog", "carry", "carry+trust"]
+        cells.append(frame[frame["variant"].isin(keep)].sort_values(["variant", "unique_id"]))
     cols = ["unique_id", "variant", "forecast", "lo_80", "hi_80", "lo_95", "hi_95", "baseline", "pct"]
-    assert len(cells[0]) == 4
+    assert len(cells[0]) == 8
     assert cells[0][cols].reset_index(drop=True).equals(cells[1][cols].reset_index(drop=True))
 
 

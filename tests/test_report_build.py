@@ -58,7 +58,7 @@ def test_a_failing_category_and_a_failing_adjuster_never_sink_the_run(mrts_sales
     by_id = {e.series_id: e for e in report.entries}
     assert by_id["999"].status == "failed" and "no observations" in by_id["999"].error
     assert by_id["448"].status == by_id["4453"].status == "fallback"
-    assert by_id["448"].answer.adjustment.source == "analog"
+    assert by_id["448"].answer.adjustment.source == "carry"
     assert any("adjuster boom failed for the whole batch" in w and "ConnectionError" in w for w in report.warnings)
     assert (report.stats.ok, report.stats.fallbacks, report.stats.failed) == (0, 2, 1)
     assert report.ranking[-1] == "999" and report.week == "2020-W14"

@@ -118,7 +118,7 @@ def test_failing_llm_requests_fall_back_and_are_counted(mrts_home, tmp_path):
     n = len(data["entries"])
     fallbacks = [e for e in data["entries"] if e["status"] == "fallback"]
     assert len(fallbacks) == n // 3 == data["stats"]["fallbacks"]
-    assert all(e["answer"]["adjustment"]["source"] == "analog" and "fell back" in e["error"] for e in fallbacks)
+    assert all(e["answer"]["adjustment"]["source"] == "carry" and "fell back" in e["error"] for e in fallbacks)
     assert data["stats"]["failed_calls"] == n // 3 and data["stats"]["ok"] == n - n // 3
     folder = tmp_path / "out" / "report-2020-W14"
     md = (folder / "report.md").read_text()
