@@ -35,6 +35,7 @@ SCALE_WINDOW = 60  # past misses the robust sd is taken over
 MIN_SCALE_OBS = 12
 PRIOR_SHARE, PRIOR_WEIGHT = 0.5, 0.05
 COMMON_SHOCK_SHARE = 1 / 3  # when at least this share of a series' peers broke at once, every one of them is uncertain
+RARE_BREAKS = 0.1  # breaks widen intervals only on series where they are rare (at most this share of past misses)
 KINDS = ("ordinary", "new break", "continuing break")
 
 
@@ -151,10 +152,10 @@ def break_extents(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date, b
     breaks, on both sides (after a break the next periods may overshoot either way); and when at least
     COMMON_SHOCK_SHARE of the backtest's other series (its peers, casebook.miss_series) broke in their latest
     period — a common shock, as in March 2020 — the median size of their breaks on both sides, for a series that
-    has not (yet) broken too."""
+    has not (yet) broken too. Only series on which breaks are rare count (`_rare`)."""
     down, up = _common_shock(bt, series_id, freq, as_of)
     got = _at(bt, series_id, freq, as_of)
-    if got is None:
+    if got is None or not _rare(got[6], got[7]):
         return down, up
     _, _, m, _, latest, _, kinds, j = got
     if kinds[j] not in (None, "ordinary"):
@@ -169,11 +170,18 @@ def break_extents(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date, b
     return float(down), float(up)
 
 
+def _rare(kinds: list, j: int) -> bool:
+    """Breaks are rare on this series before j: on a series that breaks all the time (a seasonal department the
+    backtest model misses every holiday) a break says nothing about the next period's uncertainty."""
+    past = [k for k in kinds[:j] if k is not None]
+    return len(past) >= MIN_SCALE_OBS and sum(k != "ordinary" for k in past) <= RARE_BREAKS * len(past)
+
+
 def _common_shock(bt: pd.DataFrame, series_id: str, freq: str, as_of: dt.date) -> tuple[float, float]:
     sizes, n = [], 0
     for sid, got in _misses(bt[bt["unique_id"] != series_id], freq, as_of).items():
         at = _at(bt, sid, freq, as_of, got)
-        if at is None:
+        if at is None or not _rare(at[6], at[7]):
             continue
         n += 1
         m, kinds, j = at[2], at[6], at[7]

@@ -17,7 +17,7 @@ origins: {start: 2020-01, end: 2020-04}
 series: {levels: [], ids: ["4482", "4481", "448"]}
 n_jobs: 1
 bootstrap: {resamples: 300}
-"""  # the shipped suite (all its baseline models, the combination, analog) on 3 series x 4 origins
+"""  # the shipped suite (all its baseline models, the combination, carry, analog) on 3 series x 4 origins
 
 
 @pytest.fixture(scope="module")
@@ -53,16 +53,17 @@ def test_run_writes_every_artifact(runs):
                  "plots/skill_by_origin.png", "plots/worst_series.png"):
         assert (a / name).is_file(), name
     res = json.loads((a / "results.json").read_text())
-    assert res["suite"]["id"] == "tiny@2" and res["git"]["commit"] and res["data"]["panel_sha256"]
+    assert res["suite"]["id"] == "tiny@3" and res["git"]["commit"] and res["data"]["panel_sha256"]
     assert res["data"]["datasets"]["mrts-nsa"]["file_hash"]
     assert res["versions"]["statsforecast"] and res["honesty"]["refit_every"] == 6
     assert res["data"]["cells"] == 12 and res["data"]["periods"]["2020-03-31"] == "2020-04"
-    assert set(res["leaderboard"]) == {"AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive", "combined", "analog"}
+    assert set(res["leaderboard"]) == {"AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive", "combined", "carry",
+                                       "analog", "carry+trust", "analog+trust"}
     assert res["variants"]["combined"]["vs_reference"] == {}
     skill = res["variants"]["AutoETS"]["vs_reference"]["mase_skill"]
     assert skill["lo"] <= skill["value"] <= skill["hi"]
     cells = pd.read_parquet(a / "cells.parquet")
-    assert len(cells) == 72 and {"mase", "wape", "coverage_80", "direction", "name"} <= set(cells.columns)
+    assert len(cells) == 12 * 9 and {"mase", "wape", "coverage_80", "direction", "name"} <= set(cells.columns)
     analog = cells[cells["variant"] == "analog"]
     assert (analog["source"] == "analog").all() and (analog["n_cases"] > 0).all()
     # the headline number is the mean of the cells' MASE
@@ -70,6 +71,11 @@ def test_run_writes_every_artifact(runs):
     assert res["variants"]["combined"]["metrics"]["mase"]["value"] == pytest.approx(combined["mase"].mean())
     board = (a / "leaderboard.md").read_text()
     assert "MASE [95% CI]" in board and "## Error by origin" in board and "| 2020-03-31 | 2020-04 |" in board
+    # the suite's windows are scored on their own, and the trust each adjusted variant earned is listed
+    assert "## Window shock (origins 2020-02 .. 2020-05" in board and "## Trust over origins" in board
+    shock = {w["name"]: w for w in res["windows"]}["shock"]
+    assert shock["origins"] == 3 and shock["variants"]["carry+trust"]["cells"] == 9
+    assert {(t["variant"], t["origin"]) for t in res["trust"]} >= {("carry", "2020-04-30"), ("analog", "2020-01-31")}
 
 
 def test_the_covid_origins_dominate_the_error(runs):
@@ -81,7 +87,7 @@ def test_the_covid_origins_dominate_the_error(runs):
 def test_list_and_compare(ws, runs):
     a, b = runs
     out = tc(ws, "eval", "list")
-    assert out.exit_code == 0 and a.name in out.output and "b " in out.output and "tiny@2" in out.output
+    assert out.exit_code == 0 and a.name in out.output and "b " in out.output and "tiny@3" in out.output
     listed = json.loads(tc(ws, "eval", "list", "--json").output)
     assert {r["run_id"] for r in listed} == {a.name, "b"}
     cmp = tc(ws, "eval", "compare", a.name, "b", "--variant", "combined:SeasonalNaive")
@@ -90,7 +96,7 @@ def test_list_and_compare(ws, runs):
     rows = json.loads(tc(ws, "eval", "compare", a.name, str(b), "--json").output)
     same = [r for r in rows if r["variant_a"] == "combined" and r["metric"] == "mase"][0]
     assert same["diff"] == {"value": 0.0, "lo": 0.0, "hi": 0.0}  # the same variant on the same data
-    assert {r["variant_a"] for r in rows} == {"AutoARIMA", "AutoTheta", "SeasonalNaive", "combined"}
+    assert {r["variant_a"] for r in rows} == {"AutoARIMA", "AutoTheta", "SeasonalNaive", "combined", "carry", "carry+trust"}
 
 
 def test_a_files_suite_builds_its_own_workspace(ws):

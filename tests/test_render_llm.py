@@ -37,7 +37,7 @@ def _situation():
     return SimpleNamespace(question="how will shoe stores trend?", target=target, as_of=dt.date(2020, 3, 31),
                            horizon="next-month", period=period, history=history, baseline=baseline, last=span,
                            last_year=None, evidence=[], cases=[], unit=None, warnings=[], timings={},
-                           last_period_total=95.0, same_period_last_year=None)
+                           last_period_total=95.0, same_period_last_year=None, misses=None, break_extent=(0.0, 0.0))
 
 
 def _answer(**adj) -> Answer:
