@@ -15,7 +15,7 @@ proposals of December 2018 halve the carry adjuster's trust just before March 20
 shrunk estimate from past cases.
 
 The applied change is w * p; the interval then comes from forecasting.conformal on the same record with that trust
-applied (its own past errors), so a bold move that was often wrong gets a wide interval.
+applied (its own past errors), spanning the adjusted forecast and its baseline: a bold move gets a wide interval.
 """
 from __future__ import annotations
 

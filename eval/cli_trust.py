@@ -32,7 +32,7 @@ def trust(ctx, as_of, as_json):
     for col in ("record", "cells", "origins", "trust down", "trust up", "FVA raw [95% CI]", "FVA trusted [95% CI]"):
         t.add_column(col, justify="left" if col == "record" else "right")
     for r in rows:
-        t.add_row(r["key"], str(r["n"]), f"{r['origins']} ({r['first']}..{r['last']})",
+        t.add_row(r["key"], str(r["n"]), f"{r['origins']}: {r['first'][:7]}..{r['last'][:7]}",
                   f"{r['trust_down']:.2f} ({r['n_down']})", f"{r['trust_up']:.2f} ({r['n_up']})",
                   _ci(r["fva_raw"]), _ci(r["fva_trusted"]))
     Console().print(t)

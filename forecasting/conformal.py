@@ -1,18 +1,20 @@
 """Prediction intervals from a forecast's own past errors (split conformal, normalised scores).
 
-A forecast's error is measured on the log scale, relative to how uncertain it should be on that side:
+An adjusted forecast f = b * exp(move) stands beside its baseline b. Its interval at level L spans the two and
+reaches q_L widths beyond them:
 
-    width_down = sigma + max(|move|, ext_down),  width_up = sigma + max(|move|, ext_up)
+    lo = exp(min(0, -move) - q_L * width_down) * f,   hi = exp(max(0, -move) + q_L * width_up) * f
 
-`sigma` is the baseline's own spread (`log_sigma`, from its 80 % interval), `move` the log change an adjustment
-applied, `ext_down` / `ext_up` how far recent breaks extend each side (agent.carry.break_extents: the latest miss,
-when it was a break, on its own side — the sales may keep falling as far again — and the breaks just before it on
-both sides, since after a break the next periods may overshoot either way; 0 in ordinary times). The score of a past forecast is |log(actual / forecast)| divided by the width of the side
-the actual fell on, and the interval at level L is [forecast * exp(-q_L width_down), forecast * exp(q_L width_up)],
-q_L the conformal quantile of the past scores (the ceil((n + 1) L)-th smallest of n). So a bold move gets a wide
-interval — its own size is part of the width — a break gets room on its side, and the quantile comes only from
-errors known at the as-of (the caller picks them). With fewer than MIN_SCORES past scores the normal quantile
-stands in.
+    width_down = sigma + ext_down,   width_up = sigma + ext_up
+
+`sigma` is the baseline's own spread (`log_sigma`, from its 80 % interval); `ext_down` / `ext_up` how far recent
+breaks extend each side (agent.carry.break_extents: the latest miss, when it was a break, on its own side — the
+sales may keep falling as far again — and the breaks just before it on both sides, since after a break the next
+periods may overshoot either way; 0 in ordinary times). So a bold move gets a wide interval — it covers the way back
+to the baseline, in case the move is wrong — and a break gets room on its side. A past forecast's score is how many
+widths its actual fell outside the span [f, b] (0 inside it), and q_L is the conformal quantile of the past scores
+(the ceil((n + 1) L)-th smallest of n), which the caller takes only from errors known at the as-of. With fewer than
+MIN_SCORES past scores the normal quantile stands in. With move = 0 this is the usual normalised conformal interval.
 """
 from __future__ import annotations
 
@@ -36,22 +38,24 @@ def log_sigma(total: float, lo_80: float, hi_80: float) -> float:
     return float("nan")
 
 
-def widths(sigma, move, ext_down=0.0, ext_up=0.0) -> tuple[np.ndarray, np.ndarray]:
+def widths(sigma, ext_down=0.0, ext_up=0.0) -> tuple[np.ndarray, np.ndarray]:
     """(down, up) widths in log units (see module doc)."""
     sigma = np.asarray(sigma, dtype="float64")
-    move = np.abs(np.asarray(move, dtype="float64"))
-    return (sigma + np.maximum(move, np.nan_to_num(np.asarray(ext_down, dtype="float64"))),
-            sigma + np.maximum(move, np.nan_to_num(np.asarray(ext_up, dtype="float64"))))
+    return (sigma + np.nan_to_num(np.asarray(ext_down, dtype="float64")),
+            sigma + np.nan_to_num(np.asarray(ext_up, dtype="float64")))
 
 
 def scores(actual, forecast, sigma, move, ext_down=0.0, ext_up=0.0) -> np.ndarray:
-    """The normalised scores of past forecasts (NaN where the actual or forecast is not positive)."""
+    """The normalised scores of past forecasts (NaN where the actual or forecast is not positive): widths outside
+    the span between the forecast and its baseline (forecast * exp(-move))."""
     a, f = np.asarray(actual, dtype="float64"), np.asarray(forecast, dtype="float64")
-    down, up = widths(sigma, move, ext_down, ext_up)
+    back = -np.asarray(move, dtype="float64")
+    down, up = widths(sigma, ext_down, ext_up)
     with np.errstate(all="ignore"):
         err = np.log(a / f)
-        width = np.where(err < 0, down, up)
-        return np.where((a > 0) & (f > 0) & (width > 0), np.abs(err) / width, np.nan)
+        lo_edge, hi_edge = np.minimum(0.0, back), np.maximum(0.0, back)
+        score = np.where(err < lo_edge, (lo_edge - err) / down, np.where(err > hi_edge, (err - hi_edge) / up, 0.0))
+        return np.where((a > 0) & (f > 0) & (down > 0) & (up > 0), score, np.nan)
 
 
 def quantiles(past: np.ndarray) -> dict[int, float | None]:
@@ -67,13 +71,13 @@ def quantiles(past: np.ndarray) -> dict[int, float | None]:
 
 def bounds(total: float, sigma: float, move: float, q: dict[int, float | None],
            ext: tuple[float, float] = (0.0, 0.0)) -> dict[str, float]:
-    """lo/hi at each level: total * exp(-q width_down), total * exp(q width_up); the normal quantile where q is
-    None. `ext`: (ext_down, ext_up)."""
-    down, up = (float(w) for w in widths(sigma, move, *ext))
+    """lo/hi at each level (see module doc); the normal quantile where q is None. `ext`: (ext_down, ext_up)."""
+    down, up = (float(w) for w in widths(sigma, *ext))
+    lo_edge, hi_edge = min(0.0, -move), max(0.0, -move)
     out = {}
     for level in LEVELS:
         k = q.get(level)
         k = z_value(level) if k is None else k
-        out[f"lo_{level}"] = total * math.exp(-k * down)
-        out[f"hi_{level}"] = total * math.exp(k * up)
+        out[f"lo_{level}"] = total * math.exp(lo_edge - k * down)
+        out[f"hi_{level}"] = total * math.exp(hi_edge + k * up)
     return out

@@ -59,14 +59,22 @@ def test_conformal_quantile_is_the_finite_sample_rank():
 
 
 def test_a_bold_move_gets_a_wide_interval():
+    """The interval spans the adjusted forecast and its baseline, and q widths beyond each."""
     q = {80: 1.0, 95: 2.0}
     small = conformal.bounds(100.0, 0.03, 0.0, q)
-    bold = conformal.bounds(100.0, 0.03, math.log(0.5), q)
-    assert bold["lo_95"] < small["lo_95"] and bold["hi_95"] > small["hi_95"]
-    assert bold["lo_80"] == pytest.approx(100 * math.exp(-(0.03 + math.log(2))))
+    bold = conformal.bounds(50.0, 0.03, math.log(0.5), q)  # halved from a baseline of 100
+    assert bold["lo_80"] == pytest.approx(50 * math.exp(-0.03)) and bold["hi_80"] == pytest.approx(small["hi_80"])
+    assert bold["hi_95"] / bold["lo_95"] == pytest.approx(2 * small["hi_95"] / small["lo_95"])  # the span + the band
     # the normal quantile where the record is too short
     z = conformal.bounds(100.0, 0.03, 0.0, {80: None, 95: None})
     assert z["hi_80"] == pytest.approx(100 * math.exp(1.2815516 * 0.03), rel=1e-6)
+
+
+def test_scores_count_widths_outside_the_span():
+    # forecast 50 on a baseline of 100: an actual of 70 lies between them (0), 25 one log-unit-of-2 below the
+    # forecast, 200 as far above the baseline
+    s = conformal.scores([70.0, 25.0, 200.0], [50.0] * 3, 0.1, math.log(0.5))
+    assert s[0] == 0.0 and s[1] == pytest.approx(math.log(2) / 0.1) and s[2] == pytest.approx(math.log(2) / 0.1)
 
 
 def test_log_sigma_reads_the_80_interval():
@@ -84,9 +92,9 @@ def test_interval_quantiles_come_from_the_trusted_errors():
 
 def test_a_break_widens_its_own_side_only():
     q = {80: 1.0, 95: 2.0}
-    calm = conformal.bounds(100.0, 0.03, math.log(0.8), q)
-    fell = conformal.bounds(100.0, 0.03, math.log(0.8), q, ext=(-math.log(0.46), 0.0))  # March 2020 clothing: -54 %
-    assert fell["lo_95"] == pytest.approx(100 * math.exp(-2 * (0.03 - math.log(0.46))))
+    calm = conformal.bounds(80.0, 0.03, math.log(0.8), q)
+    fell = conformal.bounds(80.0, 0.03, math.log(0.8), q, ext=(-math.log(0.46), 0.0))  # March 2020 clothing: -54 %
+    assert fell["lo_95"] == pytest.approx(80 * math.exp(-2 * (0.03 - math.log(0.46))))
     assert fell["lo_95"] < calm["lo_95"] and fell["hi_95"] == pytest.approx(calm["hi_95"])
     # a score is measured against the width of the side the actual fell on
     s = conformal.scores([50.0, 150.0], [100.0, 100.0], 0.1, 0.0, math.log(2), 0.0)
