@@ -1,6 +1,7 @@
 """`trendcast demo`: a workspace built from the bundled real data (agent/data/README.md names sources and licences)."""
 from __future__ import annotations
 
+import datetime as dt
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -46,3 +47,24 @@ def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
     echo(f"news: {d.added:,} new headlines ({d.duplicates:,} already stored)")
     i = workspace.build_index(settings)
     echo(f"index: {i.total:,} documents ({i.added:,} embedded now, {i.docs_per_s:,.0f} docs/s)")
+    warm_backtests(settings, WARM_AS_OF, echo)
+
+
+WARM_AS_OF = dt.date(2020, 3, 31)  # the demo's as-of (cli_ask `demo --as-of` default)
+
+
+def warm_backtests(settings: Settings, as_of: dt.date, echo: Callable[[str], None] = print) -> None:
+    """Backtest every series once at the origins an answer as of `as_of` learns from (agent.casebook: past cases
+    and the carry adjuster's 20 years of misses), into the store's situation cache: later answers read them."""
+    import time
+
+    from agent.casebook import miss_origins, precompute_backtests
+
+    t0 = time.perf_counter()
+    store = workspace.sales_store(settings)
+    series = store.series()
+    for freq, group in series.groupby("freq"):
+        precompute_backtests(store, series, group["unique_id"].tolist(), str(freq), [as_of], "next-month")
+    n = len(miss_origins(as_of, "next-month", "MS"))
+    echo(f"past cases: {len(series)} series backtested at up to {n} past origins ({time.perf_counter() - t0:.0f} s; "
+         "cached for every answer)")

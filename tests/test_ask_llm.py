@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import time
 
@@ -37,9 +38,14 @@ def test_llm_adjustment_is_applied_and_prompt_is_leak_free(demo_copy, openai_ser
     server = openai_server(valid_adjustment(change_pct=-20.0))
     a = ask(env=llm_env(server.url))
     assert a["adjustment"]["source"] == "llm"
-    assert a["adjustment"]["prompt"] == "few-shot@2" and a["adjustment"]["pct"] == -20.0
-    assert a["forecast"]["total"] == pytest.approx(0.8 * a["baseline"]["total"], rel=0.005)
-    assert a["forecast"]["lo_80"] == pytest.approx(0.8 * a["baseline"]["lo_80"], rel=0.005)
+    adj = a["adjustment"]
+    assert adj["prompt"] == "few-shot@2" and adj["proposed_pct"] == -20.0
+    # no record yet: the LLM's downward proposal is weighed by its prior trust, one half (on the log scale)
+    assert adj["trust"] == 0.5 and adj["record"]["n"] == 0
+    assert adj["pct"] == pytest.approx(100 * (math.sqrt(0.8) - 1), abs=1e-3)
+    assert a["forecast"]["total"] == pytest.approx(math.sqrt(0.8) * a["baseline"]["total"], rel=0.005)
+    # the interval spans the adjusted forecast and the baseline it moved from
+    assert a["forecast"]["lo_80"] < a["forecast"]["total"] < a["baseline"]["total"] < a["forecast"]["hi_80"]
     (body,) = server.chat_bodies
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["schema"]["properties"]["change_pct"]["minimum"] == -90
@@ -99,7 +105,7 @@ def test_llm_failures_fall_back_within_budget(demo_copy, openai_server, case):
     assert any("fell back to carry" in w for w in a["warnings"])
     why = {"garbage": "validation", "http500": "500", "timeout": "did not answer within", "down": "unreachable"}[case]
     assert any(why in w.lower() for w in a["warnings"]), a["warnings"]
-    assert llm_time < budget + 15  # budget for the LLM + the rest of the answer (baseline, retrieval)
+    assert llm_time < budget + 15  # budget for the LLM + the rest of the answer (baseline, retrieval, past cases)
 
 
 def test_without_llm_uses_carry_and_cites_march_2020(demo_copy):
