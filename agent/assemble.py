@@ -54,6 +54,14 @@ def situation_forecast(sit, adj: AdjustmentResult, settings: Settings) -> Foreca
 
 
 
+def trusted_forecast(baseline, proposed_pct: float, learned, *, ext: tuple[float, float], last_total: float | None,
+                     flat_band_pct: float) -> ForecastOut:
+    """`adjusted_forecast` of a proposal weighed by its record — what eval's `+trust` variants score (looked up at
+    call time, so the one function stays the one function)."""
+    return adjusted_forecast(baseline, proposed_pct, last_total=last_total, last_year_total=None,
+                             flat_band_pct=flat_band_pct, learned=learned, ext=ext)
+
+
 def _span(span) -> SpanOut | None:
     return None if span is None else SpanOut(start=span.start, end=span.end, steps=span.steps)
 

@@ -15,7 +15,7 @@ import datetime as dt
 from agent import workspace
 from agent.adjusters import AdjustmentResult, get_adjuster
 from agent.answer import Answer
-from agent.assemble import adjusted_forecast, assemble, situation_forecast
+from agent.assemble import adjusted_forecast, assemble, situation_forecast, trusted_forecast
 from agent.casebook import case_origins, case_series, precompute_backtests
 from agent.evidence import EvidenceSearch
 from agent.question import QuestionError, parse_question
@@ -29,7 +29,7 @@ from agent.situation import Situation, cached_baseline, observed_history, prepar
 __all__ = ["RECORD_COLUMNS", "AdjustmentResult", "Answer", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
            "answer_batch", "assemble", "cached_baseline", "case_origins", "case_series", "choose_adjuster",
            "finished_runs", "get_adjuster", "known_rows", "learn_trust", "observed_history", "precompute_backtests", "prepare",
-           "record_key", "semantic_matcher", "situation_forecast", "target_by_id", "workspace_record"]
+           "record_key", "semantic_matcher", "situation_forecast", "target_by_id", "trusted_forecast", "workspace_record"]
 
 
 def choose_adjuster(settings: Settings, name: str | None) -> str:

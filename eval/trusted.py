@@ -3,7 +3,7 @@
 For a variant `v` and origin t, the record is v's raw cells at earlier origins whose outcome period was observed by
 t (agent.record.known_rows — the one clock); agent.trust.learn fits the trust weights and interval quantiles on it,
 per record key (an LLM variant's fallback cells have the fallback adjuster's key and record), and
-`engine.adjusted_forecast` — the function `ask` shows — makes the cell's forecast from the proposal and that
+`engine.trusted_forecast` (agent.assemble.adjusted_forecast, the function `ask` shows) makes the cell's forecast from the proposal and that
 trust. The result is variant `v+trust`, and a table of the trust learned at every origin.
 """
 from __future__ import annotations
@@ -57,8 +57,8 @@ def add_trusted(cells: pd.DataFrame, base: pd.DataFrame, suite, freq: str, flat_
             for cell in now.itertuples(index=False):
                 t = learned[cell.key]
                 b = _Baseline(cell.baseline, cell.baseline_lo_80, cell.baseline_hi_80)
-                f = engine.adjusted_forecast(b, cell.pct, last_total=cell.last, last_year_total=None,
-                                             flat_band_pct=flat_band_pct, learned=t, ext=(cell.ext_down, cell.ext_up))
+                f = engine.trusted_forecast(b, cell.pct, t, ext=(cell.ext_down, cell.ext_up), last_total=cell.last,
+                                            flat_band_pct=flat_band_pct)
                 row = {c: getattr(cell, c) for c in cells.columns}
                 row.update(variant=trusted_name(v.name), forecast=f.total, **{k: getattr(f, k) for k in BOUNDS},
                            pct=t.applied(cell.pct))

@@ -19,7 +19,7 @@ origins: {start: 2019-11, end: 2019-11}
 series: {levels: [], ids: ["4481", "4482"]}
 variants:
   - {name: combined, baseline: combined}
-  - {name: analog, adjuster: analog}
+  - {name: carry, adjuster: carry}
 n_jobs: 1
 bootstrap: {resamples: 200}
 """
@@ -46,7 +46,8 @@ def _run(ws, out: str):
     cells = pd.read_parquet(ws / out / "cells.parquet")
     res = json.loads((ws / out / "results.json").read_text())
     mase = {v: m["metrics"]["mase"]["value"] for v, m in res["variants"].items()}
-    return cells[cells["variant"] == "analog"].set_index("unique_id").sort_index(), mase
+    # carry+trust: the proposals weighed by their record, as `ask` (whose default adjuster is carry) applies them
+    return cells[cells["variant"] == "carry+trust"].set_index("unique_id").sort_index(), mase
 
 
 def _ask(ws) -> dict:
@@ -61,7 +62,9 @@ def test_changing_the_product_forecast_changes_the_leaderboard(ws, monkeypatch):
 
     cells, board = _run(ws, "plain")
     answer = _ask(ws)
-    assert cells.loc["4482", "forecast"] == pytest.approx(answer["forecast"]["total"], rel=1e-9)
+    assert answer["adjustment"]["source"] == "carry"
+    for k, col in (("total", "forecast"), ("lo_80", "lo_80"), ("hi_95", "hi_95")):
+        assert cells.loc["4482", col] == pytest.approx(answer["forecast"][k], rel=1e-9)
 
     real = agent.assemble.adjusted_forecast
 
@@ -72,6 +75,6 @@ def test_changing_the_product_forecast_changes_the_leaderboard(ws, monkeypatch):
     monkeypatch.setattr(agent.assemble, "adjusted_forecast", doubled)
     cells2, board2 = _run(ws, "doubled")
     assert (cells2["forecast"] / cells["forecast"]).round(9).tolist() == [2.0, 2.0]
-    assert board2["analog"] > 1.5 * board["analog"]  # forecasts twice too high score far worse
+    assert board2["carry+trust"] > 1.5 * board["carry+trust"]  # forecasts twice too high score far worse
     assert board2["combined"] == board["combined"]  # the unadjusted baseline rows are not adjusted forecasts
     assert _ask(ws)["forecast"]["total"] == pytest.approx(2 * answer["forecast"]["total"], rel=1e-9)

@@ -113,3 +113,9 @@ def test_small_eval_suite_with_the_llm_variant(demo_copy, real_llm, tmp_path):
     assert llm["fallbacks"] == 0 or sum(problems.values()) >= 3 * llm["fallbacks"] - 1
     print(f"mrts-smoke-llm against {real_llm.model}: MASE {llm['metrics']['mase']['value']:.3f}, skill {skill}, fallbacks "
           f"{llm['fallbacks']}, problems {problems}")
+    # issue 13: the llm variant weighed by its record (llm+trust) is shown beside the raw one
+    v = results["variants"]
+    trusted = v["llm+trust"]
+    assert trusted["trusted"] and trusted["cells"] == 9
+    print("MASE: " + ", ".join(f"{k} {v[k]['metrics']['mase']['value']:.3f}" for k in ("combined", "llm", "llm+trust",
+                                                                                      "carry", "carry+trust")))
