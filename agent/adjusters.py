@@ -159,14 +159,14 @@ class CarryAdjuster:
                 f"what the backtest baseline expected: {miss.z:.1f} robust sds of this series' usual misses "
                 f"(±{100 * miss.scale:.1f} %), ")
         if miss.kind == "ordinary":
-            body = (f"within ordinary noise, so nothing is carried (in {share.n} ordinary past months of this and "
-                    "related series, carrying such misses made the combined baseline worse).")
+            body = (f"within ordinary noise, so nothing is carried (measured on MRTS: carrying ordinary misses made the "
+                    f"combined baseline worse; {share.n} ordinary past months here).")
         else:
             learned = (f"the next period carried {share.raw:.0%} of such a miss" if share.raw is not None
                        else "none were seen")
             span = f" ({share.first:%Y-%m}..{share.last:%Y-%m})" if share.first else ""
-            body = (f"a {miss.kind}. In {share.n} past {miss.kind}s of this and related series{span} {learned}; "
-                    f"shrunk toward the prior and capped at 100 %: carried {share.share:.0%} → {pct:+.1f} %.")
+            body = (f"a {miss.kind}. In {share.n} past {miss.kind}s of this series and others at its level{span} "
+                    f"{learned}; shrunk toward the prior and capped at 100 %: carried {share.share:.0%} → {pct:+.1f} %.")
         flagged = flag_evidence(sit.evidence)
         ev = [h.id for h in sit.evidence if h.id not in flagged][:3]
         shown = ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in sit.cases[:3])
