@@ -193,12 +193,15 @@ def test_injected_document_is_quoted_flagged_and_not_obeyed(demo_copy, openai_se
 @pytest.mark.slow
 def test_an_answer_at_the_bound_without_flagged_evidence_is_applied_with_a_warning(demo_copy, openai_server):
     """A saturated answer is suspicious, but with nothing flagged it may be the truth (April 2020 clothing: -89 %
-    against the baseline): applied, and the answer says it sits at the bound."""
+    against the baseline): applied — weighed by the LLM's prior trust, there being no record yet — and the answer
+    says it sits at the bound."""
     server = openai_server(lambda body, i: adjustment_reply(body, change_pct=-90.0, confidence=0.9))
     env = {"TRENDCAST_LLM_URL": server.url, "TRENDCAST_LLM_MODEL": "test-model"}
     a = json.loads(_invoke("ask", "how will clothing stores trend next month?", "--as-of", "2020-03-31",
                            "--adjuster", "llm", "--json", env=env).stdout)
     assert not any(e["flagged"] for e in a["evidence"])
-    assert a["adjustment"]["source"] == "llm" and a["adjustment"]["pct"] == -90.0
+    adj = a["adjustment"]
+    assert adj["source"] == "llm" and adj["proposed_pct"] == -90.0 and adj["trust"] == 0.5
+    assert adj["pct"] == pytest.approx(100 * (0.1 ** 0.5 - 1), abs=1e-3)
     assert any(w.startswith("LLM adjustment at a bound, applied: its -90 % is the lower bound (change_min_pct -90)")
                for w in a["warnings"]), a["warnings"]
