@@ -225,7 +225,7 @@ def test_ask_survives_a_50_mb_reply(demo_copy, openai_server):
     server = openai_server(queue(HUGE, then=valid_adjustment(change_pct=-5.0)))
     answer = json.loads(trendcast(demo_copy, server.url, "ask", "how will shoe stores trend next month?",
                                   "--as-of", "2020-03-31", "--json").stdout)
-    assert answer["adjustment"]["source"] == "llm" and answer["adjustment"]["pct"] == -5.0
+    assert answer["adjustment"]["source"] == "llm" and answer["adjustment"]["proposed_pct"] == -5.0
     sizes = [r.size for r in server.requests if r.method == "POST"]
     assert len(sizes) == 2 and sizes[1] < sizes[0] + 4096, sizes  # the re-ask: the prompt and a short note
     assert db_bytes(demo_copy / "llm.sqlite") < 4 * 2**20
