@@ -89,7 +89,19 @@ class NoAdjuster:
         return out
 
 
-class AnalogAdjuster:
+class OneByOne:
+    """An adjuster that adjusts each situation on its own (`adjust_one`), no batch to share."""
+
+    def adjust_many(self, situations, progress=None):
+        out = []
+        for sit in situations:
+            out.append(self.adjust_one(sit))
+            if progress:
+                progress(1)
+        return out
+
+
+class AnalogAdjuster(OneByOne):
     """Median realised log-ratio actual/baseline of the k most similar past cases, shrunk toward 0.
 
     The shrink factor is the mean similarity (0..1) of those k cases times k/(k+2): weak or few analogues pull the
@@ -123,16 +135,8 @@ class AnalogAdjuster:
             evidence_ids=ev, model=f"analog(k={self.k})",
             drivers=[{"evidence_id": e, "effect": "neutral", "note": "context at as-of"} for e in ev])
 
-    def adjust_many(self, situations, progress=None):
-        out = []
-        for sit in situations:
-            out.append(self.adjust_one(sit))
-            if progress:
-                progress(1)
-        return out
 
-
-class CarryAdjuster:
+class CarryAdjuster(OneByOne):
     """The learned share of the latest miss, when it was a break (agent.carry); nothing in ordinary months."""
 
     name = "carry"
@@ -176,14 +180,6 @@ class CarryAdjuster:
             rationale=head + body + tail, evidence_ids=ev,
             model=f"carry({miss.kind}, share {share.share:.2f} from {share.n})",
             drivers=[{"evidence_id": e, "effect": "neutral", "note": "context at as-of"} for e in ev])
-
-    def adjust_many(self, situations, progress=None):
-        out = []
-        for sit in situations:
-            out.append(self.adjust_one(sit))
-            if progress:
-                progress(1)
-        return out
 
 
 register_adjuster("none", NoAdjuster)
