@@ -19,7 +19,7 @@ from agent.assemble import adjusted_forecast, assemble, situation_forecast, trus
 from agent.casebook import case_origins, case_series, precompute_backtests
 from agent.evidence import EvidenceSearch
 from agent.question import QuestionError, parse_question
-from agent.record import RECORD_COLUMNS, finished_runs, known_rows, workspace_record
+from agent.record import RECORD_COLUMNS, finished_runs, known_rows, run_cells, workspace_record
 from agent.trust import learn as learn_trust
 from agent.trust import record_key
 from agent.resolve import Target, resolve_category
@@ -29,7 +29,7 @@ from agent.situation import Situation, cached_baseline, observed_history, prepar
 __all__ = ["RECORD_COLUMNS", "AdjustmentResult", "Answer", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
            "answer_batch", "assemble", "cached_baseline", "case_origins", "case_series", "choose_adjuster",
            "finished_runs", "get_adjuster", "known_rows", "learn_trust", "observed_history", "precompute_backtests", "prepare",
-           "record_key", "semantic_matcher", "situation_forecast", "target_by_id", "trusted_forecast", "workspace_record"]
+           "record_key", "run_cells", "semantic_matcher", "situation_forecast", "target_by_id", "trusted_forecast", "workspace_record"]
 
 
 def choose_adjuster(settings: Settings, name: str | None) -> str:

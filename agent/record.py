@@ -43,22 +43,28 @@ def known_rows(rows: pd.DataFrame, freq: str, as_of: dt.date) -> pd.DataFrame:
     return rows.loc[known_dates(rows["period_start"], rows["period_end"], freq) <= np.datetime64(as_of)]
 
 
-def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
-    """The record of `key` known at as_of: the workspace's finished eval runs (raw variants only), then its past
-    answers."""
-    from agent.answers_log import answered_record
-
+def run_cells(home: Path) -> list[pd.DataFrame]:
+    """The raw record rows (RECORD_COLUMNS) of every finished eval run in <home>/runs, newest run first; `+trust`
+    variants are derived and left out, and so are runs made before records were kept or that cannot be read."""
     parts = []
-    for path in finished_runs(settings.home):
+    for path in finished_runs(home):
         try:
             cells = pd.read_parquet(path)
         except Exception:  # an unreadable run is not a record
             continue
         if not set(RECORD_COLUMNS) <= set(cells.columns):
-            continue  # a run made before records were kept
-        cells = cells[(cells["key"] == key) & ~cells["variant"].astype(str).str.endswith("+trust")]
-        parts.append(cells[RECORD_COLUMNS])
-    parts = parts[::-1] + [answered_record(settings, key, freq, as_of)]  # newest run first, answers last
+            continue
+        parts.append(cells.loc[~cells["variant"].astype(str).str.endswith("+trust"), RECORD_COLUMNS])
+    return parts[::-1]
+
+
+def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
+    """The record of `key` known at as_of: the workspace's finished eval runs (raw variants only), then its past
+    answers."""
+    from agent.answers_log import answered_record
+
+    parts = [c[c["key"] == key] for c in run_cells(settings.home)]
+    parts += [answered_record(settings, key, freq, as_of)]  # newest run first, answers last
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=RECORD_COLUMNS)

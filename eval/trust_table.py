@@ -21,21 +21,12 @@ def all_records(settings, freq: str | None = None) -> pd.DataFrame:
     """Every key's record rows from the workspace's finished runs (keys `none` left out)."""
     from agent import engine
 
-    parts = []
-    for path in engine.finished_runs(settings.home):
-        try:
-            cells = pd.read_parquet(path)
-        except Exception:
-            continue
-        if not set(engine.RECORD_COLUMNS) <= set(cells.columns):
-            continue
-        cells = cells[(cells["key"] != "none") & ~cells["variant"].astype(str).str.endswith("+trust")]
-        parts.append(cells[engine.RECORD_COLUMNS])
+    parts = [c[c["key"] != "none"] for c in engine.run_cells(settings.home)]
     if not parts:
         return pd.DataFrame(columns=engine.RECORD_COLUMNS)
     rows = pd.concat(parts, ignore_index=True).dropna(subset=["actual", "baseline", "pct", "sigma"])
     rows = rows[(rows["actual"] > 0) & (rows["baseline"] > 0)]
-    return rows.drop_duplicates(subset=["key", "unique_id", "period_start", "period_end", "origin"], keep="last")
+    return rows.drop_duplicates(subset=["key", "unique_id", "period_start", "period_end", "origin"], keep="first")
 
 
 def trust_rows(settings, *, as_of: dt.date | None = None, freq: str = "MS", resamples: int = 2000,
