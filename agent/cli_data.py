@@ -14,43 +14,67 @@ def ingest():
     """Load sales (CSV/Parquet) or documents (CSV/Parquet/JSONL) into the workspace."""
 
 
-def _where(values: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for item in values:
-        if "=" not in item:
-            raise click.BadParameter(f"{item!r}: expected COLUMN=VALUE", param_hint="--where")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+def _where(values: tuple[str, ...]) -> tuple[dict, dict]:
+    from forecasting.filters import parse_where
+
+    try:
+        return parse_where(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--where") from None
 
 
 @ingest.command("sales")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--date", "date_col", default="ds", show_default=True, help="Date column.")
-@click.option("--value", "value_col", default="y", show_default=True, help="Value column.")
-@click.option("--id", "id_col", help="Series id column (or use --levels).")
+@click.option("--value", "value_col", default="y", show_default=True,
+              help="Value column, or a product of columns such as Quantity*UnitPrice.")
+@click.option("--id", "id_col", help="Series id column (or --levels; neither: the file is one series).")
 @click.option("--levels", help="Hierarchy columns, top first, e.g. Store,Dept: aggregates are built for each level.")
 @click.option("--name", "name_col", help="Display-name column.")
 @click.option("--freq", type=click.Choice(["D", "W", "M", "daily", "weekly", "monthly"]), help="Default: inferred.")
-@click.option("--where", multiple=True, help="Keep only rows where COLUMN=VALUE (repeatable).")
+@click.option("--where", multiple=True,
+              help="Keep rows: COL=V (repeat on one column: any of them), COL!=V, 'COL in A,B', 'COL not in A,B'.")
 @click.option("--code-hierarchy", is_flag=True, help="Ids are codes whose prefixes form the hierarchy (NAICS).")
 @click.option("--dataset", help="Dataset name (default: the file name); re-ingesting a dataset replaces it.")
+@click.option("--date-format", help="strptime format of the date column, e.g. %d-%m-%Y (default: detected).")
+@click.option("--dayfirst/--monthfirst", default=None, help="Read NN-NN-YYYY dates day-first or month-first "
+              "(default: the way every value parses; ambiguous columns stop the ingest).")
+@click.option("--totals", help="With --levels: total rows in the file: auto (found by name or by adding up; the "
+              "default), none, or the comma list of values that are totals.")
+@click.option("--aggregate", type=click.Choice(["sum", "count"]),
+              help="A transaction log: sum (or count) rows per series and --freq period.")
+@click.option("--negatives", type=click.Choice(["keep", "drop"]), default="keep", show_default=True,
+              help="With --aggregate: keep negative lines (returns, cancellations: net sales) or drop them.")
+@click.option("--week-label", type=click.Choice(["start", "end"]), default="start", show_default=True,
+              help="Weekly dates name the week's first or last day.")
+@click.option("--complete-through", callback=_date,
+              help="The data is complete through this date: later-ending periods are left out.")
+@click.option("--namespace", is_flag=True, help="Prefix series ids with '<dataset>:' (to share a workspace with "
+              "data sets whose ids clash).")
 @click.pass_context
-def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, freq, where, code_hierarchy, dataset):
+def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, freq, where, code_hierarchy, dataset,
+                     date_format, dayfirst, totals, aggregate, negatives, week_label, complete_through, namespace):
     """Load sales in long format; builds every aggregate level; all or nothing."""
     from forecasting.ingest import SalesMapping
 
-    if bool(id_col) == bool(levels):
-        raise click.UsageError("give exactly one of --id COLUMN or --levels COL1,COL2")
+    if id_col and levels:
+        raise click.UsageError("give one of --id COLUMN or --levels COL1,COL2, not both")
+    keep, drop = _where(where)
     mapping = SalesMapping(date=date_col, value=value_col, id=id_col,
-                           levels=[c.strip() for c in levels.split(",")] if levels else None,
-                           name=name_col, freq=freq, where=_where(where), code_hierarchy=code_hierarchy,
-                           dataset=dataset)
+                           levels=([c.strip() for c in levels.split(",")] if levels else None if id_col else []),
+                           name=name_col, freq=freq, where=keep, where_not=drop, code_hierarchy=code_hierarchy,
+                           dataset=dataset, date_format=date_format, dayfirst=dayfirst, totals=totals,
+                           aggregate=aggregate, negatives=negatives, week_label=week_label,
+                           complete_through=complete_through.isoformat() if complete_through else None,
+                           namespace=namespace)
     s = workspace.ingest_sales(settings_of(ctx), file, mapping)
     levels = ", ".join(f"{k}: {v:,}" for k, v in s.levels.items())
-    missing = f", {s.missing:,} empty values skipped" if s.missing else ""
-    click.echo(f"ingested {s.source_rows:,} rows{missing} → {s.series:,} series ({levels}; {s.freq}, "
+    click.echo(f"ingested {s.source_rows:,} rows → {s.series:,} series ({levels}; {s.freq}, "
                f"{s.start} .. {s.end}), {s.rows:,} stored values, as dataset '{s.dataset}' in {s.seconds:.1f} s")
+    for why, n in s.dropped.items():
+        click.echo(f"  left out: {n:,} {why}")
+    for note in s.notes:
+        click.echo(f"  note: {note}")
 
 
 @ingest.command("docs")

@@ -21,15 +21,19 @@ import pandas as pd
 from forecasting.errors import InputError
 from forecasting.frequency import parse_freq
 from forecasting.hierarchy import HIERARCHY_COLUMNS, aggregate_levels, code_hierarchy, slugify
+from forecasting.dates_text import parse_dates
+from forecasting.filters import apply_filters
+from forecasting.frequency import period_ends, weekly_alias
 from forecasting.parsing import (
     check_duplicates,
     first_row,
     frequency,
-    parse_dates,
     parse_values,
     require_nonempty,
     text_codes,
 )
+from forecasting.totals import find_totals, node_ids, parse_totals, use_given
+from forecasting.transactions import AGGREGATES, NEGATIVES, aggregate, canonical_freq
 from forecasting.readers import check_columns, file_format, read_columns, read_header
 from forecasting.store import SERIES_COLUMNS, SalesStore
 
@@ -44,9 +48,20 @@ class SalesMapping:
         one series, stored as ``Total``) — exactly one of the two.
     name: display-name column (with `id`); rows with an empty id take the slug of their name as id.
     freq: None (infer) or D / W / M (also daily / weekly / monthly, W-FRI).
-    where: filters ``{column: value or list of values}`` compared as text (``{"adjustment": "NSA"}``).
+    where: filters ``{column: value or list of values}`` compared as text (``{"adjustment": "NSA"}``): a row must
+        have one of the values; where_not: ``{column: values}`` a row must not have (forecasting.filters).
     code_hierarchy: ids are codes whose prefixes nest (NAICS 448 → 4481 → 44812); series are taken as given.
     dataset: data-set name in the store (default: the file name without extensions).
+    date_format: strptime format of the date column; dayfirst: True / False for ``NN-NN-YYYY`` dates (None:
+        detect; forecasting.dates_text).
+    totals: with levels, how total rows already in the file are found: ``auto``, ``none`` or a comma list of the
+        values that are totals (forecasting.totals).
+    aggregate: ``sum`` or ``count`` the rows per series and period (a transaction log; needs freq); the value may be
+        a product of columns, ``Quantity*UnitPrice``; negatives: ``keep`` or ``drop`` negative lines.
+    week_label: weekly dates label the week's ``start`` (the default) or its ``end``.
+    complete_through: ISO date the data is complete through: periods ending later are left out (with aggregate,
+        a last period the log stops inside is left out without it).
+    namespace: prefix every series id with ``<dataset>:`` so data sets whose ids clash share a workspace.
     """
 
     date: str
@@ -58,6 +73,15 @@ class SalesMapping:
     where: dict[str, Any] = field(default_factory=dict)
     code_hierarchy: bool = False
     dataset: str | None = None
+    where_not: dict[str, Any] = field(default_factory=dict)
+    date_format: str | None = None
+    dayfirst: bool | None = None
+    totals: str | None = None
+    aggregate: str | None = None
+    negatives: str = "keep"
+    week_label: str = "start"
+    complete_through: str | None = None
+    namespace: bool = False
 
     def __post_init__(self) -> None:
         if self.levels is not None:
@@ -73,6 +97,32 @@ class SalesMapping:
                 object.__setattr__(self, "freq", parse_freq(self.freq))
             except ValueError as exc:
                 raise InputError(f"sales mapping: {exc}") from None
+        if self.aggregate is not None and self.aggregate not in AGGREGATES:
+            raise InputError(f"sales mapping: aggregate must be one of {', '.join(AGGREGATES)}")
+        if self.aggregate is not None and self.freq is None:
+            raise InputError("sales mapping: aggregate needs freq (--freq D, W or M): the periods to sum into")
+        if self.negatives not in NEGATIVES:
+            raise InputError(f"sales mapping: negatives must be one of {', '.join(NEGATIVES)}")
+        if self.week_label not in ("start", "end"):
+            raise InputError("sales mapping: week_label must be start or end")
+        if self.aggregate is not None and self.week_label != "start":
+            raise InputError("sales mapping: aggregated weeks are labelled by their start (Monday); drop week_label")
+        if self.totals is not None and self.levels is None:
+            raise InputError("sales mapping: totals is only used with levels")
+        if self.complete_through is not None:
+            try:
+                object.__setattr__(self, "complete_through", date.fromisoformat(str(self.complete_through))
+                                   .isoformat())
+            except ValueError:
+                raise InputError(f"sales mapping: complete_through {self.complete_through!r} is not a "
+                                 "YYYY-MM-DD date") from None
+
+    @property
+    def value_columns(self) -> list[str]:
+        """The columns whose product is the value (none when counting rows)."""
+        if self.aggregate == "count":
+            return []
+        return [c.strip() for c in self.value.split("*")] if "*" in self.value else [self.value]
 
     def dataset_name(self, path: Path) -> str:
         return self.dataset or path.name.split(".")[0]
@@ -91,6 +141,8 @@ class IngestSummary:
     start: date
     end: date
     seconds: float
+    dropped: dict[str, int] = field(default_factory=dict)  # why → rows of the file (or periods) left out
+    notes: list[str] = field(default_factory=list)  # what the ingest decided that the user should know
 
 
 @dataclass
@@ -100,6 +152,8 @@ class _Loaded:
     freq: str
     source_rows: int
     missing: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def read_sales(path: str | Path, mapping: SalesMapping) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -134,6 +188,8 @@ def ingest_sales(store: SalesStore, path: str | Path, mapping: SalesMapping) -> 
         start=loaded.sales["ds"].min().date(),
         end=loaded.sales["ds"].max().date(),
         seconds=round(time.perf_counter() - started, 3),
+        dropped=loaded.dropped,
+        notes=loaded.notes,
     )
 
 
@@ -149,70 +205,147 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     fmt = file_format(path)
     line = fmt == "csv"
     key_columns = [mapping.id] if mapping.levels is None else list(mapping.levels)
-    wanted = {mapping.date: "date", mapping.value: "value", **{c: "series key" for c in key_columns}}
+    value_columns = mapping.value_columns
+    wanted = {mapping.date: "date", **{c: "value" for c in value_columns},
+              **{c: "series key" for c in key_columns}}
     if mapping.name:
         wanted[mapping.name] = "name"
-    wanted.update({c: "filter" for c in mapping.where})
+    wanted.update({c: "filter" for c in [*mapping.where, *mapping.where_not]})
     check_columns(path, read_header(path, fmt), wanted)
-    text_columns = [c for c in wanted if c != mapping.value]
-    df = read_columns(path, fmt, text_columns, mapping.value)
+    text_columns = [c for c in wanted if c not in value_columns]
+    df = read_columns(path, fmt, text_columns, value_columns[0] if value_columns else None)
+    for extra in value_columns[1:]:
+        df[extra] = read_columns(path, fmt, [mapping.date], extra)[extra].to_numpy()
     if df.empty:
         raise InputError.at(path, "no data rows (only a header)")
-    rows = _apply_filters(path, df, mapping.where)
+    dropped: dict[str, int] = {}
+    notes: list[str] = []
+    rows = apply_filters(path, df, mapping.where, mapping.where_not)
+    if len(rows) < len(df):
+        dropped["rows filtered out by --where"] = len(df) - len(rows)
     df = df.iloc[rows]
 
     date_codes, dates = text_codes(df[mapping.date])
-    parsed = parse_dates(path, mapping.date, dates, date_codes, rows, line)
-    y = parse_values(path, mapping.value, df[mapping.value], rows, line)
-    freq, parsed = frequency(path, mapping, parsed, date_codes, rows, line)
-    ds = pd.DatetimeIndex(parsed.take(date_codes))
+    parsed = parse_dates(path, mapping.date, dates, date_codes, rows, line, date_format=mapping.date_format,
+                         dayfirst=mapping.dayfirst)
+    y = np.ones(len(df))
+    for col in value_columns:
+        y = y * parse_values(path, col, df[col], rows, line)
 
     if mapping.id is not None:
         ids, names, from_name = _series_ids(path, mapping, df, rows, line)
-        key_codes = [pd.factorize(ids)[0]]
-
-        def describe(i: int) -> str:
-            return f"series {ids[i]!r}"
+        id_codes, id_values = pd.factorize(ids)
+        key_codes = [id_codes]
     else:
         coded = [text_codes(df[c]) for c in mapping.levels]
         for col, (codes, values) in zip(mapping.levels, coded):
             require_nonempty(path, col, values, codes, rows, line)
         key_codes = [c for c, _ in coded]
+    through = pd.Timestamp(mapping.complete_through) if mapping.complete_through else None
+    source_rows = len(rows)
 
-        def describe(i: int) -> str:
-            keys = [f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels, coded)]
-            return ", ".join(keys) or "the series"
-    check_duplicates(path, mapping.date, key_codes, ds, rows, line, describe)
+    if mapping.aggregate is not None:
+        agg = aggregate(key_codes, pd.DatetimeIndex(parsed.take(date_codes)), y, mapping.freq, mapping.aggregate,
+                        mapping.negatives, through)
+        freq, ds, y, key_codes = canonical_freq(mapping.freq), agg.ds, agg.y, agg.key_codes
+        notes.append(f"{agg.lines:,} lines → {len(y):,} {mapping.aggregate}s per series and "
+                     f"{ {'D': 'day', 'MS': 'month'}.get(freq, 'week (from Monday)')}; periods without a line are 0")
+        if agg.negative_lines:
+            what = "dropped" if agg.dropped_negative else "kept (net of returns)"
+            notes.append(f"{agg.negative_lines:,} negative lines {what}")
+            if agg.dropped_negative:
+                dropped["negative lines (--negatives drop)"] = agg.dropped_negative
+        if agg.partial is not None:
+            dropped[f"incomplete last period (from {agg.partial.date()})"] = 1
+            notes.append(f"the period from {agg.partial.date()} ends after the data does: left out as incomplete "
+                         "(--complete-through DATE says the data is complete)")
+        late = np.zeros(len(y), dtype=bool)
+        if mapping.id is not None:
+            ids = np.asarray(id_values, dtype=object)[key_codes[0]]
+        else:
+            coded = [(k, values) for k, (_, values) in zip(key_codes, coded)]
+    else:
+        freq, parsed = frequency(path, mapping, parsed, date_codes, rows, line)
+        if mapping.week_label == "end":
+            if not freq.startswith("W"):
+                raise InputError.at(path, f"--week-label end is for weekly data; these dates are {freq}",
+                                    column=mapping.date)
+            parsed = parsed - pd.Timedelta(days=6)
+            freq = weekly_alias(int(parsed[date_codes[0]].weekday()))
+        ds = pd.DatetimeIndex(parsed.take(date_codes))
+        check_duplicates(path, mapping.date, key_codes, ds, rows, line, _describer(mapping, ids if mapping.id
+                                                                                      is not None else coded))
+        late = np.asarray(period_ends(ds, freq) > through) if through is not None else np.zeros(len(y), bool)
+        if late.any():
+            dropped[f"rows of periods ending after --complete-through {mapping.complete_through}"] = int(late.sum())
 
-    keep = ~np.isnan(y)
-    missing = int((~keep).sum())
+    missing = int(np.isnan(y).sum())
+    keep = ~np.isnan(y) & ~late
     if not keep.any():
-        raise InputError.at(path, "every value is empty after filters", column=mapping.value)
+        raise InputError.at(path, "every value is empty after filters", column=value_columns[0] if value_columns
+                            else mapping.date)
+    if missing:
+        dropped["rows with an empty value"] = missing
     if mapping.id is not None:
         sales, series = _id_series(mapping, ids[keep], names, from_name, ds[keep], y[keep])
     else:
-        sales, series = aggregate_levels(
-            [c[keep] for c, _ in coded], [v for _, v in coded], list(mapping.levels), ds[keep], y[keep]
-        )
+        sales, series = _level_series(mapping, coded, ds, y, keep, dropped, notes)
+    if mapping.namespace:
+        sales, series = _namespaced(sales, series, mapping.dataset_name(path))
     sales = sales.sort_values(["unique_id", "ds"], ignore_index=True)
     series = _with_stats(series, sales, freq, mapping.dataset_name(path))
-    return _Loaded(sales, series, freq, source_rows=len(rows), missing=missing)
+    return _Loaded(sales, series, freq, source_rows=source_rows, missing=missing, dropped=dropped, notes=notes)
 
 
-def _apply_filters(path: Path, df: pd.DataFrame, where: dict[str, Any]) -> np.ndarray:
-    """Positions of the rows that pass every filter; InputError when none does."""
-    keep = np.ones(len(df), dtype=bool)
-    for col, wanted in where.items():
-        codes, values = text_codes(df[col])
-        allowed = {str(v) for v in (wanted if isinstance(wanted, (list, tuple, set)) else [wanted])}
-        keep &= np.asarray(values.isin(allowed))[codes]
-    if not keep.any():
-        shown = "; ".join(
-            f"{col}={wanted!r} ({col!r} has: {', '.join(map(str, text_codes(df[col])[1][:12]))})"
-            for col, wanted in where.items()
-        )
-        raise InputError.at(path, f"no rows left after filters {shown}")
-    return np.flatnonzero(keep)
+def _describer(mapping: SalesMapping, keys):
+    """``describe(i)`` naming the series of kept row i in a duplicate-row message."""
+    if mapping.id is not None:
+        return lambda i: f"series {keys[i]!r}"
+
+    def describe(i: int) -> str:
+        return ", ".join(f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels, keys)) \
+            or "the series"
+    return describe
+
+
+def _level_series(mapping: SalesMapping, coded, ds, y, keep, dropped, notes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leaves summed into every level; total rows the file already has used as the aggregates they are."""
+    levels = list(mapping.levels)
+    totals = find_totals(levels, coded, pd.factorize(ds)[0], np.where(keep, y, np.nan), *parse_totals(mapping.totals))
+    notes.extend(totals.notes)
+    leaf = keep & totals.leaf
+    if not leaf.any():
+        raise InputError("every row is a total row; nothing is left to sum (set --totals none)")
+    sales, series = aggregate_levels([c[leaf] for c, _ in coded], [v for _, v in coded], levels, ds[leaf], y[leaf])
+    if not totals.found:
+        return sales, series
+    given = keep & (totals.node_depth >= 0)
+    found = "; ".join(f"{col} = {', '.join(map(repr, vals[:4]))}" + (" …" if len(vals) > 4 else "")
+                      for col, vals in totals.values.items())
+    cross = int((keep & totals.cross_cut).sum())
+    if cross:
+        dropped["total rows across the hierarchy (e.g. a total above a non-total)"] = cross
+    if given.any():
+        frame = pd.DataFrame({"unique_id": node_ids(levels, coded, np.flatnonzero(given),
+                                                    totals.node_depth[given]),
+                              "ds": ds[given], "y": y[given]})
+        known = frame["unique_id"].isin(series["unique_id"]).to_numpy()
+        if (~known).any():
+            dropped["total rows of a node without leaves"] = int((~known).sum())
+        sales, check = use_given(sales, frame[known])
+        notes.append(f"total rows found ({found}): used as the aggregates of {check['nodes']:,} series instead of "
+                     f"summing them again; the sum of their parts differs from them by {check['median_pct']:.2f} % "
+                     f"(median), {check['max_pct']:.2f} % at most ({check['worst']})")
+    else:
+        notes.append(f"total rows found ({found}); none was a whole node's total")
+    return sales, series
+
+
+def _namespaced(sales: pd.DataFrame, series: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    prefix = f"{dataset}:"
+    series = series.assign(unique_id=prefix + series["unique_id"].astype(str),
+                           parent_id=series["parent_id"].map(lambda p: None if p is None else prefix + str(p)))
+    return sales.assign(unique_id=prefix + sales["unique_id"].astype(str)), series
 
 
 def _series_ids(path, mapping, df, rows, line) -> tuple[np.ndarray, dict[str, str], set[str]]:

@@ -5,8 +5,6 @@ Work happens on distinct values (factorised text) wherever possible, so a 400k-r
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -28,26 +26,6 @@ def text_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 def first_row(rows: np.ndarray, bad: np.ndarray) -> int:
     return int(rows[np.flatnonzero(bad)[0]])
-
-
-def parse_dates(path, column, values: pd.Index, codes, rows, line) -> pd.DatetimeIndex:
-    """Parse the distinct date texts (ISO 8601 first, then pandas' format inference); InputError at the first row
-    whose date parses under neither (an empty date is an error too)."""
-    parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
-    if parsed.isna().any():
-        with warnings.catch_warnings():  # "could not infer format": expected for non-dates, reported below
-            warnings.simplefilter("ignore", UserWarning)
-            other = pd.to_datetime(values, errors="coerce")
-        if other.isna().sum() < parsed.isna().sum():
-            parsed = other
-    if parsed.tz is not None:
-        parsed = parsed.tz_localize(None)
-    bad_values = np.asarray(parsed.isna())
-    if bad_values.any():
-        row = first_row(rows, bad_values[codes])
-        text = values[codes[np.flatnonzero(bad_values[codes])[0]]]
-        raise InputError.at(path, f"{text!r} is not a date", column=column, row=row, has_header_line=line)
-    return pd.DatetimeIndex(parsed)
 
 
 def parse_values(path, column, col: pd.Series, rows, line) -> np.ndarray:
@@ -117,6 +95,7 @@ def check_duplicates(path, column, key_codes, ds, rows, line, describe) -> None:
     same = np.flatnonzero(dup & (frame.eq(frame.iloc[i]).all(axis=1).to_numpy()))[0]
     raise InputError.at(
         path,
-        f"duplicate row for {describe(i)} on {ds[i].date()} (same series and period as row {int(rows[same]) + 1})",
+        f"duplicate row for {describe(i)} on {ds[i].date()} (same series and period as row {int(rows[same]) + 1}); "
+        "a transaction log (one row per sale) needs --aggregate sum or count with --freq D, W or M",
         column=column, row=int(rows[i]), has_header_line=line,
     )

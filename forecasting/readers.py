@@ -71,8 +71,10 @@ def check_columns(path: Path, available: list[str], wanted: dict[str, str]) -> N
             )
 
 
-def read_columns(path: Path, fmt: str, text_columns: list[str], value_column: str) -> pd.DataFrame:
-    """The text columns and the value column of every data row, in file order."""
+def read_columns(path: Path, fmt: str, text_columns: list[str], value_column: str | None) -> pd.DataFrame:
+    """The text columns and the value column (None: none) of every data row, in file order."""
+    if value_column is None:
+        return _read_text(path, fmt, text_columns)
     if fmt == "parquet":
         table = pq.read_table(path, columns=list(dict.fromkeys([*text_columns, value_column])))
         return _from_parquet(table, text_columns, value_column)
@@ -80,6 +82,14 @@ def read_columns(path: Path, fmt: str, text_columns: list[str], value_column: st
     if not _is_numeric(table.schema.field(value_column).type):
         table = _read_csv(path, text_columns, value_column, value_type=pa.string())
     return _to_pandas(table, text_columns, value_column)
+
+
+def _read_text(path: Path, fmt: str, text_columns: list[str]) -> pd.DataFrame:
+    if fmt == "parquet":
+        table = pq.read_table(path, columns=list(dict.fromkeys(text_columns)))
+        return _from_parquet(table, text_columns, None)
+    table = _read_csv(path, text_columns[1:], text_columns[0], value_type=pa.string())
+    return table.to_pandas()
 
 
 def _read_csv(path: Path, text_columns, value_column, value_type) -> pa.Table:
@@ -107,7 +117,7 @@ def _is_numeric(dtype: pa.DataType) -> bool:
 
 def _from_parquet(table: pa.Table, text_columns, value_column) -> pd.DataFrame:
     columns = {}
-    for name in dict.fromkeys([*text_columns, value_column]):
+    for name in dict.fromkeys([*text_columns, *([value_column] if value_column else [])]):
         col = table.column(name)
         if name == value_column and _is_numeric(col.type):
             columns[name] = pc.cast(col, pa.float64())
@@ -121,6 +131,6 @@ def _from_parquet(table: pa.Table, text_columns, value_column) -> pd.DataFrame:
 
 def _to_pandas(table: pa.Table, text_columns, value_column) -> pd.DataFrame:
     df = table.to_pandas()
-    if _is_numeric(table.schema.field(value_column).type):
+    if value_column and _is_numeric(table.schema.field(value_column).type):
         df[value_column] = df[value_column].astype("float64")
     return df

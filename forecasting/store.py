@@ -167,7 +167,8 @@ class SalesStore:
             ).fetchone()
             if clash:
                 raise InputError(
-                    f"data set {name!r}: series id {clash[0]!r} already belongs to data set {clash[1]!r}"
+                    f"data set {name!r}: series id {clash[0]!r} already belongs to data set {clash[1]!r}; ingest "
+                    f"with --namespace to prefix its ids with '{name}:'"
                 )
             old = "(SELECT unique_id FROM series WHERE dataset = ?)"
             con.execute(f"DELETE FROM sales WHERE unique_id IN {old}", [name])
