@@ -145,18 +145,23 @@ class CarryAdjuster(OneByOne):
         self.settings = settings
 
     def adjust_one(self, sit) -> AdjustmentResult:
-        from agent.carry import KINDS, carried_pct, latest_miss, learn_shares
+        from agent.carry import carried_pct, latest_miss, learn_shares
 
         s, freq = self.settings, sit.target.freq
         bt = sit.misses
+        event_log, event_text = _event_part(sit)
         miss = None if bt is None or bt.empty else latest_miss(bt, sit.target.series_id, freq, sit.as_of)
         if miss is None:
-            return AdjustmentResult("carry", model="carry", rationale="too few past outcomes of this series to "
-                                    "measure its latest miss: baseline kept",
-                                    warnings=["carry: too few past outcomes before as-of; baseline kept"])
+            pct = min(max(100.0 * math.expm1(event_log), s.change_min_pct), s.change_max_pct)
+            return AdjustmentResult("carry", pct=pct, direction=direction(pct, s.flat_band_pct), model="carry",
+                                    rationale="too few past outcomes of this series to measure its latest miss: "
+                                    "nothing carried." + event_text,
+                                    warnings=["carry: too few past outcomes before as-of; no miss carried"])
         shares = learn_shares(bt, freq, sit.as_of)
         share = shares[miss.kind]
-        pct = min(max(carried_pct(miss, shares), s.change_min_pct), s.change_max_pct)
+        carried = carried_pct(miss, shares)
+        pct = min(max(100.0 * math.expm1(math.log1p(carried / 100.0) + event_log), s.change_min_pct),
+                  s.change_max_pct)
         when = (f"the period from {miss.period[0]:%Y-%m-%d}" if not freq.startswith("M") else
                 f"{miss.period[0]:%B %Y}")
         head = (f"The latest known outcome ({when}, observed by {miss.period[1]}) came in {miss.pct:+.1f} % against "
@@ -170,16 +175,33 @@ class CarryAdjuster(OneByOne):
                        else "none were seen")
             span = f" ({share.first:%Y-%m}..{share.last:%Y-%m})" if share.first else ""
             body = (f"a {miss.kind}. In {share.n} past {miss.kind}s of this series and others at its level{span} "
-                    f"{learned}; shrunk toward the prior and capped at 100 %: carried {share.share:.0%} → {pct:+.1f} %.")
+                    f"{learned}; shrunk toward the prior and capped at 100 %: carried {share.share:.0%} → "
+                    f"{carried:+.1f} %.")
         flagged = flag_evidence(sit.evidence)
         ev = [h.id for h in sit.evidence if h.id not in flagged][:3]
         shown = ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in sit.cases[:3])
         tail = f" Closest past situations by news climate: {shown}." if shown else ""
         return AdjustmentResult(
             "carry", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(share.share, 3),
-            rationale=head + body + tail, evidence_ids=ev,
+            rationale=head + body + event_text + tail, evidence_ids=ev,
             model=f"carry({miss.kind}, share {share.share:.2f} from {share.n})",
             drivers=[{"evidence_id": e, "effect": "neutral", "note": "context at as-of"} for e in ev])
+
+
+def _event_part(sit) -> tuple[float, str]:
+    """(log change, rationale sentence) for the events scheduled inside the period (agent.events)."""
+    if not sit.scheduled:
+        return 0.0, ""
+    names = ", ".join(e.label() for e in sit.scheduled[:4]) + (" …" if len(sit.scheduled) > 4 else "")
+    eff = sit.event_effect
+    if eff is None:
+        return 0.0, (f" Scheduled in the period: {names}; no effect measured (they fall in this season every "
+                     "year, so the seasonal baseline carries them, or too few past periods with and without them): "
+                     "nothing added.")
+    return eff.log_effect, (
+        f" Scheduled in the period: {names}. In {eff.n} past periods of this season with them ({eff.first:%Y-%m-%d}"
+        f"..{eff.last:%Y-%m-%d}) the baseline missed by {100 * math.expm1(eff.raw):+.1f} % more than in those "
+        f"without; shrunk: {eff.pct:+.1f} % added.")
 
 
 register_adjuster("none", NoAdjuster)

@@ -91,6 +91,15 @@ class EvidenceOut(BaseModel):
     flag_reason: str | None = None
 
 
+class ScheduledOut(BaseModel):
+    """An event inside the period, known by as-of (agent.events)."""
+    text: str
+    event_date: dt.date
+    known: dt.date | None  # the day it became known; None: from the start (a calendar)
+    kind: str
+    source: str | None = None
+
+
 class Answer(BaseModel):
     question: str
     target: TargetOut
@@ -103,5 +112,6 @@ class Answer(BaseModel):
     adjustment: AdjustmentOut
     forecast: ForecastOut
     evidence: list[EvidenceOut]
+    scheduled: list[ScheduledOut] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from agent.adjusters import AdjustmentResult
 from agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+                          ScheduledOut,
                           SpanOut, TargetOut)
 from agent.settings import Settings
 
@@ -108,4 +109,6 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
                                  prompt_trimmed=adj.trimmed, **_trust_out(adj)),
         forecast=situation_forecast(sit, adj, settings),
         evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings,
+        scheduled=[ScheduledOut(text=e.text, event_date=e.event_date, known=e.known, kind=e.kind, source=e.source)
+                   for e in getattr(sit, "scheduled", [])],
         timings={k: round(v, 3) for k, v in sit.timings.items()})

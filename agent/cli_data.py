@@ -79,7 +79,7 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
 
 @ingest.command("docs")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(["news", "product", "note"]), default="news", show_default=True)
+@click.option("--kind", type=click.Choice(["news", "product", "note", "event"]), default="news", show_default=True)
 @click.option("--text", "text_col", default="text", show_default=True, help="Text column.")
 @click.option("--date", "date_col", default=None, help="Date column (products may be undated).")
 @click.option("--title", "title_col", help="Title column.")
@@ -88,19 +88,45 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
 @click.option("--url", "url_col", help="URL column.")
 @click.option("--categories", "categories_col", multiple=True,
               help="Column(s) of category tags (series ids or names, '|'-separated) linking documents to series.")
+@click.option("--event-date", "event_col", help="Column of the day a document is about (an announced promotion, a "
+              "holiday), when that is not the day it became known (--date): it is evidence for the period it falls in.")
 @click.option("--date-format", help="strptime format of the date column (default: ISO 8601).")
 @click.option("--dataset", help="Dataset name (default: the file name).")
 @click.pass_context
 def ingest_docs_cmd(ctx, file, kind, text_col, date_col, title_col, body_col, source_col, url_col,
-                    categories_col, date_format, dataset):
+                    categories_col, event_col, date_format, dataset):
     """Load dated documents (news, product texts, notes); duplicates are stored once."""
     from retrieval import DocMapping
 
     mapping = DocMapping(text=text_col, date=date_col, title=title_col, body=body_col, source=source_col,
-                         url=url_col, categories=categories_col, date_format=date_format)
+                         url=url_col, categories=categories_col, date_format=date_format, event_date=event_col)
     s = workspace.ingest_docs(settings_of(ctx), file, mapping, kind, dataset=dataset)
-    click.echo(f"ingested {s.added:,} new documents ({s.duplicates:,} duplicates skipped) in {s.seconds:.1f} s; "
+    _docs_summary(s)
+
+
+def _docs_summary(s) -> None:
+    blank = f", {s.skipped:,} rows without text left out" if s.skipped else ""
+    click.echo(f"ingested {s.added:,} new documents ({s.duplicates:,} duplicates skipped{blank}) in {s.seconds:.1f} s; "
                "run `trendcast index` to embed them")
+
+
+@ingest.command("calendar")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--date", "date_col", default="date", show_default=True, help="Column of the event's day.")
+@click.option("--event", "event_cols", multiple=True, required=True,
+              help="Column of event names (repeatable: event_name_1, event_name_2); blank cells are no event.")
+@click.option("--categories", "categories_col", multiple=True, help="Column(s) of tags limiting an event to series.")
+@click.option("--known", "known_col", help="Column of the day each event became known (default: known ahead, "
+              "from the start).")
+@click.option("--date-format", help="strptime format of the date columns (default: ISO 8601).")
+@click.option("--dataset", help="Dataset name (default: the file name).")
+@click.pass_context
+def ingest_calendar_cmd(ctx, file, date_col, event_cols, categories_col, known_col, date_format, dataset):
+    """Load a holiday / promotion calendar as events known ahead: answers show the ones inside their period."""
+    s = workspace.ingest_calendar(settings_of(ctx), file, date=date_col, events=tuple(event_cols),
+                                  categories=tuple(categories_col), known=known_col, dataset=dataset,
+                                  date_format=date_format)
+    _docs_summary(s)
 
 
 @cli.command()

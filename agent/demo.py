@@ -45,9 +45,23 @@ def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
     echo(f"sales: {s.source_rows:,} rows, {s.series} series (US Census MRTS, not seasonally adjusted), {s.start} .. {s.end}")
     d = workspace.ingest_docs(settings, data_dir / NEWS, news_mapping(), "news", dataset="news-headlines")
     echo(f"news: {d.added:,} new headlines ({d.duplicates:,} already stored)")
+    h = ingest_holidays(settings, s.start.year, s.end.year + 1)
+    echo(f"holidays: {h.added:,} new US retail holidays {s.start.year}..{s.end.year + 1} (computed; events known "
+         "ahead)")
     i = workspace.build_index(settings)
     echo(f"index: {i.total:,} documents ({i.added:,} embedded now, {i.docs_per_s:,.0f} docs/s)")
     warm_backtests(settings, WARM_AS_OF, echo)
+
+
+def ingest_holidays(settings: Settings, first_year: int, last_year: int):
+    """The computed US retail holiday calendar (forecasting.holidays) as events known ahead, via a CSV file kept in
+    the workspace (`us-retail-holidays.csv`: the user can read what was ingested)."""
+    from forecasting.holidays import us_retail_holidays
+
+    path = settings.home / "us-retail-holidays.csv"
+    settings.home.mkdir(parents=True, exist_ok=True)
+    us_retail_holidays(first_year, last_year).to_csv(path, index=False)
+    return workspace.ingest_calendar(settings, path, date="date", events=("event",), dataset="us-retail-holidays")
 
 
 WARM_AS_OF = dt.date(2020, 3, 31)  # the demo's as-of (cli_ask `demo --as-of` default)

@@ -13,6 +13,7 @@ from agent import workspace
 from agent.settings import Settings
 
 MMR_LAMBDA = 0.7  # relevance vs diversity of the documents one query returns
+SEARCHED_KINDS = ("news", "product", "note")  # events reach a situation as scheduled (agent.events), not by meaning
 
 
 class EvidenceSearch:
@@ -36,9 +37,10 @@ class EvidenceSearch:
         since = as_of - dt.timedelta(days=self.settings.evidence_window_days - 1)
         per_query = max(k // len(query_vecs) + 2, 3)
         hits = [h for v in query_vecs for h in self.index.search(v, as_of=as_of, since=since, k=per_query,
-                                                                 mmr=MMR_LAMBDA)]
+                                                                 mmr=MMR_LAMBDA, kinds=SEARCHED_KINDS)]
         if not hits:
-            hits = [h for v in query_vecs for h in self.index.search(v, as_of=as_of, k=per_query, mmr=MMR_LAMBDA)]
+            hits = [h for v in query_vecs for h in self.index.search(v, as_of=as_of, k=per_query, mmr=MMR_LAMBDA,
+                                                                     kinds=SEARCHED_KINDS)]
         best: dict = {}
         for h in sorted(hits, key=lambda h: -h.score):
             best.setdefault(h.doc_id, h)

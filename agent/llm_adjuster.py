@@ -68,6 +68,7 @@ def build_context(sit, settings: Settings, n_examples: int):
         baseline_model=b.model, baseline_total=b.total, lo_80=b.lo_80, hi_80=b.hi_80, lo_95=b.lo_95, hi_95=b.hi_95,
         last_period_total=sit.last_period_total, same_period_last_year=sit.same_period_last_year,
         evidence=evidence(sit.evidence), examples=examples,
+        scheduled=[f"{e.text} ({e.event_date:%a %d %b})" for e in getattr(sit, "scheduled", [])],
         min_pct=settings.change_min_pct, max_pct=settings.change_max_pct, flat_band_pct=settings.flat_band_pct)
 
 

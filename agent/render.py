@@ -122,6 +122,11 @@ def print_answer(a, console: Console | None = None) -> None:
             flag = "[red]![/] " if e.flagged else ""  # reads like instructions to a model
             c.print(f" {mark} {_e(e.id):>7} {e.date or '—'} [dim]{_e(e.source)}[/] {flag}{_e(e.text)}",
                     highlight=False)
+    if a.scheduled:
+        c.print("[bold]scheduled[/] [dim](inside the period, known by as-of)[/]")
+        for e in a.scheduled:
+            known = f"known since {e.known}" if e.known else "calendar"
+            c.print(f"   {e.event_date} {_e(e.text)} [dim]({_e(known)})[/]", highlight=False)
     for w in a.warnings:
         c.print(f"[yellow]warning:[/] {_e(w)}", highlight=False)
 

@@ -57,6 +57,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     home: Path = Field(default_factory=default_home)
+    # TRENDCAST_EMBED_MODEL: all-MiniLM-L6-v2 (English, bundled), use-multilingual-v3 (the `multilingual` extra:
+    # Spanish, Portuguese and 14 more), or the path of a local sentence-transformers model folder (docs/multilingual.md)
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = Field(64, ge=1, le=4096)
     exact_index_max: int = Field(50_000, ge=0)  # flat (exact) FAISS index up to this many documents, IVF above

@@ -44,6 +44,9 @@ class Situation:
     # how far recent breaks extend the answer's interval down and up (log units, agent.carry.break_extents;
     # forecasting.conformal)
     break_extent: tuple[float, float] = (0.0, 0.0)
+    # events inside the period known by as_of (agent.events.Scheduled) and what the same events did before
+    scheduled: list = field(default_factory=list)
+    event_effect: object | None = None  # agent.events.EventEffect
     unit: str | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -154,8 +157,20 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         if miss is not None and miss.kind != "ordinary":
             warnings.append(break_text(miss, target.freq))
         extent = break_extents(misses, target.series_id, target.freq, as_of)
+    scheduled, effect = _events(settings, series, target, period, as_of, misses)
     return Situation(
         question=question, target=target, as_of=as_of, horizon=horizon, period=period, history=history,
         unit=workspace.unit_of(series, target.series_id), baseline=baseline,
         last=last_steps(history, target.freq, period, as_of), last_year=year_ago(history, target.freq, period, as_of),
-        evidence=evidence, cases=cases, misses=misses, break_extent=extent, warnings=warnings, timings=timings)
+        evidence=evidence, cases=cases, misses=misses, break_extent=extent, scheduled=scheduled,
+        event_effect=effect, warnings=warnings, timings=timings)
+
+
+def _events(settings: Settings, series: pd.DataFrame, target: Target, period, as_of: dt.date, misses):
+    """The events scheduled inside the period known by as_of, and their past effect (agent.events)."""
+    from agent import events
+
+    docs = workspace.doc_store(settings)
+    tags = events.series_tags(series, target.series_id, target.name)
+    found = events.scheduled(docs, tags, period.start, period.end, as_of)
+    return found, events.effect(docs, found, misses, target.series_id, period.start, as_of)

@@ -62,6 +62,12 @@ def ingest_docs(settings: Settings, path: Path, mapping, kind: str, dataset: str
     return _ingest(doc_store(settings), path, mapping, kind, dataset=dataset)
 
 
+def ingest_calendar(settings: Settings, path: Path, **kwargs):
+    from retrieval import ingest_calendar as _ingest
+
+    return _ingest(doc_store(settings), path, **kwargs)
+
+
 def build_index(settings: Settings, rebuild: bool = False):
     """Embed new documents, update the index, and pre-embed every series' query (so `ask` needs no model)."""
     from retrieval import build_index as _build, embed_queries

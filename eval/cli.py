@@ -91,7 +91,8 @@ def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_cmd(ctx, suites, as_json):
-    """The runs under <home>/runs, newest first: suite, date, variants, best variant's MASE and skill."""
+    """The runs under <home>/runs and those registered from elsewhere (--out), newest first: suite, date, variants,
+    best variant's MASE and skill. A run outside <home>/runs is shown by its path; one whose folder is gone says so."""
     from eval.runs import list_runs
     from eval.suite import load_suite, shipped_suites
 
@@ -109,9 +110,13 @@ def list_cmd(ctx, suites, as_json):
         click.echo("no runs yet (trendcast eval run SUITE)")
         return
     for r in rows:
+        name = r["path"] if r.get("registered") else r["run_id"]  # what `eval compare` takes for it
+        if r["status"] == "missing":
+            click.echo(f"{name:<36} gone: the registered run folder no longer exists (or has no run.json)")
+            continue
         head = (f"best {r['best']} MASE {r['best_mase']:.3f}" + (f", skill {r['best_skill']:+.3f}"
                 if r.get("best_skill") is not None else " (reference)")) if r["best"] else r["status"]
-        click.echo(f"{r['run_id']:<36} {r['suite'] or '?':<18} {(r['started'] or '')[:16]:<17} "
+        click.echo(f"{name:<36} {r['suite'] or '?':<18} {(r['started'] or '')[:16]:<17} "
                    f"{'blind ' if r['blind'] else ''}{head}  [{', '.join(r['variants'])}]")
 
 

@@ -23,6 +23,7 @@ import yaml
 
 from eval.cells import compute_baselines, plan_grid, rolling_combined, select_series, write_parquet
 from eval.errors import SuiteError
+from eval.runs import register_run
 from eval.suite import Suite, inside
 from eval.trusted import add_trusted
 from eval.variants import OriginContext, run_variant, variant_settings
@@ -114,6 +115,7 @@ def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
     check_endpoints(settings, suite)
     meta = start_run(run_dir, suite, opts, resume)
     t0 = dt.datetime.now(dt.timezone.utc)
+    workspace_settings = settings  # the registry is the user's workspace's, not a files suite's own workspace
     settings = run_settings(settings, suite, opts.echo)
     store = workspace.sales_store(settings)
     all_series = store.series()
@@ -138,6 +140,10 @@ def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
                     excluded=excluded, started=t0, blind_year_shift=opts.blind_year_shift, trust=trust)
     meta.update(status="done", finished=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     write_json(run_dir / "run.json", meta)
+    try:
+        register_run(workspace_settings, run_dir)  # `eval list` finds it wherever --out put it
+    except OSError as exc:  # the run is done all the same; only the listing misses it
+        opts.echo(f"could not register the run in {workspace_settings.home}: {exc}")
     return run_dir
 
 

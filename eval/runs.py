@@ -1,7 +1,14 @@
-"""Finished runs: finding them, listing them, and comparing two of them cell by cell with paired intervals."""
+"""Finished runs: finding them, listing them, and comparing two of them cell by cell with paired intervals.
+
+A run is found under <home>/runs, or through the workspace's registry of runs, <home>/runs.jsonl: one JSON line
+{"path", "registered"} appended by every run that finishes (wherever `--out` put it), so `eval list` shows runs
+written outside the workspace too, and says when a registered run's folder is gone.
+"""
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,36 +23,92 @@ def runs_dir(settings) -> Path:
     return settings.home / "runs"
 
 
+def registry_path(settings) -> Path:
+    return settings.home / "runs.jsonl"
+
+
+def register_run(settings, run_dir: Path) -> None:
+    """Record `run_dir` (resolved) in the workspace's registry of runs: one appended line, one write."""
+    path = registry_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"path": str(Path(run_dir).resolve()),
+                       "registered": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))  # O_APPEND: lines of runs finishing at once do not interleave
+    finally:
+        os.close(fd)
+
+
+def registered_runs(settings) -> list[Path]:
+    """The run folders in the registry, first registration order, each once; unreadable lines are skipped."""
+    try:
+        text = registry_path(settings).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    out: dict[str, Path] = {}
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+            out.setdefault(str(entry["path"]), Path(entry["path"]))
+        except (ValueError, KeyError, TypeError):  # a torn or hand-edited line
+            continue
+    return list(out.values())
+
+
 def find_run(settings, ref: str | Path) -> Path:
-    """A run folder given as a path (anywhere the user says) or as a run id: a folder right under <home>/runs."""
+    """A run folder given as a path (anywhere the user says) or as a run id: a folder right under <home>/runs, else
+    the one registered run folder of that name."""
     if (Path(ref) / "run.json").is_file():
         return Path(ref)
     run_id = str(ref)
     if run_id not in ("", ".", "..") and Path(run_id).name == run_id and "\\" not in run_id:  # one folder name
         if (runs_dir(settings) / run_id / "run.json").is_file():
             return runs_dir(settings) / run_id
+        named = [p for p in registered_runs(settings) if p.name == run_id and (p / "run.json").is_file()]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise SuiteError(f"{ref}: {len(named)} registered runs have that name ({', '.join(map(str, named))}); "
+                             "give the folder's path")
     raise SuiteError(f"{ref}: no such run (a folder with run.json, or a run id from `trendcast eval list`)")
 
 
 def list_runs(settings) -> list[dict]:
-    """Every run under <home>/runs, newest first: id, suite, started, status, variants, headline numbers."""
-    out = []
+    """Every run under <home>/runs or in the registry, newest first: id, suite, started, status, variants, headline
+    numbers, path. A registered run whose folder (or run.json) is gone is listed with status "missing"."""
+    out, seen = [], set()
     for run_json in sorted(runs_dir(settings).glob("*/run.json")):
-        meta = json.loads(run_json.read_text())
-        row = {"run_id": run_json.parent.name, "suite": meta.get("suite"), "started": meta.get("started"),
-               "status": meta.get("status"), "blind": bool(meta.get("blind_year_shift")), "variants": [],
-               "best": None, "best_mase": None, "best_skill": None, "path": str(run_json.parent)}
-        res_path = run_json.parent / "results.json"
-        if res_path.is_file():
-            res = json.loads(res_path.read_text())
-            row["variants"] = list(res["variants"])
-            best = res["leaderboard"][0]
-            row["best"] = best
-            row["best_mase"] = res["variants"][best]["metrics"]["mase"]["value"]
-            row["best_skill"] = (res["variants"][best]["vs_reference"].get("mase_skill") or {}).get("value")
-            row["reference"] = res["reference"]
-        out.append(row)
+        seen.add(run_json.parent.resolve())
+        out.append(_row(run_json.parent, registered=False))
+    for run in registered_runs(settings):
+        if run.resolve() in seen:
+            continue
+        seen.add(run.resolve())
+        if (run / "run.json").is_file():
+            out.append(_row(run, registered=True))
+        else:
+            out.append({"run_id": run.name, "suite": None, "started": None, "status": "missing", "blind": False,
+                        "variants": [], "best": None, "best_mase": None, "best_skill": None, "path": str(run),
+                        "registered": True})
     return sorted(out, key=lambda r: r["started"] or "", reverse=True)
+
+
+def _row(run: Path, registered: bool) -> dict:
+    meta = json.loads((run / "run.json").read_text())
+    row = {"run_id": run.name, "suite": meta.get("suite"), "started": meta.get("started"),
+           "status": meta.get("status"), "blind": bool(meta.get("blind_year_shift")), "variants": [],
+           "best": None, "best_mase": None, "best_skill": None, "path": str(run), "registered": registered}
+    res_path = run / "results.json"
+    if res_path.is_file():
+        res = json.loads(res_path.read_text())
+        row["variants"] = list(res["variants"])
+        best = res["leaderboard"][0]
+        row["best"] = best
+        row["best_mase"] = res["variants"][best]["metrics"]["mase"]["value"]
+        row["best_skill"] = (res["variants"][best]["vs_reference"].get("mase_skill") or {}).get("value")
+        row["reference"] = res["reference"]
+    return row
 
 
 def load_cells(run: Path) -> pd.DataFrame:

@@ -25,6 +25,7 @@ CONTEXT_VARIABLES = frozenset({
     "n_history", "baseline_model", "baseline_total", "lo_80", "hi_80", "lo_95", "hi_95", "last_period_total",
     "same_period_last_year", "baseline_vs_last_period", "baseline_vs_last_year", "evidence", "evidence_ids",
     "n_evidence", "examples", "n_examples", "min_pct", "max_pct", "flat_band_pct", "blind_note", "evidence_quoted",
+    "scheduled",
 })
 EXAMPLE_VARIABLES = frozenset({"n", "series_name", "origin", "period_label", "baseline_total", "evidence", "answer",
                                "evidence_quoted"})
@@ -96,6 +97,8 @@ class PromptContext(BaseModel):
     last_period_total: float | None = None
     same_period_last_year: float | None = None
     evidence: list[Evidence] = Field(default_factory=list)
+    # events inside the period known by as_of, one line each without the year ("Thanksgiving (Thu 24 Nov)")
+    scheduled: list[str] = Field(default_factory=list)
     examples: list[FewShotExample] = Field(default_factory=list)
     min_pct: float = -90.0
     max_pct: float = 200.0
@@ -125,6 +128,7 @@ class PromptContext(BaseModel):
             "evidence_quoted": evidence_quoted(self.evidence) or "(no evidence found for this period)",
             "evidence_ids": ", ".join(ids) if ids else "none", "n_evidence": str(len(ids)),
             "n_examples": str(len(self.examples)),
+            "scheduled": "; ".join(self.scheduled) if self.scheduled else "none known",
             "min_pct": f"{self.min_pct:g}", "max_pct": f"{self.max_pct:g}", "flat_band_pct": f"{self.flat_band_pct:g}",
             "blind_note": BLIND_NOTE if self.blind else "",
         }

@@ -18,7 +18,7 @@ from .embedders import (DEFAULT_MODEL, Embedder, canonical_model_name, get_embed
                         unregister_embedder)
 from .errors import EmbedderError, IndexMismatchError, IndexMissingError, InputError, RetrievalError
 from .hits import Hit
-from .ingest import IngestSummary, ingest_docs
+from .ingest import IngestSummary, ingest_calendar, ingest_docs
 from .mapping import HEADLINES_MAPPING, DocMapping
 from .query_cache import embed_queries
 
@@ -26,7 +26,7 @@ __all__ = [
     "DEFAULT_MODEL", "HEADLINES_MAPPING", "KINDS", "DocIndex", "DocMapping", "DocStore", "Embedder", "EmbedderError",
     "Hit", "IndexMismatchError", "IndexMissingError", "IndexSummary", "IngestSummary", "InputError", "RetrievalError",
     "TrendcastRetriever", "build_index", "canonical_model_name", "embed_queries", "get_embedder", "index_exists",
-    "ingest_docs", "open_index", "register_embedder", "unregister_embedder", "window_start",
+    "ingest_calendar", "ingest_docs", "open_index", "register_embedder", "unregister_embedder", "window_start",
 ]
 
 

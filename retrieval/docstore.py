@@ -1,7 +1,9 @@
 """The document store: one DuckDB file (`docs.duckdb`) holding documents, their embeddings and the query cache.
 
 Tables
-- `documents`: doc_id (stable, never reused), kind (news|product|note), date (NULL = valid from the start), title,
+- `documents`: doc_id (stable, never reused), kind (news|product|note|event), date (the day it became known:
+  publication; NULL = known from the start), event_date (the day it is about, for a scheduled event or a dated
+  note announcing one; NULL = none), lang (ISO 639-1 code detected at ingest, retrieval.language), title,
   text (the line shown to people), body (longer text embedded with it, e.g. a news description), source, url,
   categories (VARCHAR[] of tags linking the document to series or hierarchy levels), norm_hash (de-duplication key,
   unique), dataset (where it came from), added_at.
@@ -24,6 +26,7 @@ import re
 import threading
 import time
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
 
@@ -36,7 +39,7 @@ from .mapping import DocMapping  # noqa: F401  (re-exported: the internals doc l
 if TYPE_CHECKING:
     import pyarrow as pa
 
-KINDS = ("news", "product", "note")
+KINDS = ("news", "product", "note", "event")  # event: a calendar entry (holiday, promotion) known ahead
 UNDATED_DAY = np.iinfo(np.int32).min + 1  # day number of an undated document: before every as-of and every since
 
 _SCHEMA = """
@@ -67,8 +70,11 @@ CREATE TABLE IF NOT EXISTS query_embeddings (
     vector BLOB NOT NULL,
     PRIMARY KEY (model, text_hash)
 );
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS event_date DATE;
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS lang VARCHAR;
 """
-DOC_COLUMNS = ("kind", "date", "title", "text", "body", "source", "url", "categories", "norm_hash", "dataset")
+DOC_COLUMNS = ("kind", "date", "title", "text", "body", "source", "url", "categories", "norm_hash", "dataset",
+               "event_date", "lang")
 ROW_COLUMNS = ("doc_id", "kind", "date", "title", "text", "body", "source", "url", "categories")
 T = TypeVar("T")
 
@@ -254,6 +260,32 @@ class DocStore:
             "FROM documents ORDER BY doc_id").fetchnumpy(), lambda: {"doc_id": [], "day": [], "kind": []})
         return (np.asarray(got["doc_id"], dtype=np.int64), np.asarray(got["day"], dtype=np.int32),
                 np.asarray(got["kind"], dtype=object))
+
+    def scheduled(self, start: date, end: date, as_of: date) -> list[dict]:
+        """Documents about a day in start..end that were known by as_of (dated on or before it, or undated), by
+        event date: the events a planner knows ahead. Each: doc_id, kind, date, event_date, text, source,
+        categories."""
+        sql = ("SELECT doc_id, kind, date, event_date, text, source, categories FROM documents "
+               "WHERE event_date BETWEEN ? AND ? AND (date IS NULL OR date <= ?) ORDER BY event_date, doc_id")
+        try:
+            rows = self.query(sql, [start, end, as_of])
+        except duckdb.BinderException:  # a store written before event dates existed
+            return []
+        keys = ("doc_id", "kind", "date", "event_date", "text", "source", "categories")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def occurrences(self, texts: Sequence[str], before: date, as_of: date) -> list[dict]:
+        """Earlier events with one of these texts (case-insensitive), dated before `before` and known by as_of:
+        the same holiday in past years."""
+        if not texts:
+            return []
+        sql = ("SELECT lower(text), event_date FROM documents WHERE event_date < ? AND (date IS NULL OR date <= ?) "
+               "AND lower(text) IN (SELECT lower(unnest(?::VARCHAR[]))) ORDER BY event_date")
+        try:
+            rows = self.query(sql, [before, as_of, list(texts)])
+        except duckdb.BinderException:
+            return []
+        return [{"text": r[0], "event_date": r[1]} for r in rows]
 
     def category_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(doc_id, lower-cased tag) for every tag of every document."""

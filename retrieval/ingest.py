@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .docstore import DOC_COLUMNS, KINDS, DocStore
 from .errors import InputError
+from .language import detect_language
 from .mapping import DocMapping
 from .readers import read_frame
 from .texts import clean_text, doc_hash
@@ -21,7 +22,7 @@ class IngestSummary:
     rows: int  # rows in the file
     added: int  # new documents stored
     duplicates: int  # rows already stored, or repeating an earlier row (same kind, date and normalised text)
-    skipped: int  # rows with a blank text cell
+    skipped: int  # rows with a blank text cell (a calendar: day × event column cells without an event)
     seconds: float
 
     @property
@@ -45,11 +46,41 @@ def ingest_docs(store: DocStore, path: str | Path, mapping: DocMapping, kind: st
         if column not in frame.columns:
             raise InputError(path, f"no such column (wanted for {role}; the file has: {', '.join(frame.columns)})",
                              column=column)
+    if kind == "event" and mapping.event_date is None:
+        raise InputError(path, "event documents need an event date column (--event-date)")
     dataset = dataset or path.name
     table, skipped = _documents_table(path, frame, mapping, kind, dataset)
     added, duplicates = store.add_documents(table) if table.num_rows else (0, 0)
     return IngestSummary(file=str(path), kind=kind, dataset=dataset, rows=len(frame), added=added,
                          duplicates=duplicates, skipped=skipped, seconds=time.perf_counter() - started)
+
+
+def ingest_calendar(store: DocStore, path: str | Path, date: str, events: tuple[str, ...],
+                    categories: tuple[str, ...] = (), known: str | None = None, dataset: str | None = None,
+                    date_format: str | None = None) -> IngestSummary:
+    """A holiday / promotion table (one row per day, one or more event-name columns, e.g. the M5 calendar's
+    event_name_1 and event_name_2) → event documents dated on their day, known from the start (or from the `known`
+    column). Rows without an event name are not events (counted as skipped)."""
+    import pandas as pd
+
+    started = time.perf_counter()
+    path = Path(path)
+    frame = read_frame(path)
+    for column in (date, *events, *categories, *([known] if known else [])):
+        if column not in frame.columns:
+            raise InputError(path, f"no such column (the file has: {', '.join(frame.columns)})", column=column)
+    if not events:
+        raise InputError(path, "name at least one event column (--event)")
+    keep = [date, *categories, *([known] if known else [])]
+    long = pd.concat([frame[keep].assign(event=frame[c]) for c in events], ignore_index=True)
+    mapping = DocMapping(text="event", date=known, event_date=date, categories=categories,
+                         default_source=path.name, date_format=date_format)
+    dataset = dataset or path.name
+    table, skipped = _documents_table(path, long, mapping, "event", dataset)
+    added, duplicates = store.add_documents(table) if table.num_rows else (0, 0)
+    return IngestSummary(file=str(path), kind="event", dataset=dataset, rows=len(frame), added=added,
+                         duplicates=duplicates, skipped=skipped,
+                         seconds=time.perf_counter() - started)
 
 
 def _texts(frame, column: str | None) -> list[str | None]:
@@ -63,6 +94,8 @@ def _documents_table(path: Path, frame, mapping: DocMapping, kind: str, dataset:
 
     texts = _texts(frame, mapping.text)
     dates = _dates(path, frame, mapping, kind, texts)
+    events = ([None] * len(frame) if mapping.event_date is None else
+              _dates(path, frame, mapping, "event" if kind == "event" else "dated", texts, column=mapping.event_date))
     titles, bodies, urls = (_texts(frame, c) for c in (mapping.title, mapping.body, mapping.url))
     sources = [s or mapping.default_source for s in _texts(frame, mapping.source)]
     categories = _categories(frame, mapping)
@@ -76,16 +109,20 @@ def _documents_table(path: Path, frame, mapping: DocMapping, kind: str, dataset:
         "source": [sources[i] for i in keep],
         "url": [urls[i] for i in keep],
         "categories": [categories[i] for i in keep],
-        "norm_hash": [doc_hash(kind, dates[i], titles[i], texts[i], bodies[i]) for i in keep],
+        "norm_hash": [doc_hash(kind, dates[i], titles[i], texts[i], bodies[i], events[i]) for i in keep],
         "dataset": [dataset] * len(keep),
+        "event_date": [events[i] for i in keep],
+        "lang": detect_language([" ".join(filter(None, (titles[i], texts[i], bodies[i]))) for i in keep]),
     }
-    types = {"date": pa.date32(), "categories": pa.list_(pa.string())}
+    types = {"date": pa.date32(), "event_date": pa.date32(), "categories": pa.list_(pa.string())}
     table = pa.table({c: pa.array(columns[c], types.get(c, pa.string())) for c in DOC_COLUMNS})
     return table, len(frame) - len(keep)
 
 
-def _dates(path: Path, frame, mapping: DocMapping, kind: str, texts: list[str | None]) -> list[date | None]:
-    column = mapping.date
+def _dates(path: Path, frame, mapping: DocMapping, kind: str, texts: list[str | None], column: str | None = "",
+           ) -> list[date | None]:
+    """The dates of a column (`column`: default the publication date) for the rows with a text."""
+    column = mapping.date if column == "" else column
     if column is None:
         if kind == "news":
             raise InputError(path, "news documents need a date column")
@@ -96,8 +133,8 @@ def _dates(path: Path, frame, mapping: DocMapping, kind: str, texts: list[str | 
         if day is _BAD:
             fmt = mapping.date_format or "ISO 8601, e.g. 2020-03-31"
             raise InputError(path, f"cannot read date {str(raw)[:40]!r} (expected {fmt})", column=column, row=row)
-        if day is None and kind == "news" and text:
-            raise InputError(path, "news documents need a date; this one has none", column=column, row=row)
+        if day is None and kind in ("news", "event") and text:
+            raise InputError(path, f"{kind} documents need a date; this one has none", column=column, row=row)
         out.append(day)
     return out
 

@@ -25,6 +25,9 @@ class DocMapping:
       "Clothing stores"); a cell is a list (Parquet/JSONL) or a string split on `category_sep`.
       `default_categories` are added to every document of the file.
     - source / default_source: where the document comes from (column, else this constant).
+    - event_date: the day the document is about when that is not the day it became known (a holiday in a
+      calendar, a note announcing a promotion): evidence for a period includes the events scheduled inside it that
+      were known by as-of. Read like `date`.
     """
 
     text: str = "text"
@@ -38,11 +41,12 @@ class DocMapping:
     default_categories: tuple[str, ...] = ()
     date_format: str | None = None
     category_sep: str = "|"
+    event_date: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", _as_tuple(self.categories))
         object.__setattr__(self, "default_categories", _as_tuple(self.default_categories))
-        for name in ("date", "title", "body", "source", "url", "default_source", "date_format"):
+        for name in ("date", "title", "body", "source", "url", "default_source", "date_format", "event_date"):
             if getattr(self, name) == "":
                 object.__setattr__(self, name, None)
         if not self.text:
@@ -51,7 +55,7 @@ class DocMapping:
     def columns(self) -> dict[str, str]:
         """Role → column name, for every mapped column."""
         roles = {"text": self.text, "date": self.date, "title": self.title, "body": self.body,
-                 "source": self.source, "url": self.url}
+                 "source": self.source, "url": self.url, "event date": self.event_date}
         out = {role: col for role, col in roles.items() if col}
         out.update({f"categories[{i}]": col for i, col in enumerate(self.categories)})
         return out

@@ -32,10 +32,13 @@ def content(title: str | None, text: str, body: str | None) -> str:
     return out
 
 
-def doc_hash(kind: str, day: date | None, title: str | None, text: str, body: str | None) -> str:
-    """De-duplication key: same kind, same date and the same normalised title/text/body."""
-    key = "\x1f".join([kind, day.isoformat() if day else "", normalise(title or ""), normalise(text),
-                       normalise(body or "")])
+def doc_hash(kind: str, day: date | None, title: str | None, text: str, body: str | None,
+             event: date | None = None) -> str:
+    """De-duplication key: same kind, same date (and event date) and the same normalised title/text/body."""
+    parts = [kind, day.isoformat() if day else "", normalise(title or ""), normalise(text), normalise(body or "")]
+    if event is not None:  # "Thanksgiving" of every year is its own event
+        parts.append(event.isoformat())
+    key = "\x1f".join(parts)
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 

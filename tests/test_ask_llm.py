@@ -39,7 +39,7 @@ def test_llm_adjustment_is_applied_and_prompt_is_leak_free(demo_copy, openai_ser
     a = ask(env=llm_env(server.url))
     assert a["adjustment"]["source"] == "llm"
     adj = a["adjustment"]
-    assert adj["prompt"] == "few-shot@2" and adj["proposed_pct"] == -20.0
+    assert adj["prompt"] == "few-shot@3" and adj["proposed_pct"] == -20.0
     # no record yet: the LLM's downward proposal is weighed by its prior trust, one half (on the log scale)
     assert adj["trust"] == 0.5 and adj["record"]["n"] == 0
     assert adj["pct"] == pytest.approx(100 * (math.sqrt(0.8) - 1), abs=1e-3)
