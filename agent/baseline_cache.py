@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-VERSION = "2"  # bump when forecast_period's method changes
+VERSION = "3"  # bump when forecast_period's method changes
 
 
 def cache_key(history: pd.DataFrame, freq: str, period, as_of, models, train_window) -> str:

@@ -10,6 +10,8 @@ forecast once; `members` says what ran, e.g. ``AutoARIMA→SeasonalNaive``; `war
 """
 from __future__ import annotations
 
+import warnings as pywarnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Sequence
@@ -48,6 +50,33 @@ class BaselineForecast:
         return {"model": self.model, "total": self.total, **{b: getattr(self, b) for b in BOUNDS}}
 
 
+_CODE_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning, ImportWarning)
+# said by every daily AutoARIMA: its approximate (CSS) order search, whose candidates' scipy BFGS stops with code 2
+# (precision loss); the chosen order is then refitted by CSS-ML, which does not warn
+_NOISE = ("possible convergence problem: minimize gave code",)
+
+
+@contextmanager
+def captured_warnings(into: list[str]):
+    """Python warnings raised inside (statsforecast's, numpy's, statsmodels') kept off stderr: each distinct one
+    is appended to `into` as ``while fitting: RuntimeWarning: divide by zero encountered in log``; deprecation
+    notes (about library code, not the forecast) are dropped."""
+    with pywarnings.catch_warnings(record=True) as caught:
+        pywarnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            seen = set(into)
+            for w in caught:
+                if issubclass(w.category, _CODE_WARNINGS) or str(w.message).startswith(_NOISE):
+                    continue
+                text = " ".join(f"while fitting: {w.category.__name__}: {w.message}".split())
+                text = text if len(text) <= 200 else text[:197] + "..."
+                if text not in seen:
+                    seen.add(text)
+                    into.append(text)
+
+
 def series_freq(freq: str, ds: pd.Series) -> str:
     """Canonical frequency; a bare weekly ``W`` takes its weekday from the data."""
     canon = parse_freq(freq)
@@ -68,10 +97,14 @@ def forecast_period(
 
     - as_of: default the end of the last observed period; rows whose period ends after as_of are dropped before
       anything is fitted.
-    - train_window: periods of history fed to the models (default 120 monthly, 156 weekly, 730 daily).
+    - train_window: periods of history fed to the models (default 120 monthly, 156 weekly, 1095 daily).
     - models: StatsForecast model names (see `forecasting.models.MODELS`), season length 12 / 52 / 7 by frequency;
       a series shorter than two seasons is fitted without seasonality (warning); SeasonalNaive (Naive for
-      non-seasonal fits) replaces a model that fails.
+      non-seasonal fits) replaces a model that fails. Daily series with two years of history are fitted with the
+      weekly and the yearly season (MSTL: see `forecasting.models`), shorter ones with the weekly only (warning).
+    - Python warnings raised while fitting (numpy's divide-by-zero on a short or zero-filled series, statsmodels'
+      convergence notes ...) never reach stderr: each distinct one is a line of the result's `warnings`
+      (deprecation notes, which concern the code and not the forecast, are dropped).
     - Intervals: one-step periods use the model interval; multi-step periods (weeks → month) use the correlated
       sum of `forecasting.intervals`. Ensemble: median of the member totals and of each member bound, each distinct
       forecast counted once (`forecasting.combine`: a failed member shows as ``AutoARIMA→SeasonalNaive``, a member
@@ -83,13 +116,15 @@ def forecast_period(
         raise InputError(f"period {period.label} does not start after as-of {as_of}")
     ds, y, warnings = prepare(history, freq, as_of, train_window or default_train_window(freq))
     h, mask = steps_in_period(ds[-1], freq, period)
-    fitted, fallback, plan_warnings = plan_models(models, len(y), season_length(freq))
-    guarded, names, fb = forecast_models(fitted, fallback)
-    from statsforecast import StatsForecast  # imported here: see forecasting.models._sf
+    fit_warnings: list[str] = []
+    with captured_warnings(fit_warnings):
+        fitted, fallback, plan_warnings = plan_models(models, len(y), season_length(freq))
+        guarded, names, fb = forecast_models(fitted, fallback)
+        from statsforecast import StatsForecast  # imported here: see forecasting.models._sf
 
-    sf = StatsForecast(models=guarded, freq=freq, n_jobs=1)
-    fc = sf.forecast(df=pd.DataFrame({"unique_id": "s", "ds": ds, "y": y}), h=h, level=list(LEVELS))
-    warnings += plan_warnings
+        sf = StatsForecast(models=guarded, freq=freq, n_jobs=1)
+        fc = sf.forecast(df=pd.DataFrame({"unique_id": "s", "ds": ds, "y": y}), h=h, level=list(LEVELS))
+    warnings += plan_warnings + fit_warnings
     arrays = {col: {"mean": fc[col].to_numpy("float64"),
                     **{b: fc[f"{col}-{b.replace('_', '-')}"].to_numpy("float64") for b in BOUNDS}}
               for col in (g.alias for g in guarded)}

@@ -15,8 +15,33 @@ _SPELLINGS = {
     "w": "W", "week": "W", "weekly": "W",
     "m": "MS", "ms": "MS", "month": "MS", "monthly": "MS",
 }
-SEASON_LENGTH = {"D": 7, "W": 52, "M": 12}
-DEFAULT_TRAIN_WINDOW = {"D": 730, "W": 156, "M": 120}  # ~2 years daily, 3 years weekly, 10 years monthly
+SEASON_LENGTH = {"D": 7, "W": 52, "M": 12}  # the main season: MASE's lag, "two seasons of history"
+LONGER_SEASONS = {"D": (365,)}  # also fitted (forecasting.models: MSTL) when the history holds two of them
+SEASON_NAMES = {7: "weekly", 12: "yearly", 52: "yearly", 365: "yearly"}
+# ~3 years daily (the yearly season needs two full years, and a third smooths its estimate), 3 years weekly,
+# 10 years monthly
+DEFAULT_TRAIN_WINDOW = {"D": 1095, "W": 156, "M": 120}
+
+
+class SeasonLength(int):
+    """A frequency's season length: an int, the main season (7 for daily data: what MASE scales by, what "two
+    seasons of history" counts, what backtests fit), that also carries every season of the frequency in `all`
+    (daily: ``(7, 365)``, weekly and yearly). `forecasting.models.plan_models` fits the longer ones where the
+    history holds two of each; everything else reads it as the plain number."""
+
+    all: tuple[int, ...]
+
+    def __new__(cls, seasons):
+        seasons = tuple(int(s) for s in seasons)
+        obj = super().__new__(cls, seasons[0])
+        obj.all = seasons
+        return obj
+
+    def __getnewargs__(self):
+        return (self.all,)
+
+    def __repr__(self) -> str:
+        return f"SeasonLength({self.all})" if len(self.all) > 1 else str(int(self))
 
 
 def parse_freq(freq: str) -> str:
@@ -35,8 +60,15 @@ def freq_kind(freq: str) -> str:
     return "M" if canon == "MS" else canon[0]
 
 
-def season_length(freq: str) -> int:
-    return SEASON_LENGTH[freq_kind(freq)]
+def season_length(freq: str) -> SeasonLength:
+    """The main season length (an int: 7, 52 or 12), carrying the longer seasons in ``.all`` (daily: 7, 365)."""
+    kind = freq_kind(freq)
+    return SeasonLength((SEASON_LENGTH[kind], *LONGER_SEASONS.get(kind, ())))
+
+
+def season_lengths(season) -> tuple[int, ...]:
+    """Every season of a `season_length` result (a plain int: just itself)."""
+    return tuple(getattr(season, "all", (int(season),)))
 
 
 def default_train_window(freq: str) -> int:
