@@ -199,9 +199,9 @@ def _event_part(sit) -> tuple[float, str]:
                      "year, so the seasonal baseline carries them, or too few past periods with and without them): "
                      "nothing added.")
     return eff.log_effect, (
-        f" Scheduled in the period: {names}. In {eff.n} past periods of this season with them ({eff.first:%Y-%m-%d}"
-        f"..{eff.last:%Y-%m-%d}) the baseline missed by {100 * math.expm1(eff.raw):+.1f} % more than in those "
-        f"without; shrunk: {eff.pct:+.1f} % added.")
+        f" Scheduled in the period: {names}. Over past periods of this season, {eff.n} of them holding these events' "
+        f"shopping days ({eff.first:%Y-%m-%d}..{eff.last:%Y-%m-%d}), the baseline missed by "
+        f"{100 * math.expm1(eff.raw):+.1f} % at this period's share of those days; shrunk: {eff.pct:+.1f} % added.")
 
 
 register_adjuster("none", NoAdjuster)

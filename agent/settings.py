@@ -72,6 +72,10 @@ class Settings(BaseModel):
     flat_band_pct: float = Field(1.0, ge=0, le=50)  # |change| <= this is "flat"
     baseline_models: tuple[str, ...] = ("AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive")
     train_window: int | None = Field(None, ge=4)  # periods fed to the baseline models (None: per-frequency default)
+    # daily data: known-ahead events (agent.events) as 0/1 regressors of the baseline models that take them
+    # (forecasting.event_regressors). Off by default: measured on M5 total units, Thanksgiving week 2015, AutoARIMA's
+    # Thanksgiving-day error 38 % → 24 % but its week total -4.6 % → -6.0 %, the member median unchanged; +2-4 s a fit
+    event_regressors: bool = False
 
     @field_validator("home")
     @classmethod
@@ -105,7 +109,8 @@ class Settings(BaseModel):
         llm = {field: value for field, value in raw.llm_values().items() if value}
         llm_options = overrides.pop("llm", None) or {}
         llm.update(llm_options)
-        data = {k: v for k, v in {"home": raw.home, "embed_model": raw.embed_model}.items() if v}
+        data = {k: v for k, v in {"home": raw.home, "embed_model": raw.embed_model,
+                                  "event_regressors": raw.EVENT_REGRESSORS}.items() if v}
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**data, llm=LLMSettings(**llm))
@@ -116,6 +121,7 @@ class Settings(BaseModel):
 # field path -> the variable that sets it (also in `trendcast --help`)
 ENV_VARS = {
     ("home",): "TRENDCAST_HOME", ("embed_model",): "TRENDCAST_EMBED_MODEL",
+    ("event_regressors",): "TRENDCAST_EVENT_REGRESSORS",
     ("url",): "TRENDCAST_LLM_URL", ("model",): "TRENDCAST_LLM_MODEL", ("api_key",): "TRENDCAST_LLM_API_KEY",
     ("timeout_s",): "TRENDCAST_LLM_TIMEOUT", ("budget_s",): "TRENDCAST_LLM_BUDGET",
     ("concurrency",): "TRENDCAST_LLM_CONCURRENCY", ("max_retries",): "TRENDCAST_LLM_MAX_RETRIES",
@@ -131,6 +137,7 @@ class _Env(BaseSettings):
 
     HOME: str | None = None
     EMBED_MODEL: str | None = None
+    EVENT_REGRESSORS: str | None = None
     LLM_URL: str | None = None
     LLM_MODEL: str | None = None
     LLM_API_KEY: str | None = Field(default=None, repr=False)

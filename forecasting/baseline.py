@@ -14,14 +14,14 @@ import warnings as pywarnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from forecasting.constants import BOUNDS, DEFAULT_MODELS
 from forecasting.errors import InputError
-from forecasting.frequency import default_train_window, parse_freq, season_length, weekly_alias
+from forecasting.frequency import default_train_window, freq_kind, parse_freq, season_length, weekly_alias
 from forecasting.history import prepare
 from forecasting.intervals import LEVELS, period_sum
 from forecasting.combine import combine_members, forecast_models
@@ -85,6 +85,21 @@ def series_freq(freq: str, ds: pd.Series) -> str:
     return canon
 
 
+def _with_events(ds, y, freq: str, h: int, events):
+    """The fit frame, and the future regressors (None: no events apply) of a daily series."""
+    df = pd.DataFrame({"unique_id": "s", "ds": ds, "y": y})
+    if not events or freq_kind(freq) != "D":
+        return df, None, []
+    from forecasting.event_regressors import event_columns
+
+    future_ds = pd.date_range(pd.Timestamp(ds[-1]) + pd.Timedelta(days=1), periods=h, freq="D")
+    x_train, x_future, used = event_columns(pd.DatetimeIndex(ds), future_ds, events)
+    if not used:
+        return df, None, []
+    future = pd.concat([pd.DataFrame({"unique_id": "s", "ds": future_ds}), x_future], axis=1)
+    return pd.concat([df, x_train], axis=1), future, used
+
+
 def forecast_period(
     history: pd.DataFrame,
     freq: str,
@@ -92,6 +107,7 @@ def forecast_period(
     as_of: date | None = None,
     models: Sequence[str] = DEFAULT_MODELS,
     train_window: int | None = None,
+    events: Mapping[date, Sequence[str]] | None = None,
 ) -> BaselineForecast:
     """Forecast the total of `period` from `history` (columns ds, y) as seen at `as_of`.
 
@@ -102,6 +118,8 @@ def forecast_period(
       a series shorter than two seasons is fitted without seasonality (warning); SeasonalNaive (Naive for
       non-seasonal fits) replaces a model that fails. Daily series with two years of history are fitted with the
       weekly and the yearly season (MSTL: see `forecasting.models`), shorter ones with the weekly only (warning).
+    - events: for daily data, known-ahead events (day → names) become 0/1 regressors of the models that take them
+      (`forecasting.event_regressors`; the ones used are named in `warnings`' "regressors: …" line).
     - Python warnings raised while fitting (numpy's divide-by-zero on a short or zero-filled series, statsmodels'
       convergence notes ...) never reach stderr: each distinct one is a line of the result's `warnings`
       (deprecation notes, which concern the code and not the forecast, are dropped).
@@ -123,7 +141,10 @@ def forecast_period(
         from statsforecast import StatsForecast  # imported here: see forecasting.models._sf
 
         sf = StatsForecast(models=guarded, freq=freq, n_jobs=1)
-        fc = sf.forecast(df=pd.DataFrame({"unique_id": "s", "ds": ds, "y": y}), h=h, level=list(LEVELS))
+        df, future, used = _with_events(ds, y, freq, h, events)
+        fc = sf.forecast(df=df, h=h, level=list(LEVELS), X_df=future)
+    if used:
+        warnings.append(f"regressors: {', '.join(used)} (known-ahead events inside the period)")
     warnings += plan_warnings + fit_warnings
     arrays = {col: {"mean": fc[col].to_numpy("float64"),
                     **{b: fc[f"{col}-{b.replace('_', '-')}"].to_numpy("float64") for b in BOUNDS}}

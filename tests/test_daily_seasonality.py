@@ -127,3 +127,32 @@ def test_december_follows_last_years_not_the_last_weeks(m5_total, monkeypatch):
     assert weekly.total / actual - 1 < -0.08
     assert christmas_ratio(weekly) > 0.9
     assert abs(yearly.total - actual) < abs(weekly.total - actual) / 3
+
+
+def _m5_events(shared_data) -> dict:
+    cal = pd.read_csv(shared_data / "m5" / "calendar.csv")
+    out: dict = {}
+    for col in ("event_name_1", "event_name_2"):
+        for day, name in zip(cal["date"], cal[col]):
+            if isinstance(name, str):
+                out.setdefault(pd.Timestamp(day).date(), []).append(name)
+    return out
+
+
+@pytest.mark.slow
+def test_known_ahead_events_as_regressors_of_a_daily_fit(m5_total, shared_data):
+    """Thanksgiving week 2015 as of 2015-11-19 (M5 total units): AutoARIMA with the calendar's events as 0/1
+    regressors moves Thanksgiving Day toward its dip (measured: error +38.5 % → +24.0 %)."""
+    as_of = date(2015, 11, 19)
+    period = resolve_period("next-week", as_of, "D")
+    actual = m5_total.set_index("ds")["y"][pd.Timestamp("2015-11-26")]
+
+    def thanksgiving_error(events) -> tuple[float, list[str]]:
+        fc = forecast_period(m5_total, "D", period, as_of=as_of, models=("AutoARIMA",), events=events)
+        return float(fc.steps.set_index("ds")["mean"][pd.Timestamp("2015-11-26")] / actual - 1), fc.warnings
+
+    plain, plain_warnings = thanksgiving_error(None)
+    with_events, warns = thanksgiving_error(_m5_events(shared_data))
+    assert "regressors: Thanksgiving (known-ahead events inside the period)" in warns
+    assert not any(w.startswith("regressors") for w in plain_warnings)
+    assert plain > 0.3 and with_events < plain - 0.1
