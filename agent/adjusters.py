@@ -169,7 +169,7 @@ class CarryAdjuster(OneByOne):
                 f"(±{100 * miss.scale:.1f} %), ")
         if miss.kind == "ordinary":
             body = (f"within ordinary noise, so nothing is carried (measured on MRTS: carrying ordinary misses made the "
-                    f"combined baseline worse; {share.n} ordinary past months here).")
+                    f"combined baseline worse; {share.n} ordinary past periods here).")
         else:
             learned = (f"the next period carried {share.raw:.0%} of such a miss" if share.raw is not None
                        else "none were seen")
@@ -195,13 +195,13 @@ def _event_part(sit) -> tuple[float, str]:
     names = ", ".join(e.label() for e in sit.scheduled[:4]) + (" …" if len(sit.scheduled) > 4 else "")
     eff = sit.event_effect
     if eff is None:
-        return 0.0, (f" Scheduled in the period: {names}; no effect measured (they fall in this season every "
-                     "year, so the seasonal baseline carries them, or too few past periods with and without them): "
-                     "nothing added.")
+        return 0.0, (f" Scheduled in the period: {names}; no effect added (for a month the seasonal baseline "
+                     "carries its holidays: measured on MRTS, adding their past effects made forecasts worse; for a "
+                     "week, too few past weeks with and without them).")
     return eff.log_effect, (
-        f" Scheduled in the period: {names}. Over past periods of this season, {eff.n} of them holding these events' "
-        f"shopping days ({eff.first:%Y-%m-%d}..{eff.last:%Y-%m-%d}), the baseline missed by "
-        f"{100 * math.expm1(eff.raw):+.1f} % at this period's share of those days; shrunk: {eff.pct:+.1f} % added.")
+        f" Scheduled in the period: {names}. In {eff.n} past periods of this season with them ({eff.first:%Y-%m-%d}"
+        f"..{eff.last:%Y-%m-%d}) the baseline missed by {100 * math.expm1(eff.raw):+.1f} % more than in those "
+        f"without; shrunk: {eff.pct:+.1f} % added.")
 
 
 register_adjuster("none", NoAdjuster)

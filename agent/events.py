@@ -4,13 +4,15 @@ An event is a document with an event date (retrieval.docstore): a holiday or pro
 the start), or a dated note announcing one (known from its publication date). `scheduled` lists those inside the
 period that were known by as-of and that apply to the series (untagged, or tagged with the series, one of its
 ancestors or one of its level values). `effect` measures, from the record, how far the backtest baseline missed in
-past periods of the same season (month, or ISO week) in proportion to how much of the events' windows (the LEAD_DAYS
-before each and the day itself) fell inside them, shrunk toward 0 with SHRINK pseudo-periods. An event that falls
-inside the same month every year (Thanksgiving in November) is in the seasonal baseline already: no effect to
-measure. One that moves (Easter between March and April) has one. Measured on MRTS (origins 2018-03, 2019-03,
-2020-03 forecasting April): counting a month as "with Easter" when Easter fell in it moved April the wrong way
-(Easter on 1 April 2018 does its shopping in March); comparing event months with all other months re-learned each
-month's seasonal miss (ordinary skill −0.015 against −0.004).
+past weekly or daily periods near the period's ISO week that held one of the same events, against those that did
+not, shrunk toward 0 with SHRINK pseudo-periods (an event in the same week every year is in the seasonal baseline
+already). Months and longer get no event effect, a measured choice. On MRTS, every monthly variant tried made
+ordinary months worse (ordinary-window skill of carry+trust: −0.004 without events):
+- event months against all other months re-learned each month's seasonal miss: −0.015;
+- within the same month, with the event against without it: −0.032;
+- the slope on each event's share of its 8-day lead window inside the month: −0.085. The shares barely vary for
+  Independence Day or Labor Day, so the slopes were noise.
+A holiday is one day in thirty of a month, and the seasonal baseline already carries most of it.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 SHRINK = 2.0  # pseudo-periods of zero effect the past occurrences are averaged with
-LEAD_DAYS = 8  # an event moves sales over the days before it and the day itself (Census X-13's Easter[8] window)
+MAX_PERIOD_DAYS = 7  # event effects for weeks and days only (see the module doc)
 MIN_OCCURRENCES = 2
 
 
@@ -104,27 +106,17 @@ def _season(starts: np.ndarray, freq_days: float) -> np.ndarray:
     return ts.isocalendar().week.to_numpy().astype(int)
 
 
-def _exposure(starts: np.ndarray, ends: np.ndarray, days: list[np.datetime64]) -> np.ndarray:
-    """Per period: the share of each event's window (the LEAD_DAYS before it and the day itself) inside the period,
-    summed over the events (a month holding all of Easter's window: 1; Easter on April 1: 1/9 for April)."""
-    out = np.zeros(len(starts))
-    for day in days:
-        first = day - np.timedelta64(LEAD_DAYS, "D")
-        lo = np.maximum(starts, first)
-        hi = np.minimum(ends, day)
-        out += np.clip((hi - lo).astype(int) + 1, 0, None) / (LEAD_DAYS + 1)
-    return out
-
-
 def effect(docs, events: list[Scheduled], misses: pd.DataFrame | None, series_id: str, period_start: dt.date,
            as_of: dt.date, period_end: dt.date | None = None) -> EventEffect | None:
-    """The past effect of these events on this series' backtest misses, measured within the period's season (same
-    month, or same ISO week): the least-squares slope of the log miss on the events' exposure (the share of their
-    LEAD_DAYS windows inside each period: shopping comes before a holiday) over past same-season periods, times the
-    target period's exposure, shrunk with SHRINK. None when the exposure did not vary in those periods (an event
-    that falls inside the same month every year is in the seasonal baseline already) or fewer than MIN_OCCURRENCES
-    past periods were exposed or unexposed. `misses`: backtest rows known at as_of (Situation.misses)."""
+    """The past effect of these events on this series' backtest misses, for a period shorter than MAX_PERIOD_DAYS:
+    within the period's season (its ISO week), the mean log miss of past periods that held one of the events minus
+    that of the past periods that did not, shrunk with SHRINK. None for longer periods (see the module doc), and
+    when fewer than MIN_OCCURRENCES past same-season periods of either kind had their outcome known by as_of (an
+    event in the same week every year is in the seasonal baseline already). `misses`: backtest rows known at as_of
+    (Situation.misses)."""
     if not events or misses is None or misses.empty:
+        return None
+    if period_end is not None and (period_end - period_start).days + 1 > MAX_PERIOD_DAYS:
         return None
     rows = misses[(misses["unique_id"] == series_id) & (misses["baseline"] > 0) & (misses["actual"] > 0)]
     if rows.empty:
@@ -132,23 +124,21 @@ def effect(docs, events: list[Scheduled], misses: pd.DataFrame | None, series_id
     rows = rows.drop_duplicates(["period_start"]).sort_values("period_start")
     starts = pd.to_datetime(rows["period_start"]).to_numpy("datetime64[D]")
     ends = pd.to_datetime(rows["period_end"]).to_numpy("datetime64[D]")
-    length = float(np.median((ends - starts).astype(int))) + 1
-    season = _season(starts, length)
-    target_start = np.datetime64(period_start, "D")
-    target_end = np.datetime64(period_end, "D") if period_end else target_start + np.timedelta64(int(length) - 1, "D")
-    target = _season(np.array([target_start]), length)[0]
-    texts = sorted({e.text for e in events})
-    past = [np.datetime64(p["event_date"], "D") for p in docs.occurrences(texts, period_start, as_of)]
-    now = _exposure(np.array([target_start]), np.array([target_end]),
-                    [np.datetime64(e.event_date, "D") for e in events])[0]
-    same = season == target
-    x = _exposure(starts[same], ends[same], past)
-    y = np.log(rows["actual"].to_numpy("float64") / rows["baseline"].to_numpy("float64"))[same]
-    exposed = int((x >= 0.5).sum())
-    if now == 0 or exposed < MIN_OCCURRENCES or int((x < 0.5).sum()) < MIN_OCCURRENCES or np.ptp(x) == 0:
+    if float(np.median((ends - starts).astype(int))) + 1 > MAX_PERIOD_DAYS:
         return None
-    slope = float(np.cov(x, y, bias=True)[0, 1] / np.var(x))
-    raw = slope * now
-    when = pd.to_datetime(rows["period_start"][same][x >= 0.5])
-    return EventEffect(raw * exposed / (exposed + SHRINK), raw, exposed, tuple(texts), when.min().date(),
-                       when.max().date())
+    week = pd.DatetimeIndex(starts).isocalendar().week.to_numpy().astype(int)
+    target = int(pd.Timestamp(period_start).isocalendar().week)
+    texts = sorted({e.text for e in events})
+    hit = np.zeros(len(rows), dtype=bool)
+    for p in docs.occurrences(texts, period_start, as_of):
+        day = np.datetime64(p["event_date"], "D")
+        hit |= (starts <= day) & (day <= ends)
+    near = np.abs(week - target) <= 1  # the same ISO week, give or take one (an event moves a week at most)
+    with_event, without = near & hit, near & ~hit
+    n = int(with_event.sum())
+    if n < MIN_OCCURRENCES or int(without.sum()) < MIN_OCCURRENCES:
+        return None
+    log_miss = np.log(rows["actual"].to_numpy("float64") / rows["baseline"].to_numpy("float64"))
+    raw = float(log_miss[with_event].mean() - log_miss[without].mean())
+    when = pd.to_datetime(rows["period_start"][with_event])
+    return EventEffect(raw * n / (n + SHRINK), raw, n, tuple(texts), when.min().date(), when.max().date())
