@@ -126,8 +126,14 @@ def _thread_lock_for_tqdm() -> None:
 
 
 def _start_worker(parent_pid: int | None, initializer=None, initargs: tuple = ()) -> None:
+    import warnings
+
     die_with_parent(parent_pid)
     _thread_lock_for_tqdm()
+    # numpy's divide-by-zero and statsmodels' convergence notes from fits in a worker would reach the user's
+    # terminal with no context; the single-series path keeps them in the answer's warnings (forecasting.baseline)
+    warnings.simplefilter("ignore", RuntimeWarning)
+    warnings.simplefilter("ignore", UserWarning)
     if initializer is not None:
         initializer(*initargs)
 

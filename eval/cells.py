@@ -121,7 +121,10 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
         raise SuiteError(f"only {n_min} observations by {first.date()}: too few for {', '.join(models)}")
     guarded, names, fb = forecast_models(fitted, fallback)
     sf = statsforecast_class()(models=guarded, freq=freq, n_jobs=n_jobs)
-    cv = sf.cross_validation(df=df, h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
+    from forecasting.baseline import captured_warnings
+
+    with captured_warnings([]):  # numpy's divide-by-zero on short series: not for the terminal (workers: agent.workers)
+        cv = sf.cross_validation(df=df, h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     cv = cv.reset_index() if "unique_id" not in cv.columns else cv
     return _period_totals(cells, cv, names, fb, [g.alias for g in guarded])
 

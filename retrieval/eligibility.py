@@ -18,6 +18,18 @@ _EPOCH = date(1970, 1, 1)
 _WINDOW = re.compile(r"^\s*(\d+)\s*([dw]?)\s*$", re.IGNORECASE)
 
 
+def tag_forms(tag: str) -> set[str]:
+    """A category and the forms a document may be tagged with: a level id ``state=Cotopaxi`` (or
+    ``state=Cotopaxi/store=12``) also matches the plain values ``Cotopaxi`` (and ``12``, ``state=Cotopaxi``)."""
+    forms = {tag}
+    parts = str(tag).split("/")
+    for i, part in enumerate(parts):
+        if "=" in part:
+            forms.add("/".join(parts[:i + 1]))
+            forms.add(part.split("=", 1)[1])
+    return forms
+
+
 def to_date(value: date | datetime | str | None, what: str = "date") -> date | None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
@@ -99,7 +111,8 @@ class Eligibility:
         if categories is not None:
             tagged = np.zeros_like(mask)
             for tag in categories:
-                tagged[self._tag_ids(tag)] = True
+                for form in tag_forms(tag):
+                    tagged[self._tag_ids(form)] = True
             mask &= tagged
         return mask
 

@@ -194,3 +194,11 @@ def test_week_labels_one_series_files_and_namespaces(shared_data, tmp_path, home
     assert pd.Timestamp(start) - pd.Timestamp(end) == pd.Timedelta(days=6)
     clash = runner.invoke(cli, [*base, "--dataset", "again"])
     assert clash.exit_code == 2 and "--namespace" in clash.output
+
+
+def test_a_level_id_category_matches_documents_tagged_with_its_value():
+    from retrieval.eligibility import tag_forms
+
+    assert tag_forms("state=Cotopaxi") == {"state=Cotopaxi", "Cotopaxi"}
+    assert tag_forms("state=Cotopaxi/store=12") >= {"state=Cotopaxi", "Cotopaxi", "12"}
+    assert tag_forms("448") == {"448"}
