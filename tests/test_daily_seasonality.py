@@ -95,7 +95,8 @@ def test_statsforecast_warnings_go_to_the_forecast_not_stderr(m5_item, capfd):
     with warnings.catch_warnings(record=True) as leaked:
         warnings.simplefilter("always")
         fc = forecast_period(h, "D", resolve_period("next-week", as_of, "D"), as_of=as_of)
-    assert "while fitting: RuntimeWarning: divide by zero encountered in scalar divide" in fc.warnings
+    # numpy >= 1.25 says "in scalar divide", older ones "in double_scalars" (the floors job runs those)
+    assert any(w.startswith("while fitting: RuntimeWarning: divide by zero encountered in") for w in fc.warnings)
     assert len(fc.warnings) == len(set(fc.warnings))  # each distinct one once
     assert [str(w.message) for w in leaked] == []
     assert "Warning" not in capfd.readouterr().err
