@@ -195,9 +195,12 @@ def _event_part(sit) -> tuple[float, str]:
     names = ", ".join(e.label() for e in sit.scheduled[:4]) + (" …" if len(sit.scheduled) > 4 else "")
     eff = sit.event_effect
     if eff is None:
-        return 0.0, (f" Scheduled in the period: {names}; no effect added (for a month the seasonal baseline "
-                     "carries its holidays: measured on MRTS, adding their past effects made forecasts worse; for a "
-                     "week, too few past weeks with and without them).")
+        if (sit.period.end - sit.period.start).days >= 7:
+            why = ("over a month the seasonal baseline carries its holidays; measured on MRTS, adding their past "
+                   "effects made the forecasts worse")
+        else:
+            why = "too few past periods of this season with and without them to measure an effect"
+        return 0.0, f" Scheduled in the period: {names}; no effect added ({why})."
     return eff.log_effect, (
         f" Scheduled in the period: {names}. In {eff.n} past periods of this season with them ({eff.first:%Y-%m-%d}"
         f"..{eff.last:%Y-%m-%d}) the baseline missed by {100 * math.expm1(eff.raw):+.1f} % more than in those "
