@@ -10,7 +10,9 @@ Conventions (the whole package uses them):
   ``next-quarter`` the calendar quarter after the quarter containing as_of;
   ``next-week``    the 7 days after as_of (for weekly data with the default as_of: exactly the next data week);
   ``next-4-weeks`` the 28 days after as_of;
-  ``month:YYYY-MM`` that calendar month, which must start after as_of.
+  ``month:YYYY-MM`` that calendar month, which must start after as_of;
+  ``month:--MM``   the next calendar month MM starting after as_of ("in December" as of 2019-10-31: 2019-12);
+  ``quarter:YYYY-QN`` that calendar quarter, which must start after as_of.
   Weekly horizons need daily or weekly data.
 - A step belongs to a period when its `ds` falls in it: for weekly data "next month" is the weeks *dated* in that
   month (4 or 5 of them), the week dated 2012-11-30 counts for November even though it runs into December.
@@ -27,7 +29,8 @@ import pandas as pd
 from forecasting.errors import InputError
 from forecasting.frequency import freq_kind, infer_freq, period_ends
 
-HORIZONS = ("next-month", "next-week", "next-quarter", "next-4-weeks", "month:YYYY-MM")
+HORIZONS = ("next-month", "next-week", "next-quarter", "next-4-weeks", "month:YYYY-MM", "month:--MM",
+            "quarter:YYYY-QN")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,18 @@ def resolve_period(horizon: str, as_of: date, freq: str) -> Period:
         return Period(as_of + timedelta(days=1), as_of + timedelta(days=7))
     if key == "next-4-weeks":
         return Period(as_of + timedelta(days=1), as_of + timedelta(days=28))
+    match = re.fullmatch(r"month:--(\d{1,2})", key)
+    if match and 1 <= int(match.group(1)) <= 12:  # a month named without a year: the next one after as_of
+        month = int(match.group(1))
+        year = as_of.year if month > as_of.month else as_of.year + 1
+        return _month(year, month)
+    match = re.fullmatch(r"quarter:(\d{4})-q([1-4])", key)
+    if match:
+        start = date(int(match.group(1)), 3 * int(match.group(2)) - 2, 1)
+        period = Period(start, (pd.Timestamp(start) + pd.offsets.QuarterEnd(0)).date())
+        if period.start <= as_of:
+            raise InputError(f"horizon {horizon!r}: {period.label} does not start after as-of {as_of}")
+        return period
     match = re.fullmatch(r"month:(\d{4})-(\d{1,2})", key)
     if match and 1 <= int(match.group(2)) <= 12:
         period = _month(int(match.group(1)), int(match.group(2)))
@@ -121,7 +136,10 @@ def default_as_of(history: pd.DataFrame, freq: str | None = None) -> date:
 def relative_horizon(horizon: str) -> str:
     """The rolling horizon a horizon is judged by in the past: an explicit month (``month:2020-04``) is a
     ``next-month`` seen from the month before it; the rolling horizons are themselves."""
-    return "next-month" if str(horizon).startswith("month:") else horizon
+    key = str(horizon)
+    if key.startswith("month:"):
+        return "next-month"
+    return "next-quarter" if key.lower().startswith("quarter:") else horizon
 
 
 def step_starts(period: Period, freq: str) -> pd.DatetimeIndex:

@@ -89,6 +89,14 @@ def test_explicit_month_and_quarter(mrts_home):
                        "--adjuster", "none", "--json").stdout)
     assert q["period"] == {"start": "2020-01-01", "end": "2020-03-31"}
     assert q["baseline"]["total"] > 2.5 * a["baseline"]["total"]
+    d = json.loads(run("ask", "what's the outlook for furniture stores in December?", "--as-of", "2019-10-31",
+                       "--adjuster", "none", "--json").stdout)
+    assert d["period"] == {"start": "2019-12-01", "end": "2019-12-31"} and d["target"]["series_id"] == "4421"
+    q2 = json.loads(run("ask", "furniture stores in Q2 2020", "--as-of", "2019-12-31", "--adjuster", "none",
+                        "--json").stdout)
+    assert q2["period"] == {"start": "2020-04-01", "end": "2020-06-30"}
+    bad = run("ask", "how will furniture stores trend in 2 months?", "--as-of", "2019-12-31", code=2)
+    assert "horizon 'in 2 months' is not supported" in bad.output
 
 
 def test_reingest_is_idempotent(mrts_home):

@@ -108,3 +108,17 @@ def test_infer_freq(dates, freq):
 def test_infer_freq_refuses_irregular_dates():
     with pytest.raises(ValueError, match="cannot infer the frequency"):
         infer_freq(pd.to_datetime(["2020-01-01", "2020-01-04", "2020-01-11"]))
+
+
+def test_named_month_without_a_year_and_quarters():
+    from datetime import date
+
+    from forecasting.periods import Period, relative_horizon, resolve_period
+
+    assert resolve_period("month:--12", date(2019, 10, 31), "MS") == Period(date(2019, 12, 1), date(2019, 12, 31))
+    assert resolve_period("month:--10", date(2019, 10, 31), "MS") == Period(date(2020, 10, 1), date(2020, 10, 31))
+    assert resolve_period("month:--01", date(2019, 12, 31), "MS") == Period(date(2020, 1, 1), date(2020, 1, 31))
+    assert resolve_period("quarter:2020-Q2", date(2019, 12, 31), "MS") == Period(date(2020, 4, 1), date(2020, 6, 30))
+    with pytest.raises(InputError, match="does not start after as-of"):
+        resolve_period("quarter:2020-Q1", date(2020, 1, 31), "MS")
+    assert relative_horizon("month:--12") == "next-month" and relative_horizon("quarter:2020-Q2") == "next-quarter"

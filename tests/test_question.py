@@ -17,6 +17,31 @@ from agent.resolve import AmbiguousCategory, resolve_category
      "sporting goods, hobby, musical instrument, and book stores", "next-week"),
     ("gasoline stations", "gasoline stations", "next-month"),
     ("how will shoe stores perform in sept 2019", "shoe stores", "month:2019-09"),
+    # framing words analysts use (issue 15)
+    ("what's the outlook for electronics stores in May 2020?", "electronics stores", "month:2020-05"),
+    ("what's the trend for shoe stores next month?", "shoe stores", "next-month"),
+    ("What is the outlook for gasoline stations next quarter", "gasoline stations", "next-quarter"),
+    ("what will be the trend for pet stores next month?", "pet stores", "next-month"),
+    ("how are clothing stores doing?", "clothing stores", "next-month"),
+    ("how are department stores looking next month", "department stores", "next-month"),
+    ("sales of furniture stores next quarter", "furniture stores", "next-quarter"),
+    ("demand for gasoline stations in Q2 2020", "gasoline stations", "quarter:2020-Q2"),
+    ("outlook for clothing stores", "clothing stores", "next-month"),
+    ("forecast for department stores next month", "department stores", "next-month"),
+    ("forecast furniture stores for march 2020", "furniture stores", "month:2020-03"),
+    ("give me the outlook for book stores in 2020-06", "book stores", "month:2020-06"),
+    ("what are the prospects for jewelry stores next week", "jewelry stores", "next-week"),
+    ("trend for nonstore retailers next month", "nonstore retailers", "next-month"),
+    ("how will demand for hardware stores develop over the next 4 weeks", "hardware stores", "next-4-weeks"),
+    ("where will sales of beer, wine, and liquor stores go next month?", "beer, wine, and liquor stores",
+     "next-month"),
+    # horizons: named months with or without a year, quarters
+    ("how will clothing stores trend in December?", "clothing stores", "month:--12"),
+    ("clothing stores in june", "clothing stores", "month:--06"),
+    ("how will shoe stores do in Sep 2020", "shoe stores", "month:2020-09"),
+    ("clothing stores in Q2 2020", "clothing stores", "quarter:2020-Q2"),
+    ("clothing stores for 2020 q3", "clothing stores", "quarter:2020-Q3"),
+    ("how will clothing stores trend in the next quarter", "clothing stores", "next-quarter"),
 ])
 def test_parse_question(q, category, horizon):
     p = parse_question(q)
@@ -26,6 +51,21 @@ def test_parse_question(q, category, horizon):
 def test_default_horizon_is_not_explicit():
     p = parse_question("clothing stores")
     assert p.horizon == "next-month" and not p.horizon_explicit
+
+
+@pytest.mark.parametrize("q, said", [
+    ("how will clothing stores trend in 2 months?", "in 2 months"),
+    ("clothing stores next 3 months", "next 3 months"),
+    ("clothing stores over the next six months", "the next six months"),
+    ("clothing stores next year", "next year"),
+    ("what is the forecast for clothing stores this month", "this month"),
+    ("clothing stores between May and July", "between may and july"),
+    ("clothing stores in H2", "h2"),
+])
+def test_horizons_without_an_answer_say_so(q, said):
+    """A horizon the analyst said is never silently read as next month: exit 2 naming it and what works."""
+    with pytest.raises(QuestionError, match=rf"horizon {said!r} is not supported: ask for next week, .*--horizon"):
+        parse_question(q)
 
 
 @pytest.mark.parametrize("q", ["", "   ", "how will trend next month?"])
