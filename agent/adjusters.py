@@ -14,9 +14,9 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from agent.injection import flag_evidence
-from agent.settings import Settings
-from forecasting.adjust import direction
+from trendcast.agent.injection import flag_evidence
+from trendcast.agent.settings import Settings
+from trendcast.forecasting.adjust import direction
 
 
 @dataclass
@@ -68,7 +68,7 @@ def adjuster_names() -> list[str]:
 
 def get_adjuster(name: str, settings: Settings, **deps) -> Adjuster:
     if name not in _REGISTRY:
-        from agent.question import QuestionError
+        from trendcast.agent.question import QuestionError
 
         raise QuestionError(f"unknown adjuster {name!r}; choose one of {', '.join(adjuster_names())}")
     return _REGISTRY[name](settings, deps)
@@ -145,7 +145,7 @@ class CarryAdjuster(OneByOne):
         self.settings = settings
 
     def adjust_one(self, sit) -> AdjustmentResult:
-        from agent.carry import carried_pct, latest_miss, learn_shares
+        from trendcast.agent.carry import carried_pct, latest_miss, learn_shares
 
         s, freq = self.settings, sit.target.freq
         bt = sit.misses
@@ -213,7 +213,7 @@ register_adjuster("carry", CarryAdjuster)
 
 
 def _llm_factory(settings: Settings, deps: dict) -> Adjuster:
-    from agent.llm_adjuster import LLMAdjuster
+    from trendcast.agent.llm_adjuster import LLMAdjuster
 
     return LLMAdjuster(settings, deps)
 

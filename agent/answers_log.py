@@ -14,7 +14,7 @@ from contextlib import closing
 
 import pandas as pd
 
-from agent.settings import Settings
+from trendcast.agent.settings import Settings
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS answers (
     key TEXT NOT NULL, unique_id TEXT NOT NULL, origin TEXT NOT NULL, period_start TEXT NOT NULL,
@@ -32,7 +32,7 @@ def _db(settings: Settings) -> sqlite3.Connection:
 def log_answers(settings: Settings, situations: list, results: list) -> int:
     """Keep every weighed proposal (agent.record.apply_trust set `proposed_pct`); returns how many were kept.
     A workspace whose record cannot be written still answers (the record is then the eval runs only)."""
-    from forecasting.conformal import log_sigma
+    from trendcast.forecasting.conformal import log_sigma
 
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     rows = [(r.trust.key, s.target.series_id, s.as_of.isoformat(), s.period.start.isoformat(),
@@ -51,11 +51,11 @@ def log_answers(settings: Settings, situations: list, results: list) -> int:
 
 def answered_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
     """Past answers of `key` whose period was observed by as_of, with the observed actual from the sales store."""
-    from agent import workspace
-    from agent.record import RECORD_COLUMNS, known_rows
-    from forecasting.backtest import period_actual
-    from forecasting.history import observed
-    from forecasting.periods import Period
+    from trendcast.agent import workspace
+    from trendcast.agent.record import RECORD_COLUMNS, known_rows
+    from trendcast.forecasting.backtest import period_actual
+    from trendcast.forecasting.history import observed
+    from trendcast.forecasting.periods import Period
 
     path = settings.home / "record.sqlite"
     if not path.is_file():

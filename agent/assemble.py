@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agent.adjusters import AdjustmentResult
-from agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+from trendcast.agent.adjusters import AdjustmentResult
+from trendcast.agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           ScheduledOut,
                           SpanOut, TargetOut)
-from agent.settings import Settings
+from trendcast.agent.settings import Settings
 
 RECENT = 36  # history points an answer carries for sparklines and charts
 
@@ -25,15 +25,15 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
     bounds move with it (the raw variants of eval). With it, pct is the *proposal*: the change applied is the
     trusted one and the 80/95 % bounds come from the record's own past errors (forecasting.conformal), widened on
     either side by recent breaks (`ext`: Situation.break_extent, agent.carry.break_extents)."""
-    from forecasting.adjust import apply_adjustment, direction
-    from forecasting.comparisons import pct_change
+    from trendcast.forecasting.adjust import apply_adjustment, direction
+    from trendcast.forecasting.comparisons import pct_change
 
     if learned is None:
         f = apply_adjustment(baseline, pct)
     else:
         import math
 
-        from forecasting import conformal
+        from trendcast.forecasting import conformal
 
         applied = learned.applied(pct)
         total = baseline.total * (1.0 + applied / 100.0)
@@ -69,7 +69,7 @@ def _span(span) -> SpanOut | None:
 
 def _evidence(hits) -> tuple[list[EvidenceOut], list[str]]:
     """The answer's evidence list, flagged where a text reads like instructions to a model, and a warning each."""
-    from agent.injection import flag_evidence, flag_warning
+    from trendcast.agent.injection import flag_evidence, flag_warning
 
     flags = flag_evidence(hits)
     out = [EvidenceOut(id=h.id, date=h.date, kind=h.kind, source=h.source, text=h.text, score=round(float(h.score), 4),

@@ -33,7 +33,7 @@ def _encode(b) -> str:
 
 
 def _decode(text: str, period, as_of):
-    from forecasting.baseline import BaselineForecast
+    from trendcast.forecasting.baseline import BaselineForecast
 
     d = json.loads(text)
     steps = pd.DataFrame(d.pop("steps"))

@@ -69,7 +69,7 @@ class Share:
 def _misses(bt: pd.DataFrame, freq: str, as_of: dt.date) -> dict[str, tuple[np.ndarray, ...]]:
     """Per series: (origins, known-by dates, log misses, outcome period starts) of the backtest rows whose outcome
     was known by as_of, by origin."""
-    from forecasting.periods import known_dates
+    from trendcast.forecasting.periods import known_dates
 
     ok = bt.dropna(subset=["baseline", "actual"])
     ok = ok[(ok["baseline"] > 0) & (ok["actual"] > 0)]

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
-from agent.cases import origins_before, related_series
+from trendcast.agent.cases import origins_before, related_series
 
 CASE_LOOKBACK = 36  # past origins considered for analogues / few-shot examples
 MISS_LOOKBACK = 240  # past origins the carry adjuster learns from (agent.carry): breaks are rare, look far back
@@ -64,8 +64,8 @@ def backtest(store, ids: list[str], freq: str, origins: list[dt.date], horizon: 
              panel: pd.DataFrame | None = None) -> pd.DataFrame:
     """Backtests of `ids` at `origins` through the store's situation cache (uncut series: see module doc).
     `panel`: those series' rows, when the caller has already read them (more series are fine)."""
-    from forecasting.backtest import backtest_situations
-    from forecasting.periods import relative_horizon
+    from trendcast.forecasting.backtest import backtest_situations
+    from trendcast.forecasting.periods import relative_horizon
 
     if not origins or not ids:
         return pd.DataFrame(columns=["unique_id", "origin", "period_start", "period_end", "baseline", "actual"])

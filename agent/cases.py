@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from forecasting.frequency import period_ends
-from forecasting.periods import Period, known_by, known_dates, relative_horizon, resolve_period
+from trendcast.forecasting.frequency import period_ends
+from trendcast.forecasting.periods import Period, known_by, known_dates, relative_horizon, resolve_period
 
 W_CONTEXT, W_SERIES, W_MOMENTUM = 0.6, 0.25, 0.15
 

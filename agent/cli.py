@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from agent.errors import is_user_error, one_line
-from agent.settings import Settings
+from trendcast.agent.errors import is_user_error, one_line
+from trendcast.agent.settings import Settings
 
 
 class CLIUserError(click.ClickException):
@@ -69,7 +69,7 @@ def cli(ctx, home, embed_model):
 
 
 def _register() -> None:
-    from agent import cli_ask, cli_data, cli_llm  # noqa: F401  (commands register themselves on `cli`)
+    from trendcast.agent import cli_ask, cli_data, cli_llm  # noqa: F401  (commands register themselves on `cli`)
 
     for ep in entry_points(group="trendcast.commands"):
         try:

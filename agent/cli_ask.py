@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from agent.cli import _date, cli, emit_json, settings_of
+from trendcast.agent.cli import _date, cli, emit_json, settings_of
 
 HORIZONS = ["next-month", "next-week", "next-quarter", "next-4-weeks"]
 
@@ -38,14 +38,14 @@ def _with_llm(settings, prompt, no_cache):
 @click.pass_context
 def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as_json):
     """Answer a question like "how will clothing stores trend next month?"."""
-    from agent.engine import answer
+    from trendcast.agent.engine import answer
 
     settings = _with_llm(settings_of(ctx), prompt, no_cache)
     a = answer(settings, question, as_of=as_of, horizon=horizon, series_id=series_id, adjuster=adjuster)
     if as_json:
         click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
     else:
-        from agent.render import print_answer
+        from trendcast.agent.render import print_answer
 
         print_answer(a)
 
@@ -65,13 +65,13 @@ def demo(ctx, question, as_of, data_dir, adjuster, llm_kind, as_json):
     """Build a workspace from the bundled real data (US Census retail sales + news) and answer a question."""
     from contextlib import nullcontext
 
-    from agent.demo import build_demo_workspace
-    from agent.engine import answer
+    from trendcast.agent.demo import build_demo_workspace
+    from trendcast.agent.engine import answer
 
     settings = settings_of(ctx)
     server = None
     if llm_kind == "local":
-        from agent.llm.local import LocalServer
+        from trendcast.agent.llm.local import LocalServer
 
         if adjuster not in (None, "llm"):
             raise click.UsageError(f"--llm local answers with the llm adjuster, not --adjuster {adjuster}")
@@ -86,7 +86,7 @@ def demo(ctx, question, as_of, data_dir, adjuster, llm_kind, as_json):
     if as_json:
         click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
         return
-    from agent.render import print_answer
+    from trendcast.agent.render import print_answer
 
     click.echo(f"\n$ trendcast ask {question!r} --as-of {as_of}\n")
     print_answer(a)
@@ -98,12 +98,12 @@ def demo(ctx, question, as_of, data_dir, adjuster, llm_kind, as_json):
 @click.pass_context
 def logs(ctx, limit, as_json):
     """Show the most recent LLM calls (prompt, reply, latency, tokens, errors)."""
-    from agent.workspace import calllog
+    from trendcast.agent.workspace import calllog
 
     rows = calllog(settings_of(ctx)).recent(limit)
     if as_json:
         emit_json(rows)
         return
-    from agent.render import print_logs
+    from trendcast.agent.render import print_logs
 
     print_logs(rows)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from agent.cli import _date, cli, emit_json, settings_of
-from agent import workspace
+from trendcast.agent.cli import _date, cli, emit_json, settings_of
+from trendcast.agent import workspace
 
 
 @cli.group()
@@ -15,7 +15,7 @@ def ingest():
 
 
 def _where(values: tuple[str, ...]) -> tuple[dict, dict]:
-    from forecasting.filters import parse_where
+    from trendcast.forecasting.filters import parse_where
 
     try:
         return parse_where(values)
@@ -55,7 +55,7 @@ def _where(values: tuple[str, ...]) -> tuple[dict, dict]:
 def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, freq, where, code_hierarchy, dataset,
                      date_format, dayfirst, totals, aggregate, negatives, week_label, complete_through, namespace):
     """Load sales in long format; builds every aggregate level; all or nothing."""
-    from forecasting.ingest import SalesMapping
+    from trendcast.forecasting.ingest import SalesMapping
 
     if id_col and levels:
         raise click.UsageError("give one of --id COLUMN or --levels COL1,COL2, not both")
@@ -96,7 +96,7 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
 def ingest_docs_cmd(ctx, file, kind, text_col, date_col, title_col, body_col, source_col, url_col,
                     categories_col, event_col, date_format, dataset):
     """Load dated documents (news, product texts, notes); duplicates are stored once."""
-    from retrieval import DocMapping
+    from trendcast.retrieval import DocMapping
 
     mapping = DocMapping(text=text_col, date=date_col, title=title_col, body=body_col, source=source_col,
                          url=url_col, categories=categories_col, date_format=date_format, event_date=event_col)
@@ -166,7 +166,7 @@ def search(ctx, query, as_of, since, window, kinds, categories, k, mmr, as_json)
     if as_json:
         emit_json([h.as_dict() if hasattr(h, "as_dict") else dict(h.__dict__) for h in hits])
         return
-    from agent.render import print_hits
+    from trendcast.agent.render import print_hits
 
     print_hits(hits)
 
@@ -180,6 +180,6 @@ def series(ctx, as_json):
     if as_json:
         emit_json(table.to_dict(orient="records"))
         return
-    from agent.render import print_series
+    from trendcast.agent.render import print_series
 
     print_series(table)

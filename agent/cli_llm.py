@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from agent.cli import cli, settings_of
+from trendcast.agent.cli import cli, settings_of
 
 
 @cli.group()
@@ -22,8 +22,8 @@ def llm():
 @click.pass_context
 def serve(ctx, port, gguf, threads):
     """Start an OpenAI-compatible server, print the exports that point trendcast at it, serve until Ctrl-C."""
-    from agent.llm.local import LocalLLMError, LocalServer, cpu_client_exports, log_tail
-    from agent.workers import Interrupted, interrupts
+    from trendcast.agent.llm.local import LocalLLMError, LocalServer, cpu_client_exports, log_tail
+    from trendcast.agent.workers import Interrupted, interrupts
 
     settings = settings_of(ctx)
     server = LocalServer.from_settings(settings, port=port, gguf=gguf, threads=threads)
@@ -49,7 +49,7 @@ def serve(ctx, port, gguf, threads):
 @click.pass_context
 def ping(ctx, url):
     """Is the configured LLM server up, and which models does it serve? Exit code 1 when it is not."""
-    from agent.llm.client import LLMClient
+    from trendcast.agent.llm.client import LLMClient
 
     llm_settings = settings_of(ctx).llm
     if url:

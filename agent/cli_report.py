@@ -5,13 +5,13 @@ from pathlib import Path
 
 import click
 
-from agent.cli import _date, settings_of
+from trendcast.agent.cli import _date, settings_of
 
 FORMATS = ("md", "html", "json")
 
 
 def _formats(ctx, param, value) -> tuple[str, ...]:
-    from agent.report.targets import split_list
+    from trendcast.agent.report.targets import split_list
 
     out = tuple(dict.fromkeys(split_list([value])))
     bad = [f for f in out if f not in FORMATS]
@@ -50,13 +50,13 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, 
     output folder appears complete or not at all. Exit code 0 even with fallbacks, 2 for bad input, 1 when no
     category got a forecast.
     """
-    from agent import workspace
-    from agent.engine import semantic_matcher
-    from agent.report.build import build_report
-    from agent.report.output import write_report
-    from agent.report.progress import progress_for
-    from agent.report.targets import report_as_of, select_targets, split_list
-    from agent.workers import Interrupted, interrupts
+    from trendcast.agent import workspace
+    from trendcast.agent.engine import semantic_matcher
+    from trendcast.agent.report.build import build_report
+    from trendcast.agent.report.output import write_report
+    from trendcast.agent.report.progress import progress_for
+    from trendcast.agent.report.targets import report_as_of, select_targets, split_list
+    from trendcast.agent.workers import Interrupted, interrupts
 
     settings = settings_of(ctx)
     llm = {"use_cache": False} if no_cache else {}

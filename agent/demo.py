@@ -6,8 +6,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from agent import workspace
-from agent.settings import Settings
+from trendcast.agent import workspace
+from trendcast.agent.settings import Settings
 
 MRTS = "mrts_sales_by_kind_of_business_long.csv.gz"
 NEWS = "headlines_dated.csv.gz"
@@ -15,18 +15,18 @@ NEWS = "headlines_dated.csv.gz"
 
 def bundled_data_dir() -> Path:
     """agent/data/: shipped inside the package (package data), so a non-editable install finds it from any folder."""
-    return Path(str(resources.files("agent").joinpath("data")))
+    return Path(str(resources.files("trendcast.agent").joinpath("data")))
 
 
 def mrts_mapping():
-    from forecasting.ingest import SalesMapping
+    from trendcast.forecasting.ingest import SalesMapping
 
     return SalesMapping(date="month", value="sales_musd", id="naics_code", name="kind_of_business",
                         where={"adjustment": "NSA"}, code_hierarchy=True, dataset="mrts-nsa")
 
 
 def news_mapping():
-    from retrieval import HEADLINES_MAPPING
+    from trendcast.retrieval import HEADLINES_MAPPING
 
     return HEADLINES_MAPPING
 
@@ -37,7 +37,7 @@ def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
     data_dir = Path(data_dir) if data_dir else bundled_data_dir()
     for name in (MRTS, NEWS):
         if not (data_dir / name).exists():
-            from forecasting.errors import InputError
+            from trendcast.forecasting.errors import InputError
 
             raise InputError(f"{data_dir / name}: bundled demo file not found (pass --data-dir)")
     echo(f"workspace: {settings.home}")
@@ -56,7 +56,7 @@ def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
 def ingest_holidays(settings: Settings, first_year: int, last_year: int):
     """The computed US retail holiday calendar (forecasting.holidays) as events known ahead, via a CSV file kept in
     the workspace (`us-retail-holidays.csv`: the user can read what was ingested)."""
-    from forecasting.holidays import us_retail_holidays
+    from trendcast.forecasting.holidays import us_retail_holidays
 
     path = settings.home / "us-retail-holidays.csv"
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -72,7 +72,7 @@ def warm_backtests(settings: Settings, as_of: dt.date, echo: Callable[[str], Non
     and the carry adjuster's 20 years of misses), into the store's situation cache: later answers read them."""
     import time
 
-    from agent.casebook import miss_origins, precompute_backtests
+    from trendcast.agent.casebook import miss_origins, precompute_backtests
 
     t0 = time.perf_counter()
     store = workspace.sales_store(settings)

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from agent import workspace
-from agent.adjusters import AdjustmentResult, get_adjuster
-from agent.answer import Answer
-from agent.assemble import adjusted_forecast, assemble, situation_forecast, trusted_forecast
-from agent.casebook import case_origins, case_series, precompute_backtests
-from agent.evidence import EvidenceSearch
-from agent.question import QuestionError, parse_question
-from agent.record import RECORD_COLUMNS, finished_runs, known_rows, run_cells, workspace_record
-from agent.trust import learn as learn_trust
-from agent.trust import record_key
-from agent.resolve import Target, resolve_category
-from agent.settings import Settings
-from agent.situation import Situation, cached_baseline, observed_history, prepare
+from trendcast.agent import workspace
+from trendcast.agent.adjusters import AdjustmentResult, get_adjuster
+from trendcast.agent.answer import Answer
+from trendcast.agent.assemble import adjusted_forecast, assemble, situation_forecast, trusted_forecast
+from trendcast.agent.casebook import case_origins, case_series, precompute_backtests
+from trendcast.agent.evidence import EvidenceSearch
+from trendcast.agent.question import QuestionError, parse_question
+from trendcast.agent.record import RECORD_COLUMNS, finished_runs, known_rows, run_cells, workspace_record
+from trendcast.agent.trust import learn as learn_trust
+from trendcast.agent.trust import record_key
+from trendcast.agent.resolve import Target, resolve_category
+from trendcast.agent.settings import Settings
+from trendcast.agent.situation import Situation, cached_baseline, observed_history, prepare
 
 __all__ = ["RECORD_COLUMNS", "AdjustmentResult", "Answer", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
            "answer_batch", "assemble", "cached_baseline", "case_origins", "case_series", "choose_adjuster",
@@ -56,7 +56,7 @@ def answer_batch(settings: Settings, targets: list[Target], *, as_of: dt.date | 
             for t in targets]
     t0 = time.perf_counter()
     results = get_adjuster(name, settings, **deps).adjust_many(sits, progress=progress)
-    from agent.record import apply_trust
+    from trendcast.agent.record import apply_trust
 
     apply_trust(settings, sits, results)
     for s in sits:

@@ -28,9 +28,9 @@ def register_leaf_errors() -> None:
     global _registered
     if _registered:
         return
-    from forecasting.errors import InputError as SalesInputError
-    from prompts.spec import PromptError
-    from retrieval.errors import RetrievalError
+    from trendcast.forecasting.errors import InputError as SalesInputError
+    from trendcast.prompts.spec import PromptError
+    from trendcast.retrieval.errors import RetrievalError
 
     for cls in (SalesInputError, RetrievalError, PromptError):
         UserError.register(cls)

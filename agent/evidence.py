@@ -9,8 +9,8 @@ import datetime as dt
 
 import numpy as np
 
-from agent import workspace
-from agent.settings import Settings
+from trendcast.agent import workspace
+from trendcast.agent.settings import Settings
 
 MMR_LAMBDA = 0.7  # relevance vs diversity of the documents one query returns
 SEARCHED_KINDS = ("news", "product", "note")  # events reach a situation as scheduled (agent.events), not by meaning

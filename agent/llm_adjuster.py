@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agent import workspace
-from agent.adjusters import AdjustmentResult, CarryAdjuster
-from agent.cases import pick_examples
-from agent.injection import at_bound, flag_evidence, withhold_reason
-from agent.settings import Settings
+from trendcast.agent import workspace
+from trendcast.agent.adjusters import AdjustmentResult, CarryAdjuster
+from trendcast.agent.cases import pick_examples
+from trendcast.agent.injection import at_bound, flag_evidence, withhold_reason
+from trendcast.agent.settings import Settings
 
 HISTORY_ROWS = 24
 
@@ -23,7 +23,7 @@ def copy_check(spec, ctx):
     the situation shows itself (its prompt rendered without examples)."""
     import json
 
-    from agent.schema import numbers_in
+    from trendcast.agent.schema import numbers_in
 
     examples = []
     for ex in ctx.examples:
@@ -39,10 +39,10 @@ def copy_check(spec, ctx):
 
 def build_context(sit, settings: Settings, n_examples: int):
     """The PromptContext of one situation: history, baseline, evidence and few-shot examples — all ≤ as_of."""
-    from prompts import PromptContext
-    from prompts.context import Evidence, FewShotExample, period_label
-    from forecasting.adjust import direction
-    from prompts.examples import outcome_answer_json
+    from trendcast.prompts import PromptContext
+    from trendcast.prompts.context import Evidence, FewShotExample, period_label
+    from trendcast.forecasting.adjust import direction
+    from trendcast.prompts.examples import outcome_answer_json
 
     def evidence(hits):
         items = [Evidence.model_validate(h) for h in hits]
@@ -76,7 +76,7 @@ class LLMAdjuster:
     name = "llm"
 
     def __init__(self, settings: Settings, deps: dict):
-        from prompts import load_prompt
+        from trendcast.prompts import load_prompt
 
         self.settings = settings
         self.spec = load_prompt(settings.prompt)
@@ -88,7 +88,7 @@ class LLMAdjuster:
     @property
     def client(self):
         if self._client is None:
-            from agent.llm.client import LLMClient
+            from trendcast.agent.llm.client import LLMClient
 
             self._client = LLMClient(self.settings.llm, workspace.calllog(self.settings))
         return self._client
@@ -98,13 +98,13 @@ class LLMAdjuster:
 
     def prepare_request(self, sit):
         """The ChatRequest for one situation and the Fitted prompt it carries (what was trimmed to fit)."""
-        from agent.llm import adjustment_request
-        from agent.prompt_fit import fit_prompt
+        from trendcast.agent.llm import adjustment_request
+        from trendcast.agent.prompt_fit import fit_prompt
 
         s = self.settings
         ctx = build_context(sit, s, s.n_examples if self.spec.few_shot else 0)
         if self.blind_year_shift:
-            from prompts import blind_context
+            from trendcast.prompts import blind_context
 
             ctx = blind_context(ctx, self.blind_year_shift, names=self.blind_names)
         fitted = fit_prompt(self.spec, ctx, self._count, s.llm.context_tokens, s.llm.max_tokens)
@@ -121,7 +121,7 @@ class LLMAdjuster:
 
     def _count(self, messages):
         """Tokens of a prompt: the estimate when it is far below the budget, else the server's tokenizer."""
-        from agent.llm.tokens import estimate
+        from trendcast.agent.llm.tokens import estimate
 
         llm = self.settings.llm
         est = estimate(messages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.errors import UserError
+from trendcast.agent.errors import UserError
 
 MONTHS = {
     m: i

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.settings import Settings
-from agent.trust import Learned, learn, record_key
+from trendcast.agent.settings import Settings
+from trendcast.agent.trust import Learned, learn, record_key
 
 RECORD_COLUMNS = ["key", "unique_id", "origin", "period_start", "period_end", "baseline", "pct", "actual", "sigma",
                   "ext_down", "ext_up"]
@@ -36,7 +36,7 @@ def finished_runs(home: Path) -> list[Path]:
 
 def known_rows(rows: pd.DataFrame, freq: str, as_of: dt.date) -> pd.DataFrame:
     """The rows whose whole outcome period was observed by as_of."""
-    from forecasting.periods import known_dates
+    from trendcast.forecasting.periods import known_dates
 
     if rows.empty:
         return rows
@@ -61,7 +61,7 @@ def run_cells(home: Path) -> list[pd.DataFrame]:
 def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
     """The record of `key` known at as_of: the workspace's finished eval runs (raw variants only), then its past
     answers."""
-    from agent.answers_log import answered_record
+    from trendcast.agent.answers_log import answered_record
 
     parts = [c[c["key"] == key] for c in run_cells(settings.home)]
     parts += [answered_record(settings, key, freq, as_of)]  # newest run first, answers last
@@ -79,7 +79,7 @@ def apply_trust(settings: Settings, situations: list, results: list) -> None:
     """Weigh each result's proposal by its record (in place): `proposed_pct` keeps the proposal, `pct` becomes the
     change applied, `trust` the agent.trust.Learned the forecast's interval comes from. The weighed proposals are
     then kept as past answers (agent.answers_log)."""
-    from forecasting.adjust import direction
+    from trendcast.forecasting.adjust import direction
 
     cache: dict[tuple, Learned] = {}
     for sit, res in zip(situations, results):
@@ -93,6 +93,6 @@ def apply_trust(settings: Settings, situations: list, results: list) -> None:
         res.proposed_pct, res.trust = res.pct, learned
         res.pct = learned.applied(res.pct)
         res.direction = direction(res.pct, settings.flat_band_pct)
-    from agent.answers_log import log_answers
+    from trendcast.agent.answers_log import log_answers
 
     log_answers(settings, situations, results)

@@ -136,7 +136,7 @@ def numbers_in(text: str) -> list[float]:
 
 def direction_for(change_pct: float, flat_band_pct: float = DEFAULT_FLAT_BAND_PCT) -> str:
     """The direction a change in percent implies (forecasting.adjust.direction: the product's one rule)."""
-    from forecasting.adjust import direction
+    from trendcast.forecasting.adjust import direction
 
     return direction(change_pct, flat_band_pct)
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from agent import workspace
-from agent.cases import PastCase, find_cases
-from agent.casebook import backtest_series, backtests_for, case_origins, case_series, miss_series
-from agent.evidence import EvidenceSearch
-from agent.question import QuestionError
-from agent.resolve import Target
-from agent.settings import Settings
+from trendcast.agent import workspace
+from trendcast.agent.cases import PastCase, find_cases
+from trendcast.agent.casebook import backtest_series, backtests_for, case_origins, case_series, miss_series
+from trendcast.agent.evidence import EvidenceSearch
+from trendcast.agent.question import QuestionError
+from trendcast.agent.resolve import Target
+from trendcast.agent.settings import Settings
 
 MIN_HISTORY = 3  # observations a situation needs
 
@@ -62,8 +62,8 @@ class Situation:
 
 def observed_history(store, target: Target, as_of: dt.date | None) -> tuple[dt.date, pd.DataFrame]:
     """(as_of, the target's history observed by it); as_of defaults to the end of the last observed period."""
-    from forecasting.history import observed
-    from forecasting.periods import default_as_of
+    from trendcast.forecasting.history import observed
+    from trendcast.forecasting.periods import default_as_of
 
     history = store.history(target.series_id)
     if history.empty:
@@ -77,14 +77,14 @@ def observed_history(store, target: Target, as_of: dt.date | None) -> tuple[dt.d
 
 def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period, as_of: dt.date, events=None):
     """forecast_period through the workspace's baseline cache (`events`: day → names, regressors of daily fits)."""
-    from agent.baseline_cache import BaselineCache, cache_key
+    from trendcast.agent.baseline_cache import BaselineCache, cache_key
 
     cache = BaselineCache(settings.home / "baselines.sqlite")
     key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window, events)
     hit = cache.get(key, period, as_of)
     if hit is not None:
         return hit
-    from forecasting.baseline import forecast_period
+    from trendcast.forecasting.baseline import forecast_period
 
     baseline = forecast_period(history, freq, period, as_of=as_of, models=settings.baseline_models,
                                train_window=settings.train_window, events=events)
@@ -96,8 +96,8 @@ def _past_cases(store, series, target: Target, as_of, horizon, search: EvidenceS
                 backtests) -> tuple[list[PastCase], pd.DataFrame]:
     """The past cases (at `case_origins`) and the backtest rows of every `miss_origins` origin, outcomes known by
     as_of only."""
-    from forecasting.history import observed
-    from forecasting.periods import known_dates
+    from trendcast.forecasting.history import observed
+    from trendcast.forecasting.periods import known_dates
 
     full = store.panel(backtest_series(series, target.series_id))
     bt = backtests_for(store, series, target.series_id, target.freq, as_of, horizon, backtests, panel=full)
@@ -127,8 +127,8 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
             backtests: pd.DataFrame | None = None) -> Situation:
     """Gather what an adjuster may see. `baseline` (a BaselineForecast) skips the fit (eval computes baselines in
     bulk, reports in worker processes); `backtests` (casebook.precompute_backtests) skips the case backtests."""
-    from forecasting.comparisons import last_steps, year_ago
-    from forecasting.periods import resolve_period
+    from trendcast.forecasting.comparisons import last_steps, year_ago
+    from trendcast.forecasting.periods import resolve_period
 
     t0 = time.perf_counter()
     as_of, history = observed_history(store, target, as_of)
@@ -152,7 +152,7 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     timings["cases_s"] = time.perf_counter() - t2
     extent = (0.0, 0.0)
     if misses is not None and not misses.empty:
-        from agent.carry import break_extents, break_text, latest_miss
+        from trendcast.agent.carry import break_extents, break_text, latest_miss
 
         miss = latest_miss(misses, target.series_id, target.freq, as_of)
         if miss is not None and miss.kind != "ordinary":
@@ -169,11 +169,11 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
 
 def _regressor_events(settings: Settings, series, target: Target, history, period, as_of: dt.date):
     """Day → event names known by as_of over the history and the period (daily data, `settings.event_regressors`)."""
-    from forecasting.frequency import freq_kind
+    from trendcast.forecasting.frequency import freq_kind
 
     if not settings.event_regressors or freq_kind(target.freq) != "D":
         return None
-    from agent import events
+    from trendcast.agent import events
 
     tags = events.series_tags(series, target.series_id, target.name)
     found = events.scheduled(workspace.doc_store(settings), tags, pd.Timestamp(history["ds"].min()).date(),
@@ -186,7 +186,7 @@ def _regressor_events(settings: Settings, series, target: Target, history, perio
 
 def _events(settings: Settings, series: pd.DataFrame, target: Target, period, as_of: dt.date, misses):
     """The events scheduled inside the period known by as_of, and their past effect (agent.events)."""
-    from agent import events
+    from trendcast.agent import events
 
     docs = workspace.doc_store(settings)
     tags = events.series_tags(series, target.series_id, target.name)

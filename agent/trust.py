@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting import conformal
+from trendcast.forecasting import conformal
 
 STRENGTH = 0.2
 PRIORS = {"llm": (0.5, 0.25)}  # adjuster → (down, up) prior trust

@@ -7,23 +7,23 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from agent.settings import Settings
+from trendcast.agent.settings import Settings
 
 
 def sales_store(settings: Settings):
-    from forecasting.store import SalesStore
+    from trendcast.forecasting.store import SalesStore
 
     return SalesStore(settings.sales_db)
 
 
 def doc_store(settings: Settings):
-    from retrieval import DocStore
+    from trendcast.retrieval import DocStore
 
     return DocStore(settings.docs_db)
 
 
 def embedder(settings: Settings):
-    from retrieval import get_embedder
+    from trendcast.retrieval import get_embedder
 
     return get_embedder(settings.embed_model, batch_size=settings.embed_batch_size)
 
@@ -51,26 +51,26 @@ def situation_queries(name: str) -> list[str]:
 
 
 def ingest_sales(settings: Settings, path: Path, mapping):
-    from forecasting.ingest import ingest_sales as _ingest
+    from trendcast.forecasting.ingest import ingest_sales as _ingest
 
     return _ingest(sales_store(settings), path, mapping)
 
 
 def ingest_docs(settings: Settings, path: Path, mapping, kind: str, dataset: str | None = None):
-    from retrieval import ingest_docs as _ingest
+    from trendcast.retrieval import ingest_docs as _ingest
 
     return _ingest(doc_store(settings), path, mapping, kind, dataset=dataset)
 
 
 def ingest_calendar(settings: Settings, path: Path, **kwargs):
-    from retrieval import ingest_calendar as _ingest
+    from trendcast.retrieval import ingest_calendar as _ingest
 
     return _ingest(doc_store(settings), path, **kwargs)
 
 
 def build_index(settings: Settings, rebuild: bool = False):
     """Embed new documents, update the index, and pre-embed every series' query (so `ask` needs no model)."""
-    from retrieval import build_index as _build, embed_queries
+    from trendcast.retrieval import build_index as _build, embed_queries
 
     emb = embedder(settings)
     summary = _build(settings.index_dir, doc_store(settings), emb, rebuild=rebuild,
@@ -83,21 +83,21 @@ def build_index(settings: Settings, rebuild: bool = False):
 
 
 def index_exists(settings: Settings) -> bool:
-    from retrieval import index_exists as _exists
+    from trendcast.retrieval import index_exists as _exists
 
     return _exists(settings.index_dir)
 
 
 def open_index(settings: Settings):
     """The workspace's index (cached per process until a new build replaces it)."""
-    from retrieval import open_index as _open
+    from trendcast.retrieval import open_index as _open
 
     return _open(settings.index_dir, doc_store(settings), settings.embed_model)
 
 
 def query_vectors(settings: Settings, texts: list[str]):
     """Embeddings of query texts, from the workspace cache; only misses load the model."""
-    from retrieval import embed_queries
+    from trendcast.retrieval import embed_queries
 
     return embed_queries(doc_store(settings), lambda: embedder(settings), texts)
 
@@ -110,6 +110,6 @@ def search(settings: Settings, query: str, *, as_of: dt.date | None = None, sinc
 
 
 def calllog(settings: Settings):
-    from agent.llm.calllog import CallLog
+    from trendcast.agent.llm.calllog import CallLog
 
     return CallLog(settings.llm_db)

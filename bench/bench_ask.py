@@ -37,7 +37,7 @@ def main() -> None:
     args = ap.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRENDCAST_HOME": str(args.home)}
     env.pop("TRENDCAST_LLM_URL", None)
-    exe = [sys.executable, "-m", "agent"]
+    exe = [sys.executable, "-m", "trendcast"]
     if not (args.home / "index" / "manifest.json").exists():
         print(f"building the demo workspace in {args.home} (once) ...")
         subprocess.run(exe + ["demo"], env=env, check=True, stdout=subprocess.DEVNULL)

@@ -22,8 +22,8 @@ from rich.table import Table
 from statsforecast import StatsForecast
 from statsforecast.models import SeasonalNaive
 
-from forecasting import DEFAULT_MODELS, SalesMapping, forecast_period, read_sales, resolve_period
-from forecasting.models import MODELS
+from trendcast.forecasting import DEFAULT_MODELS, SalesMapping, forecast_period, read_sales, resolve_period
+from trendcast.forecasting.models import MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 MRTS = SalesMapping(date="month", value="sales_musd", id="naics_code", name="kind_of_business",

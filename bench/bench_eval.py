@@ -30,13 +30,13 @@ def main() -> None:
     ap.add_argument("--refit-every", type=int, default=6)
     args = ap.parse_args()
 
-    from agent.demo import mrts_mapping
-    from eval.cells import compute_baselines, plan_grid
-    from eval.suite import Suite
-    from forecasting.baseline import forecast_period
-    from forecasting.ingest import ingest_sales
-    from forecasting.periods import resolve_period
-    from forecasting.store import SalesStore
+    from trendcast.agent.demo import mrts_mapping
+    from trendcast.eval.cells import compute_baselines, plan_grid
+    from trendcast.eval.suite import Suite
+    from trendcast.forecasting.baseline import forecast_period
+    from trendcast.forecasting.ingest import ingest_sales
+    from trendcast.forecasting.periods import resolve_period
+    from trendcast.forecasting.store import SalesStore
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-eval-"))
     store = SalesStore(tmp / "sales.duckdb")

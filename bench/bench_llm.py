@@ -49,7 +49,7 @@ AS_OFS = (dt.date(2020, 3, 31), dt.date(2019, 11, 30), dt.date(2020, 6, 30))
 
 def situations(settings, n: int) -> list:
     """n situations: (category, as-of) pairs taken round-robin so that a few already cover every category and month."""
-    from agent import engine, workspace
+    from trendcast.agent import engine, workspace
 
     store = workspace.sales_store(settings)
     series = store.series()
@@ -68,7 +68,7 @@ WARM_UP = ("Reply with one JSON object: direction flat, change_pct 0, confidence
 
 
 def client_for(llm, url: str, model: str, log, concurrency: int, max_reasks: int | None = None):
-    from agent.llm.client import LLMClient
+    from trendcast.agent.llm.client import LLMClient
 
     update = {"url": url, "model": model, "concurrency": concurrency, "use_cache": False}
     if max_reasks is not None:
@@ -114,7 +114,7 @@ def server_under_test(args, settings):
     if args.url:
         yield args.url, args.model, args.model, settings.llm
         return
-    from agent.llm.local import LocalServer
+    from trendcast.agent.llm.local import LocalServer
 
     server = LocalServer.from_settings(settings, threads=args.threads)
     t0 = time.perf_counter()
@@ -140,13 +140,13 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
 
-    from agent.llm_adjuster import LLMAdjuster
-    from agent.settings import LLMSettings, Settings
+    from trendcast.agent.llm_adjuster import LLMAdjuster
+    from trendcast.agent.settings import LLMSettings, Settings
 
     if not (args.home / "index" / "manifest.json").exists():
         print(f"building the demo workspace in {args.home} (once) ...")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRENDCAST_")}
-        subprocess.run([sys.executable, "-m", "agent", "--home", str(args.home), "demo"], env={**env,
+        subprocess.run([sys.executable, "-m", "trendcast", "--home", str(args.home), "demo"], env={**env,
                        "HF_HUB_OFFLINE": "1"}, check=True, stdout=subprocess.DEVNULL)
     llm = LLMSettings(timeout_s=args.timeout, budget_s=4 * args.timeout) if args.timeout else LLMSettings()
     settings = Settings(home=args.home, llm=llm)
@@ -161,7 +161,7 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-llm-") as tmp, ExitStack() as stack:
-        from agent.llm.calllog import CallLog
+        from trendcast.agent.llm.calllog import CallLog
 
         ref = stack.enter_context(OpenAIServer(valid_adjustment(change_pct=-5.0)))
         url, model, label, llm = stack.enter_context(server_under_test(args, settings))

@@ -46,7 +46,7 @@ def main() -> None:
     base_env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     for var in ("TRENDCAST_LLM_URL", "TRENDCAST_LLM_MODEL", "TRENDCAST_HOME"):
         base_env.pop(var, None)
-    exe = [sys.executable, "-m", "agent"]
+    exe = [sys.executable, "-m", "trendcast"]
     if not (args.demo_home / "index" / "manifest.json").exists():
         print(f"building the demo workspace in {args.demo_home} (once) ...")
         subprocess.run(exe + ["--home", str(args.demo_home), "demo"], env=base_env, check=True,

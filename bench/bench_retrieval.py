@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from retrieval import (HEADLINES_MAPPING, DocIndex, DocStore, build_index, embed_queries,  # noqa: E402
+from trendcast.retrieval import (HEADLINES_MAPPING, DocIndex, DocStore, build_index, embed_queries,  # noqa: E402
                        get_embedder, ingest_docs)
 
 NEWS = REPO / "agent" / "data" / "headlines_dated.csv.gz"
@@ -40,7 +40,7 @@ TOPICS = ["coronavirus lockdown closes stores", "retail sales slump on the high 
 AS_OF = ["2018-06-30", "2019-03-31", "2019-12-31", "2020-03-31", "2020-06-30"]
 COLD = textwrap.dedent("""
     import sys
-    from retrieval import DocStore, open_index
+    from trendcast.retrieval import DocStore, open_index
     index = open_index(sys.argv[1], DocStore(sys.argv[2]), "all-MiniLM-L6-v2")
     hits = index.search(sys.argv[3], as_of="2020-03-31", k=10)
     assert len(hits) == 10

@@ -23,10 +23,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from eval.errors import SuiteError
-from eval.suite import COMBINED, Suite
-from forecasting.combine import VALUES  # light: numpy and forecasting.constants only
-from forecasting.constants import BOUNDS
+from trendcast.eval.errors import SuiteError
+from trendcast.eval.suite import COMBINED, Suite
+from trendcast.forecasting.combine import VALUES  # light: numpy and forecasting.constants only
+from trendcast.forecasting.constants import BOUNDS
 
 
 def select_series(series: pd.DataFrame, suite: Suite) -> pd.DataFrame:
@@ -55,9 +55,9 @@ def plan_grid(panel: pd.DataFrame, freq: str, origins: list[dt.date], horizon: s
     """One row per cell that can be scored: unique_id, origin, cutoff (last observed ds), period_start, period_end,
     steps (forecast steps to the period's end), mask (which of them fall in the period), actual, last (total of the
     same number of steps up to the cutoff). Series that cannot be scored at every origin are left out, with why."""
-    from forecasting.comparisons import last_steps
-    from forecasting.history import observed
-    from forecasting.periods import resolve_period, steps_in_period
+    from trendcast.forecasting.comparisons import last_steps
+    from trendcast.forecasting.history import observed
+    from trendcast.forecasting.periods import resolve_period, steps_in_period
 
     rows, excluded = [], {}
     for uid, g in panel.groupby("unique_id", sort=True):
@@ -102,9 +102,9 @@ def blocks(origins: list[dt.date], refit_every: int) -> list[list[dt.date]]:
 def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date], freq: str, models: list[str],
                    train_window: int, n_jobs: int) -> pd.DataFrame:
     """Baselines of the grid's cells at the block's origins: one cross_validation call, fit at the first origin."""
-    from forecasting.combine import forecast_models
-    from forecasting.frequency import season_length
-    from forecasting.models import plan_models
+    from trendcast.forecasting.combine import forecast_models
+    from trendcast.forecasting.frequency import season_length
+    from trendcast.forecasting.models import plan_models
 
     cells = grid[grid["origin"].isin(pd.to_datetime(block))]
     cutoffs = sorted(cells["cutoff"].unique())
@@ -121,7 +121,7 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
         raise SuiteError(f"only {n_min} observations by {first.date()}: too few for {', '.join(models)}")
     guarded, names, fb = forecast_models(fitted, fallback)
     sf = statsforecast_class()(models=guarded, freq=freq, n_jobs=n_jobs)
-    from forecasting.baseline import captured_warnings
+    from trendcast.forecasting.baseline import captured_warnings
 
     with captured_warnings([]):  # numpy's divide-by-zero on short series: not for the terminal (workers: agent.workers)
         cv = sf.cross_validation(df=df, h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
@@ -152,7 +152,7 @@ def statsforecast_class():
     checks that it still does."""
     from statsforecast import StatsForecast
 
-    from agent.workers import fork_pool
+    from trendcast.agent.workers import fork_pool
 
     class _StatsForecast(StatsForecast):
         def _get_pool(self):
@@ -175,8 +175,8 @@ def _spacing(cutoffs: list, freq: str) -> int:
 def _period_totals(cells: pd.DataFrame, cv: pd.DataFrame, names: list[str], fallback: str | None,
                    columns: list[str]) -> pd.DataFrame:
     """Per cell and member: period total and 80/95 % bounds of what ran; then forecast_period's combination."""
-    from forecasting.combine import combine_members
-    from forecasting.intervals import period_sum
+    from trendcast.forecasting.combine import combine_members
+    from trendcast.forecasting.intervals import period_sum
 
     by = {k: g.sort_values("ds") for k, g in cv.groupby(["unique_id", "cutoff"], sort=False)}
     out = []
@@ -200,7 +200,7 @@ def _period_totals(cells: pd.DataFrame, cv: pd.DataFrame, names: list[str], fall
 def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, freq: str, parts_dir: Path,
                       progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """All cells' baselines, block by block; a block already written under `parts_dir` is read back."""
-    from forecasting.frequency import default_train_window
+    from trendcast.forecasting.frequency import default_train_window
 
     b = suite.baseline
     window = b.train_window or default_train_window(freq)
@@ -225,8 +225,8 @@ def rolling_combined(base: pd.DataFrame, members: list[str], freq: str) -> pd.Da
     """`combined:*` chosen by the members' rolling past accuracy (forecasting.combine.pick_by_record): at each
     origin, the mean of the members with the lowest mean |log error| over the last ROLLING_ORIGINS origins whose
     outcomes were observed by then; the median combination stands where no earlier outcome is known yet."""
-    from forecasting.combine import ROLLING_ORIGINS, pick_by_record
-    from forecasting.periods import known_dates
+    from trendcast.forecasting.combine import ROLLING_ORIGINS, pick_by_record
+    from trendcast.forecasting.periods import known_dates
 
     base = base.copy()
     known = pd.Series(pd.to_datetime(known_dates(base["period_start"], base["period_end"], freq)), index=base.index)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from agent.cli import CLIUserError, emit_json, settings_of
+from trendcast.agent.cli import CLIUserError, emit_json, settings_of
 
 
 @click.group("eval")
@@ -54,9 +54,9 @@ def _progress(enabled: bool):
 @click.pass_context
 def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url, llm_model, no_cache, jobs, quiet):
     """Run SUITE (a YAML file or a shipped suite name, see `trendcast eval list --suites`)."""
-    from agent.workers import Interrupted, interrupts
-    from eval.harness import RunOptions, new_run_dir, run_suite
-    from eval.suite import load_suite
+    from trendcast.agent.workers import Interrupted, interrupts
+    from trendcast.eval.harness import RunOptions, new_run_dir, run_suite
+    from trendcast.eval.suite import load_suite
 
     settings = settings_of(ctx)
     llm = {k: v for k, v in {"url": llm_url, "model": llm_model}.items() if v}
@@ -93,8 +93,8 @@ def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url
 def list_cmd(ctx, suites, as_json):
     """The runs under <home>/runs and those registered from elsewhere (--out), newest first: suite, date, variants,
     best variant's MASE and skill. A run outside <home>/runs is shown by its path; one whose folder is gone says so."""
-    from eval.runs import list_runs
-    from eval.suite import load_suite, shipped_suites
+    from trendcast.eval.runs import list_runs
+    from trendcast.eval.suite import load_suite, shipped_suites
 
     if suites:
         rows = [{"suite": n, "description": load_suite(n).description} for n in shipped_suites()]
@@ -131,7 +131,7 @@ def list_cmd(ctx, suites, as_json):
 @click.pass_context
 def compare_cmd(ctx, run_a, run_b, pairs, resamples, seed, as_json):
     """Per-metric differences B − A with paired 95 % bootstrap intervals on the cells both runs scored."""
-    from eval.runs import compare, find_run
+    from trendcast.eval.runs import compare, find_run
 
     settings = settings_of(ctx)
     a, b = find_run(settings, run_a), find_run(settings, run_b)

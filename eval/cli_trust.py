@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from agent.cli import emit_json, settings_of
+from trendcast.agent.cli import emit_json, settings_of
 
 
 @click.command("trust")
@@ -15,7 +15,7 @@ def trust(ctx, as_of, as_json):
     """Every adjuster × model × prompt with a record in this workspace's eval runs: proposals with known outcomes,
     the trust an answer applies now (down / up), and the forecast value added of its raw and trusted proposals
     (1 − error / baseline's error; 95 % paired bootstrap interval)."""
-    from eval.trust_table import trust_rows
+    from trendcast.eval.trust_table import trust_rows
 
     settings = settings_of(ctx)
     rows = trust_rows(settings, as_of=as_of.date() if as_of else None)

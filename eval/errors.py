@@ -1,7 +1,7 @@
 """The eval harness's 'your input is wrong' error (the CLI turns it into exit code 2 and one line)."""
 from __future__ import annotations
 
-from agent.errors import UserError
+from trendcast.agent.errors import UserError
 
 
 class SuiteError(UserError, ValueError):

@@ -21,12 +21,12 @@ from typing import Callable
 import pandas as pd
 import yaml
 
-from eval.cells import compute_baselines, plan_grid, rolling_combined, select_series, write_parquet
-from eval.errors import SuiteError
-from eval.runs import register_run
-from eval.suite import Suite, inside
-from eval.trusted import add_trusted
-from eval.variants import OriginContext, run_variant, variant_settings
+from trendcast.eval.cells import compute_baselines, plan_grid, rolling_combined, select_series, write_parquet
+from trendcast.eval.errors import SuiteError
+from trendcast.eval.runs import register_run
+from trendcast.eval.suite import Suite, inside
+from trendcast.eval.trusted import add_trusted
+from trendcast.eval.variants import OriginContext, run_variant, variant_settings
 
 Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
 
@@ -60,7 +60,7 @@ def start_run(run_dir: Path, suite: Suite, opts: RunOptions, resume: bool) -> di
     if run_dir.exists() and any(run_dir.iterdir()):
         raise SuiteError(f"{run_dir}: folder exists and is not empty (use --resume to continue a run)")
     run_dir.mkdir(parents=True, exist_ok=True)
-    from agent.llm.redact import redact_json  # a model.url in the suite may carry a credential
+    from trendcast.agent.llm.redact import redact_json  # a model.url in the suite may carry a credential
 
     (run_dir / "suite.yaml").write_text(yaml.safe_dump(redact_json(suite.model_dump(mode="json")), sort_keys=False))
     meta = {"run_id": run_dir.name, "suite": suite.id, "fingerprint": suite.fingerprint(),
@@ -79,9 +79,9 @@ def run_settings(settings, suite: Suite, echo):
             raise SuiteError(f"workspace {settings.home} has no sales (run `trendcast demo` or `trendcast ingest "
                              "sales`), or use a suite with data.source: files")
         return settings
-    from agent import workspace
-    from forecasting.ingest import SalesMapping
-    from retrieval import DocMapping
+    from trendcast.agent import workspace
+    from trendcast.forecasting.ingest import SalesMapping
+    from trendcast.retrieval import DocMapping
 
     key = hashlib.sha256(json.dumps(suite.data.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     s = settings.model_copy(update={"home": settings.home / "eval-workspaces" / key[:12]})
@@ -107,9 +107,9 @@ def check_endpoints(settings, suite: Suite) -> None:
 def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
               opts: RunOptions | None = None) -> Path:
     """Run (or resume) a suite into `run_dir` and write its artifacts; returns run_dir."""
-    from agent import workspace
-    from eval.report import write_artifacts
-    from forecasting.frequency import season_length
+    from trendcast.agent import workspace
+    from trendcast.eval.report import write_artifacts
+    from trendcast.forecasting.frequency import season_length
 
     opts = opts or RunOptions()
     check_endpoints(settings, suite)
@@ -161,7 +161,7 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
     adjusted = {o: sorted({v.baseline for oo, v in todo if oo == o and v.adjuster != "none"}) for o in origins}
     search, backtests, preparer = None, None, None
     if any(adjusted.values()):
-        from agent import engine
+        from trendcast.agent import engine
 
         opts.echo("past cases: one backtest of the related series for every origin")
         freq = str(series.set_index("unique_id").loc[base["unique_id"].iloc[0], "freq"])
@@ -169,7 +169,7 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
         ids = sorted(base["unique_id"].unique())
         backtests = engine.precompute_backtests(store, series, ids, freq, as_ofs, suite.horizon)
         if suite.n_jobs > 1:
-            from eval.parallel import Preparer
+            from trendcast.eval.parallel import Preparer
 
             jobs = min(suite.n_jobs, sum(bool(b) for b in adjusted.values()))
             preparer = Preparer(jobs, settings, run_dir / "workers", series, ids, freq, as_ofs, suite.horizon)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agent.workers import WorkerPool
+from trendcast.agent.workers import WorkerPool
 
 _WORKER: dict = {}
 
@@ -32,8 +32,8 @@ RMTREE_TRIES = 30  # scratch removal passes, 0.1 s apart
 
 def embed_queries_once(settings, names: list[str]) -> None:
     """Make sure the situation queries of these series are in the workspace's query cache (closing the store)."""
-    from agent import workspace
-    from retrieval import DocStore, embed_queries
+    from trendcast.agent import workspace
+    from trendcast.retrieval import DocStore, embed_queries
 
     if not workspace.index_exists(settings):
         return
@@ -56,7 +56,7 @@ def worker_home(settings, scratch: Path):
 
 def _init(settings, scratch: Path, series: pd.DataFrame, target_ids: list[str], freq: str, as_ofs,
           horizon: str) -> None:
-    from agent import engine, workspace
+    from trendcast.agent import engine, workspace
 
     settings = worker_home(settings, scratch)
     store = workspace.sales_store(settings)
@@ -66,7 +66,7 @@ def _init(settings, scratch: Path, series: pd.DataFrame, target_ids: list[str], 
 
 
 def _prepare_origin(base: pd.DataFrame, baselines: list[str], members: list[str]) -> dict[str, list]:
-    from eval.variants import OriginContext
+    from trendcast.eval.variants import OriginContext
 
     w = _WORKER
     oc = OriginContext(settings=w["settings"], store=w["store"], series=w["series"], base=base,

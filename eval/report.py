@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eval.scoring import METRICS, aggregate, cell_losses, summarize, training_frame
-from eval.suite import Suite
+from trendcast.eval.scoring import METRICS, aggregate, cell_losses, summarize, training_frame
+from trendcast.eval.suite import Suite
 
 HONESTY = (
     "Baselines: StatsForecast cross_validation per block of `refit_every` origins; parameters are estimated on the "
@@ -25,9 +25,9 @@ HONESTY = (
 def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: pd.DataFrame, cells: pd.DataFrame,
                     panel: pd.DataFrame, freq: str, excluded: dict, started: dt.datetime,
                     blind_year_shift: int | None, trust: pd.DataFrame | None = None) -> dict:
-    from eval.leaderboard import render_leaderboard
-    from eval.plots import write_plots
-    from forecasting.frequency import season_length
+    from trendcast.eval.leaderboard import render_leaderboard
+    from trendcast.eval.plots import write_plots
+    from trendcast.forecasting.frequency import season_length
 
     grid_cols = ["unique_id", "origin", "cutoff", "period_start", "period_end", "actual", "last", "steps"]
     full = cells.merge(base[grid_cols], on=["unique_id", "origin"], how="left", validate="many_to_one")
@@ -44,7 +44,7 @@ def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: 
     results = _redacted(build_results(run_dir, suite, meta=meta, losses=losses, cells=table, base=base, panel=panel,
                                       settings=settings, excluded=excluded, started=started,
                                       blind_year_shift=blind_year_shift, trust=trust))
-    from eval.harness import write_json
+    from trendcast.eval.harness import write_json
 
     write_json(run_dir / "results.json", results)
     (run_dir / "leaderboard.md").write_text(render_leaderboard(results), encoding="utf-8")
@@ -54,7 +54,7 @@ def write_artifacts(run_dir: Path, suite: Suite, settings, *, meta: dict, base: 
 
 def build_results(run_dir, suite: Suite, *, meta, losses, cells, base, panel, settings, excluded, started,
                   blind_year_shift, trust=None) -> dict:
-    from eval.trusted import trusted_name
+    from trendcast.eval.trusted import trusted_name
 
     b = suite.bootstrap
     summary = summarize(losses, suite.reference, b.resamples, b.seed, b.unit)
@@ -67,7 +67,7 @@ def build_results(run_dir, suite: Suite, *, meta, losses, cells, base, panel, se
         mine = cells[cells["variant"] == v.name]
         entry["fallbacks"] = int(mine["fallback"].sum())
         if v.adjuster == "llm":
-            from eval.variants import variant_settings
+            from trendcast.eval.variants import variant_settings
 
             s = variant_settings(settings, v)
             entry.update(prompt=s.prompt, model=s.llm.model, url=_public(s.llm.url),
@@ -135,7 +135,7 @@ def dialect_counts(cells: pd.DataFrame) -> dict[str, int]:
 
 def _periods(base: pd.DataFrame) -> dict[str, str]:
     """origin → the period its forecasts are for (``2020-04``)."""
-    from forecasting.periods import Period
+    from trendcast.forecasting.periods import Period
 
     first = base.drop_duplicates("origin").sort_values("origin")
     return {pd.Timestamp(r.origin).date().isoformat(): Period(pd.Timestamp(r.period_start).date(),
@@ -170,13 +170,13 @@ def _iso(values) -> list[str]:
 
 
 def _names(settings) -> pd.DataFrame:
-    from agent import workspace
+    from trendcast.agent import workspace
 
     return workspace.sales_store(settings).series()[["unique_id", "name", "level"]]
 
 
 def _datasets(settings) -> dict:
-    from agent import workspace
+    from trendcast.agent import workspace
 
     d = workspace.sales_store(settings).datasets()
     return {str(r.name): {"file": r.file, "file_hash": r.file_hash} for r in d.itertuples(index=False)}
@@ -218,13 +218,13 @@ def git_info() -> dict:
 
 
 def _public(url: str | None) -> str | None:
-    from agent.llm.redact import public_url
+    from trendcast.agent.llm.redact import public_url
 
     return public_url(url)
 
 
 def _redacted(results: dict) -> dict:
     """results with no credential in any URL (a suite's model.url may carry one)."""
-    from agent.llm.redact import redact_json
+    from trendcast.agent.llm.redact import redact_json
 
     return redact_json(results)

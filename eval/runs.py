@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eval.errors import SuiteError
-from eval.scoring import KEYS, LOWER_IS_BETTER, METRICS
-from eval.significance import diff_ci, resample_weights, skill_ci
+from trendcast.eval.errors import SuiteError
+from trendcast.eval.scoring import KEYS, LOWER_IS_BETTER, METRICS
+from trendcast.eval.significance import diff_ci, resample_weights, skill_ci
 
 
 def runs_dir(settings) -> Path:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from eval.significance import diff_ci, ratio_ci, resample_weights, skill_ci
+from trendcast.eval.significance import diff_ci, ratio_ci, resample_weights, skill_ci
 
 LOWER_IS_BETTER = ("mase", "wape", "smape", "pinball", "crps")
 SHARES = ("coverage_80", "coverage_95", "direction")
@@ -47,7 +47,7 @@ def cell_losses(cells: pd.DataFrame, train: pd.DataFrame, season: int, flat_band
     80/95 % bounds."""
     import utilsforecast.losses as ufl
 
-    from forecasting.metrics import CRPS_QUANTILES, directions
+    from trendcast.forecasting.metrics import CRPS_QUANTILES, directions
 
     variants = list(dict.fromkeys(cells["variant"]))
     alias = {v: f"m{i}" for i, v in enumerate(variants)}

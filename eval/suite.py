@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from eval.errors import SuiteError
+from trendcast.eval.errors import SuiteError
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 COMBINED = "combined"  # the baseline that combines the suite's models the way forecasting.baseline does

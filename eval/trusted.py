@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from eval.cells import BOUNDS
+from trendcast.eval.cells import BOUNDS
 
 SUFFIX = "+trust"
 TRUST_COLUMNS = ["variant", "origin", "key", "trust_down", "trust_up", "n_down", "n_up", "n", "q80", "q95"]
@@ -24,9 +24,9 @@ def add_trusted(cells: pd.DataFrame, base: pd.DataFrame, suite, freq: str, flat_
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(cells with a `+trust` variant per adjusted variant, the trust table). `cells`: the raw cells of every
     variant (eval.variants.CELL_COLUMNS); `base`: the grid with baselines and actuals."""
-    from agent import engine
+    from trendcast.agent import engine
 
-    from forecasting.conformal import log_sigma
+    from trendcast.forecasting.conformal import log_sigma
 
     grid = base[["unique_id", "origin", "period_start", "period_end", "actual", "last"]]
     if "key" not in cells.columns:  # a run made before cells kept their record key

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from eval.cells import BOUNDS, VALUES
-from eval.suite import COMBINED, Variant
+from trendcast.eval.cells import BOUNDS, VALUES
+from trendcast.eval.suite import COMBINED, Variant
 
 CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline", "pct", "source", "fallback",
                 "attempts", "cached", "n_evidence", "n_cases", "warnings", "dialect", "llm_problems", "key", "sigma",
@@ -50,7 +50,7 @@ class OriginContext:
         return self._situations[baseline]
 
     def _prepare(self, baseline: str) -> list:
-        from agent import engine
+        from trendcast.agent import engine
 
         out = []
         for row in self.base.to_dict("records"):
@@ -65,8 +65,8 @@ class OriginContext:
 
 def baseline_forecast(get: dict, name: str, members: list[str], as_of):
     """A forecasting.baseline.BaselineForecast for one cell, from its bulk baseline columns (a record)."""
-    from forecasting.baseline import BaselineForecast
-    from forecasting.periods import Period
+    from trendcast.forecasting.baseline import BaselineForecast
+    from trendcast.forecasting.periods import Period
 
     import json
 
@@ -103,9 +103,9 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
         if progress:
             progress(len(frame))
         return frame, {"seconds": round(time.perf_counter() - t0, 3)}
-    from agent import engine
+    from trendcast.agent import engine
 
-    from forecasting.conformal import log_sigma
+    from trendcast.forecasting.conformal import log_sigma
 
     sits = oc.situations(variant.baseline)
     t1 = time.perf_counter()
@@ -143,7 +143,7 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
 def _calllog(settings, variant: Variant):
     if variant.adjuster != "llm":
         return None, None
-    from agent.llm.calllog import CallLog, utc_now
+    from trendcast.agent.llm.calllog import CallLog, utc_now
 
     try:
         return CallLog(settings.llm_db), utc_now()
@@ -152,7 +152,7 @@ def _calllog(settings, variant: Variant):
 
 
 def _unadjusted(base: pd.DataFrame, variant: Variant) -> pd.DataFrame:
-    from forecasting.conformal import log_sigma
+    from trendcast.forecasting.conformal import log_sigma
 
     b = variant.baseline
     frame = pd.DataFrame({

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from forecasting.constants import BOUNDS
+from trendcast.forecasting.constants import BOUNDS
 
 if TYPE_CHECKING:
-    from forecasting.baseline import BaselineForecast
+    from trendcast.forecasting.baseline import BaselineForecast
 
 
 def apply_adjustment(baseline: "BaselineForecast", pct: float) -> dict[str, float]:

@@ -23,11 +23,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from forecasting.frequency import default_train_window, period_ends, season_length
-from forecasting.history import on_grid
-from forecasting.models import MIN_OBS, plan_models
-from forecasting.periods import resolve_period, steps_in_period, to_date
-from forecasting.store import SITUATION_COLUMNS, SalesStore
+from trendcast.forecasting.frequency import default_train_window, period_ends, season_length
+from trendcast.forecasting.history import on_grid
+from trendcast.forecasting.models import MIN_OBS, plan_models
+from trendcast.forecasting.periods import resolve_period, steps_in_period, to_date
+from trendcast.forecasting.store import SITUATION_COLUMNS, SalesStore
 
 CACHE_VERSION = "1"
 

@@ -19,14 +19,14 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from forecasting.constants import BOUNDS, DEFAULT_MODELS
-from forecasting.errors import InputError
-from forecasting.frequency import default_train_window, freq_kind, parse_freq, season_length, weekly_alias
-from forecasting.history import prepare
-from forecasting.intervals import LEVELS, period_sum
-from forecasting.combine import combine_members, forecast_models
-from forecasting.models import plan_models
-from forecasting.periods import Period, default_as_of, steps_in_period, to_date
+from trendcast.forecasting.constants import BOUNDS, DEFAULT_MODELS
+from trendcast.forecasting.errors import InputError
+from trendcast.forecasting.frequency import default_train_window, freq_kind, parse_freq, season_length, weekly_alias
+from trendcast.forecasting.history import prepare
+from trendcast.forecasting.intervals import LEVELS, period_sum
+from trendcast.forecasting.combine import combine_members, forecast_models
+from trendcast.forecasting.models import plan_models
+from trendcast.forecasting.periods import Period, default_as_of, steps_in_period, to_date
 
 
 @dataclass
@@ -90,7 +90,7 @@ def _with_events(ds, y, freq: str, h: int, events):
     df = pd.DataFrame({"unique_id": "s", "ds": ds, "y": y})
     if not events or freq_kind(freq) != "D":
         return df, None, []
-    from forecasting.event_regressors import event_columns
+    from trendcast.forecasting.event_regressors import event_columns
 
     future_ds = pd.date_range(pd.Timestamp(ds[-1]) + pd.Timedelta(days=1), periods=h, freq="D")
     x_train, x_future, used = event_columns(pd.DatetimeIndex(ds), future_ds, events)

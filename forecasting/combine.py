@@ -29,7 +29,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from forecasting.constants import BOUNDS
+from trendcast.forecasting.constants import BOUNDS
 
 VALUES = ("total", *BOUNDS)
 ARROW = "→"
@@ -48,7 +48,7 @@ class Combination:
 def forecast_models(fitted: Sequence, fallback) -> tuple[list, list[str], str | None]:
     """The models to hand StatsForecast (each member, then the fallback unless it is a member, all `Guarded`),
     the member names, and the fallback's column (None: no fallback)."""
-    from forecasting.models import guard, model_name
+    from trendcast.forecasting.models import guard, model_name
 
     names = [model_name(m) for m in fitted]
     models = [guard(m) for m in fitted]

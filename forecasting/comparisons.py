@@ -18,9 +18,9 @@ from datetime import date
 
 import pandas as pd
 
-from forecasting.frequency import freq_kind, period_ends
-from forecasting.history import observed
-from forecasting.periods import Period, step_starts
+from trendcast.forecasting.frequency import freq_kind, period_ends
+from trendcast.forecasting.history import observed
+from trendcast.forecasting.periods import Period, step_starts
 
 
 @dataclass(frozen=True)

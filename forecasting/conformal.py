@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from forecasting.intervals import LEVELS, z_value
+from trendcast.forecasting.intervals import LEVELS, z_value
 
 MIN_SCORES = 30
 

@@ -13,8 +13,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecasting.errors import InputError
-from forecasting.frequency import infer_freq
+from trendcast.forecasting.errors import InputError
+from trendcast.forecasting.frequency import infer_freq
 
 _NUMERIC = re.compile(r"^\s*(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?:[ T](.*))?$")
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.errors import InputError
-from forecasting.parsing import text_codes
+from trendcast.forecasting.errors import InputError
+from trendcast.forecasting.parsing import text_codes
 
 _EXPR = re.compile(r"^\s*(?P<col>.+?)\s*(?:(?P<op>!=|=)|\s(?P<word>not\s+in|in)\s)\s*(?P<val>.*?)\s*$")
 

@@ -6,8 +6,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from forecasting.errors import InputError
-from forecasting.frequency import period_ends
+from trendcast.forecasting.errors import InputError
+from trendcast.forecasting.frequency import period_ends
 
 
 def observed(frame: pd.DataFrame, freq: str, as_of: date) -> pd.DataFrame:

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.errors import InputError
-from forecasting.frequency import parse_freq
-from forecasting.hierarchy import HIERARCHY_COLUMNS, aggregate_levels, code_hierarchy, slugify
-from forecasting.dates_text import parse_dates
-from forecasting.filters import apply_filters
-from forecasting.frequency import period_ends, weekly_alias
-from forecasting.parsing import (
+from trendcast.forecasting.errors import InputError
+from trendcast.forecasting.frequency import parse_freq
+from trendcast.forecasting.hierarchy import HIERARCHY_COLUMNS, aggregate_levels, code_hierarchy, slugify
+from trendcast.forecasting.dates_text import parse_dates
+from trendcast.forecasting.filters import apply_filters
+from trendcast.forecasting.frequency import period_ends, weekly_alias
+from trendcast.forecasting.parsing import (
     check_duplicates,
     first_row,
     frequency,
@@ -32,10 +32,10 @@ from forecasting.parsing import (
     require_nonempty,
     text_codes,
 )
-from forecasting.totals import find_totals, node_ids, parse_totals, use_given
-from forecasting.transactions import AGGREGATES, NEGATIVES, aggregate, canonical_freq
-from forecasting.readers import check_columns, file_format, read_columns, read_header
-from forecasting.store import SERIES_COLUMNS, SalesStore
+from trendcast.forecasting.totals import find_totals, node_ids, parse_totals, use_given
+from trendcast.forecasting.transactions import AGGREGATES, NEGATIVES, aggregate, canonical_freq
+from trendcast.forecasting.readers import check_columns, file_format, read_columns, read_header
+from trendcast.forecasting.store import SERIES_COLUMNS, SalesStore
 
 
 @dataclass(frozen=True)

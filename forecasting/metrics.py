@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import utilsforecast.losses as ufl
 
-from forecasting.adjust import directions  # noqa: F401  (re-exported: eval scores with the product's rule)
+from trendcast.forecasting.adjust import directions  # noqa: F401  (re-exported: eval scores with the product's rule)
 
 # quantile levels implied by the central 95 % and 80 % intervals and the point (taken as the median)
 CRPS_QUANTILES = np.array([0.025, 0.1, 0.5, 0.9, 0.975])

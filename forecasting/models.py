@@ -15,8 +15,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from forecasting.constants import DEFAULT_MODELS, MIN_OBS
-from forecasting.frequency import SEASON_NAMES, season_lengths
+from trendcast.forecasting.constants import DEFAULT_MODELS, MIN_OBS
+from trendcast.forecasting.frequency import SEASON_NAMES, season_lengths
 
 
 def _sf(name: str):

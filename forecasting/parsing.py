@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.errors import InputError
-from forecasting.frequency import infer_freq, normalize_dates, weekly_alias
-from forecasting.readers import NULL_TOKENS
+from trendcast.forecasting.errors import InputError
+from trendcast.forecasting.frequency import infer_freq, normalize_dates, weekly_alias
+from trendcast.forecasting.readers import NULL_TOKENS
 
 
 def text_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -26,8 +26,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from forecasting.errors import InputError
-from forecasting.frequency import freq_kind, infer_freq, period_ends
+from trendcast.forecasting.errors import InputError
+from trendcast.forecasting.frequency import freq_kind, infer_freq, period_ends
 
 HORIZONS = ("next-month", "next-week", "next-quarter", "next-4-weeks", "month:YYYY-MM", "month:--MM",
             "quarter:YYYY-QN")

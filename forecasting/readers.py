@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from forecasting.errors import InputError
+from trendcast.forecasting.errors import InputError
 
 # Cells read as a missing value (not an error) in the value column.
 NULL_TOKENS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A"]

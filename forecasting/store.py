@@ -21,7 +21,7 @@ from typing import Iterator, Mapping
 import duckdb
 import pandas as pd
 
-from forecasting.errors import InputError, StoreBusyError
+from trendcast.forecasting.errors import InputError, StoreBusyError
 
 SERIES_COLUMNS = ["unique_id", "name", "code", "level", "depth", "parent_id", "freq", "dataset", "start", "end", "n_obs"]
 SITUATION_COLUMNS = ["unique_id", "origin", "period_start", "period_end", "baseline", "actual"]

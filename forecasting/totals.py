@@ -123,7 +123,7 @@ def _adds_up(i: int, coded: list[tuple[np.ndarray, pd.Index]], ds_codes: np.ndar
 def node_ids(levels: list[str], coded: list[tuple[np.ndarray, pd.Index]], rows: np.ndarray, depth: np.ndarray
              ) -> np.ndarray:
     """Series ids (hierarchy.aggregate_levels' spelling) of the nodes given by total rows `rows` at `depth`."""
-    from forecasting.hierarchy import TOTAL_ID
+    from trendcast.forecasting.hierarchy import TOTAL_ID
 
     out = np.empty(len(rows), dtype=object)
     for n, (r, d) in enumerate(zip(rows, depth)):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.frequency import freq_kind, period_ends, weekly_alias
+from trendcast.forecasting.frequency import freq_kind, period_ends, weekly_alias
 
 AGGREGATES = ("sum", "count")
 NEGATIVES = ("keep", "drop")

@@ -13,7 +13,7 @@ import string
 from datetime import date
 from typing import Any
 
-from prompts.context import Evidence, PromptContext
+from trendcast.prompts.context import Evidence, PromptContext
 
 _YEAR = re.compile(r"(?<![\d.,])(1[89]\d{2}|20\d{2})(?![\d])")
 

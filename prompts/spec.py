@@ -16,7 +16,7 @@ import yaml
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from prompts.context import CONTEXT_VARIABLES, EXAMPLE_VARIABLES, PromptContext, example_variables
+from trendcast.prompts.context import CONTEXT_VARIABLES, EXAMPLE_VARIABLES, PromptContext, example_variables
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}

@@ -39,8 +39,8 @@ def shared_data() -> Path:
 def demo_workspace(tmp_path_factory) -> Path:
     """The demo workspace (real MRTS NSA sales + 20,560 real headlines, indexed with the real model), built ONCE per
     test session. Read-only by convention: a test that writes copies it with `demo_copy`."""
-    from agent.demo import build_demo_workspace
-    from agent.settings import Settings
+    from trendcast.agent.demo import build_demo_workspace
+    from trendcast.agent.settings import Settings
 
     h = tmp_path_factory.mktemp("demo") / "home"
     build_demo_workspace(Settings(home=h), echo=lambda _: None)

@@ -32,7 +32,7 @@ def unavailable(reason: str):
 
 def local_missing() -> str | None:
     """Why a local server cannot be started here (None: it can)."""
-    from agent.llm.local import LocalLLMError, bundled_gguf, check_server_installed
+    from trendcast.agent.llm.local import LocalLLMError, bundled_gguf, check_server_installed
 
     try:
         check_server_installed()
@@ -70,7 +70,7 @@ def real_llm(tmp_path_factory):
         yield RealLLM(url, model)
         return
     need_local()
-    from agent.llm.local import LocalServer, bundled_gguf
+    from trendcast.agent.llm.local import LocalServer, bundled_gguf
 
     log = tmp_path_factory.mktemp("real-llm") / "llm-server.log"
     with LocalServer(bundled_gguf(), log_path=log, n_ctx=8192) as server:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from openai_server import (Reply, adjustment_reply, always, closed_port_url, openai_server, queue,  # noqa: F401
                            valid_adjustment)
 
-from agent.cli import cli
+from trendcast.agent.cli import cli
 
 pytestmark = pytest.mark.slow
 Q = "how will clothing stores trend next month?"
@@ -126,7 +126,7 @@ def test_no_break_warning_in_ordinary_times(demo_copy):
 
 
 def test_prompt_is_trimmed_to_the_context_window_and_the_answer_says_so(demo_copy, openai_server):
-    from agent.llm.tokens import estimate
+    from trendcast.agent.llm.tokens import estimate
 
     server = openai_server(valid_adjustment(change_pct=-20.0))
     full = ask(env=llm_env(server.url))

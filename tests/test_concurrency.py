@@ -89,8 +89,8 @@ def _news_csv(folder: Path, name: str, n: int, day: str = "2020-03-20") -> Path:
 
 def test_the_stores_hold_no_lock_between_calls(small_home):
     """After reads and writes in this process, another process can open both files read-write at once."""
-    from forecasting.store import SalesStore
-    from retrieval import DocStore
+    from trendcast.forecasting.store import SalesStore
+    from trendcast.retrieval import DocStore
 
     docs, sales = DocStore(small_home / "docs.duckdb"), SalesStore(small_home / "sales.duckdb")
     assert docs.count() == 20 and len(sales.series()) == 65
@@ -104,9 +104,9 @@ def test_the_stores_hold_no_lock_between_calls(small_home):
 
 
 def test_a_store_locked_past_the_wait_raises_the_user_error_naming_the_file(small_home):
-    from forecasting.errors import InputError
-    from forecasting.store import SalesStore
-    from retrieval import DocStore, RetrievalError
+    from trendcast.forecasting.errors import InputError
+    from trendcast.forecasting.store import SalesStore
+    from trendcast.retrieval import DocStore, RetrievalError
 
     holder = hold(30, small_home / "docs.duckdb", small_home / "sales.duckdb")
     try:
@@ -197,9 +197,9 @@ def test_an_index_switched_between_manifest_and_file_reads_is_reopened(demo_work
     """`index` in another process replaced the manifest and removed the file the one we had just read named."""
     import dataclasses
 
-    import retrieval.doc_index as doc_index
-    from retrieval import DocIndex, DocStore
-    from retrieval.index_files import read_manifest
+    import trendcast.retrieval.doc_index as doc_index
+    from trendcast.retrieval import DocIndex, DocStore
+    from trendcast.retrieval.index_files import read_manifest
 
     real = read_manifest(demo_workspace / "index")
     stale = [dataclasses.replace(real, index_file="docs-removed.faiss", build_id="removed")]

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from agent.cli import cli
+from trendcast.agent.cli import cli
 
 WIDE = {"COLUMNS": "400"}  # rich wraps at the terminal width; a wide one keeps every printed line whole
 BUT = "Clothing stores [but] not shoe stores"
@@ -55,7 +55,7 @@ def test_ask_prints_a_target_name_with_brackets_intact(bracket_home, question, n
 
 
 def _hit(doc_id: int, text: str, source: str):
-    from retrieval import Hit
+    from trendcast.retrieval import Hit
 
     return Hit(doc_id=doc_id, date=dt.date(2020, 3, 2), kind="news", source=source, title=None, text=text,
                body=None, url=None, score=0.5)
@@ -66,7 +66,7 @@ def _console() -> Console:
 
 
 def test_print_hits_keeps_brackets_in_text_and_source():
-    from agent.render import print_hits
+    from trendcast.agent.render import print_hits
 
     c = _console()
     print_hits([_hit(1, "Sales rose, [but] margins fell", "cnbc[x]"), _hit(2, "Shoppers vent on [/r/retail]", "[b]")],
@@ -77,7 +77,7 @@ def test_print_hits_keeps_brackets_in_text_and_source():
 
 
 def test_print_logs_keeps_brackets_in_every_field():
-    from agent.render import print_logs
+    from trendcast.agent.render import print_logs
 
     c = _console()
     print_logs([{"id": 7, "time": "2020-03-02T10:00:00", "model": "[bold]qwen", "prompt_id": "few-shot@1",
@@ -88,7 +88,7 @@ def test_print_logs_keeps_brackets_in_every_field():
 
 
 def test_report_progress_prints_a_phase_label_with_brackets():
-    from agent.report.progress import RichProgress
+    from trendcast.agent.report.progress import RichProgress
 
     c = Console(file=io.StringIO(), width=200, force_terminal=True, color_system=None)
     bar = RichProgress(console=c)

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from forecasting import SalesMapping, forecast_period, read_sales, resolve_period
-from forecasting.constants import DEFAULT_MODELS
-from forecasting.frequency import default_train_window, season_length, season_lengths
-from forecasting.models import describe, plan_models
+from trendcast.forecasting import SalesMapping, forecast_period, read_sales, resolve_period
+from trendcast.forecasting.constants import DEFAULT_MODELS
+from trendcast.forecasting.frequency import default_train_window, season_length, season_lengths
+from trendcast.forecasting.models import describe, plan_models
 
 CA_1 = "state_id=CA/store_id=CA_1"
 
@@ -121,9 +121,9 @@ def test_december_follows_last_years_not_the_last_weeks(m5_total, monkeypatch):
     assert christmas_ratio(yearly) < 0.5
     assert yearly.lo_80 < actual < yearly.hi_95
 
-    import forecasting.baseline
+    import trendcast.forecasting.baseline
 
-    monkeypatch.setattr(forecasting.baseline, "season_length", lambda freq: 7)  # a plain 7: weekly only
+    monkeypatch.setattr(trendcast.forecasting.baseline, "season_length", lambda freq: 7)  # a plain 7: weekly only
     weekly = forecast_period(m5_total, "D", period, as_of=as_of, train_window=730)
     assert weekly.total / actual - 1 < -0.08
     assert christmas_ratio(weekly) > 0.9

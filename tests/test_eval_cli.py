@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
+from trendcast.agent.cli import cli
 
 SUITE = """\
 include: mrts-nsa
@@ -22,9 +22,9 @@ bootstrap: {resamples: 300}
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    from agent import workspace
-    from agent.demo import mrts_mapping
-    from agent.settings import Settings
+    from trendcast.agent import workspace
+    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.settings import Settings
     from tests.conftest import MRTS_FILE
 
     root = tmp_path_factory.mktemp("eval-cli")

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eval.cells import compute_baselines, plan_grid
-from eval.suite import Suite
+from trendcast.eval.cells import compute_baselines, plan_grid
+from trendcast.eval.suite import Suite
 
 MODELS = ["AutoETS", "AutoTheta", "SeasonalNaive"]  # AutoARIMA left out to keep the test fast
 ORIGINS = [dt.date(2019, 10, 31), dt.date(2019, 11, 30), dt.date(2019, 12, 31), dt.date(2020, 1, 31)]
@@ -17,9 +17,9 @@ IDS = ["448", "4482"]
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from agent.demo import mrts_mapping
-    from forecasting.ingest import ingest_sales
-    from forecasting.store import SalesStore
+    from trendcast.agent.demo import mrts_mapping
+    from trendcast.forecasting.ingest import ingest_sales
+    from trendcast.forecasting.store import SalesStore
     from tests.conftest import MRTS_FILE
 
     s = SalesStore(tmp_path_factory.mktemp("ws") / "sales.duckdb")
@@ -60,8 +60,8 @@ def test_changing_the_future_does_not_change_any_earlier_origin(store, tmp_path)
 
 def test_bulk_baselines_at_refit_origins_equal_forecast_period(store, tmp_path):
     """At the first origin of each refit block the bulk baseline is exactly what `trendcast ask --as-of` fits."""
-    from forecasting.baseline import forecast_period
-    from forecasting.periods import resolve_period
+    from trendcast.forecasting.baseline import forecast_period
+    from trendcast.forecasting.periods import resolve_period
 
     base = _baselines(store.panel(IDS), 3, tmp_path)
     for origin in (ORIGINS[0], ORIGINS[3]):  # blocks [2019-10, 2019-11, 2019-12], [2020-01]
@@ -76,8 +76,8 @@ def test_bulk_baselines_at_refit_origins_equal_forecast_period(store, tmp_path):
 
 
 def test_refit_every_origin_equals_forecast_period_everywhere(store, tmp_path):
-    from forecasting.baseline import forecast_period
-    from forecasting.periods import resolve_period
+    from trendcast.forecasting.baseline import forecast_period
+    from trendcast.forecasting.periods import resolve_period
 
     base = _baselines(store.panel(["4482"]), 1, tmp_path)
     for origin in ORIGINS:
@@ -90,8 +90,8 @@ def test_refit_every_origin_equals_forecast_period_everywhere(store, tmp_path):
 def test_precomputed_backtests_give_the_cases_of_the_plain_store(store):
     """Past cases from eval's one backtest for every origin (engine.precompute_backtests) = those prepare finds on
     its own through the store (same rows, same similarity), and every case's outcome ends on or before the as-of."""
-    from agent import engine
-    from agent.settings import Settings
+    from trendcast.agent import engine
+    from trendcast.agent.settings import Settings
 
     settings = Settings(home=store.path.parent)
     series = store.series()

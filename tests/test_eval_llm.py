@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from openai_server import adjustment_reply, always, openai_server, queue, valid_adjustment  # noqa: F401
 
-from agent.cli import cli
+from trendcast.agent.cli import cli
 
 pytestmark = pytest.mark.slow
 CANARY_AFTER = "CANARY-7f3a"
@@ -38,10 +38,10 @@ bootstrap: {resamples: 200}
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    from agent import workspace as ws
-    from agent.demo import mrts_mapping
-    from agent.settings import Settings
-    from retrieval import HEADLINES_MAPPING
+    from trendcast.agent import workspace as ws
+    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.settings import Settings
+    from trendcast.retrieval import HEADLINES_MAPPING
     from tests.conftest import MRTS_FILE, NEWS_FILE
 
     root = tmp_path_factory.mktemp("eval-llm")
@@ -125,8 +125,8 @@ def test_blind_masks_names_and_shifts_years(workspace, openai_server):
     for tag, messages in rows:
         assert names[tag.split("@")[0]].lower() not in messages.lower()
     # and no category of the workspace is named anywhere in any prompt (evidence texts included)
-    from agent.settings import Settings
-    from agent.workspace import sales_store
+    from trendcast.agent.settings import Settings
+    from trendcast.agent.workspace import sales_store
 
     every = sales_store(Settings(home=workspace / "home")).series()["name"].astype(str)
     for p in prompts:

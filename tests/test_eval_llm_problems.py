@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agent.adjusters import AdjustmentResult
-from agent.settings import Settings
-from eval.leaderboard import counts_text
-from eval.report import dialect_counts, problem_counts
-from eval.suite import Variant
-from eval.variants import CELL_COLUMNS, OriginContext, run_variant
+from trendcast.agent.adjusters import AdjustmentResult
+from trendcast.agent.settings import Settings
+from trendcast.eval.leaderboard import counts_text
+from trendcast.eval.report import dialect_counts, problem_counts
+from trendcast.eval.suite import Variant
+from trendcast.eval.variants import CELL_COLUMNS, OriginContext, run_variant
 from tests.test_render_llm import _situation
 
 
@@ -25,7 +25,7 @@ class _Scripted:
 
 
 def test_cells_carry_the_dialect_and_the_kinds_of_rejected_replies(monkeypatch):
-    from agent import engine
+    from trendcast.agent import engine
 
     results = [
         AdjustmentResult("llm", pct=-4.0, direction="down", attempts=3, dialect="json_object",

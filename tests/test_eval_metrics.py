@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eval.scoring import aggregate, cell_losses, summarize, training_frame
+from trendcast.eval.scoring import aggregate, cell_losses, summarize, training_frame
 
 SHOES = [2076, 2696, 3275, 2920, 3158, 2893, 3255, 3898, 2736, 2841, 3288, 4217,  # 2018
          2187, 2722, 3383, 3043, 3018, 2796, 3093, 3988, 2594, 2721, 3038, 4044,  # 2019

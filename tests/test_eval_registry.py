@@ -7,8 +7,8 @@ import shutil
 
 from test_eval_cli import tc, ws  # noqa: F401  (ws: module fixture, a workspace with the real MRTS sales)
 
-from agent.settings import Settings
-from eval.runs import list_runs, register_run, registered_runs, registry_path
+from trendcast.agent.settings import Settings
+from trendcast.eval.runs import list_runs, register_run, registered_runs, registry_path
 
 
 def _listed(ws):  # noqa: F811

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
+from trendcast.agent.cli import cli
 
 pytestmark = pytest.mark.slow
 
@@ -29,9 +29,9 @@ bootstrap: {resamples: 200}
 def ws(tmp_path_factory):
     from conftest import MRTS_FILE
 
-    from agent import workspace
-    from agent.demo import mrts_mapping
-    from agent.settings import Settings
+    from trendcast.agent import workspace
+    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.settings import Settings
 
     root = tmp_path_factory.mktemp("product")
     workspace.ingest_sales(Settings(home=root / "home"), MRTS_FILE, mrts_mapping())
@@ -58,7 +58,7 @@ def _ask(ws) -> dict:
 
 
 def test_changing_the_product_forecast_changes_the_leaderboard(ws, monkeypatch):
-    import agent.assemble
+    import trendcast.agent.assemble
 
     cells, board = _run(ws, "plain")
     answer = _ask(ws)
@@ -66,13 +66,13 @@ def test_changing_the_product_forecast_changes_the_leaderboard(ws, monkeypatch):
     for k, col in (("total", "forecast"), ("lo_80", "lo_80"), ("hi_95", "hi_95")):
         assert cells.loc["4482", col] == pytest.approx(answer["forecast"][k], rel=1e-9)
 
-    real = agent.assemble.adjusted_forecast
+    real = trendcast.agent.assemble.adjusted_forecast
 
     def doubled(baseline, pct, **kw):
         f = real(baseline, pct, **kw)
         return f.model_copy(update={k: 2 * getattr(f, k) for k in ("total", "lo_80", "hi_80", "lo_95", "hi_95")})
 
-    monkeypatch.setattr(agent.assemble, "adjusted_forecast", doubled)
+    monkeypatch.setattr(trendcast.agent.assemble, "adjusted_forecast", doubled)
     cells2, board2 = _run(ws, "doubled")
     assert (cells2["forecast"] / cells["forecast"]).round(9).tolist() == [2.0, 2.0]
     assert board2["carry+trust"] > 1.5 * board["carry+trust"]  # forecasts twice too high score far worse

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.significance import diff_ci, ratio_ci, resample_weights, skill_ci
+from trendcast.eval.significance import diff_ci, ratio_ci, resample_weights, skill_ci
 
 
 def test_weights_draw_n_cells_per_resample_and_are_seeded():

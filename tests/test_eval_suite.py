@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from eval.errors import SuiteError
-from eval.suite import as_of_date, load_suite, shipped_suites
+from trendcast.eval.errors import SuiteError
+from trendcast.eval.suite import as_of_date, load_suite, shipped_suites
 
 
 def test_the_shipped_suite_is_the_acceptance_one():

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eval.cells import compute_baselines, plan_grid, rolling_combined
-from eval.suite import Suite
-from eval.trusted import add_trusted, trusted_name
+from trendcast.eval.cells import compute_baselines, plan_grid, rolling_combined
+from trendcast.eval.suite import Suite
+from trendcast.eval.trusted import add_trusted, trusted_name
 
 MODELS = ["AutoETS", "AutoTheta", "SeasonalNaive"]
 IDS = ["448", "4481", "4482"]
@@ -20,9 +20,9 @@ CUT = pd.Timestamp("2020-01-31")
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from agent.demo import mrts_mapping
-    from forecasting.ingest import ingest_sales
-    from forecasting.store import SalesStore
+    from trendcast.agent.demo import mrts_mapping
+    from trendcast.forecasting.ingest import ingest_sales
+    from trendcast.forecasting.store import SalesStore
     from tests.conftest import MRTS_FILE
 
     s = SalesStore(tmp_path_factory.mktemp("ws") / "sales.duckdb")
@@ -46,7 +46,7 @@ def _base(panel, tmp):
 def _raw_cells(base):
     """A proposal per cell made from what is known at its origin: half the gap between the last observed month
     and the baseline (an adjuster's input, not a result under test)."""
-    from forecasting.conformal import log_sigma
+    from trendcast.forecasting.conformal import log_sigma
 
     pct = 50.0 * (base["last"] / base["combined:total"] - 1.0)
     f = 1 + pct / 100
@@ -106,8 +106,8 @@ def test_the_rolling_combination_picks_members_by_their_past_errors(store, tmp_p
 @pytest.mark.slow
 def test_trusted_cells_are_what_the_product_would_answer(store, tmp_path):
     """A trusted cell = engine.adjusted_forecast of its proposal with the trust learned from earlier origins."""
-    from agent import engine
-    from agent.trust import learn
+    from trendcast.agent import engine
+    from trendcast.agent.trust import learn
 
     base = _base(store.panel(IDS), tmp_path / "c")
     raw = _raw_cells(base)

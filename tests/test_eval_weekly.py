@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eval.cells import compute_baselines, plan_grid
-from eval.suite import Suite
+from trendcast.eval.cells import compute_baselines, plan_grid
+from trendcast.eval.suite import Suite
 
 IDS = ["Store=1/Dept=1", "Store=1/Dept=92"]
 # four weekly origins: the first forecasts September 2012, the others October — 6, 9, 8 and 7 weeks ahead
@@ -25,8 +25,8 @@ def _suite(refit_every: int) -> Suite:
 
 @pytest.mark.slow
 def test_a_block_running_past_the_data_keeps_its_cutoffs(shared_data, tmp_path):
-    from forecasting.ingest import SalesMapping, ingest_sales
-    from forecasting.store import SalesStore
+    from trendcast.forecasting.ingest import SalesMapping, ingest_sales
+    from trendcast.forecasting.store import SalesStore
 
     store = SalesStore(tmp_path / "sales.duckdb")
     ingest_sales(store, shared_data / "walmart" / "train.csv.gz",

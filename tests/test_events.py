@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
-from forecasting.holidays import us_retail_holidays
+from trendcast.agent.cli import cli
+from trendcast.forecasting.holidays import us_retail_holidays
 
 
 def run(*args, code=0):
@@ -71,8 +71,8 @@ def test_a_month_lists_its_holidays_but_adds_no_event_effect(demo_copy):
     assert [e["text"] for e in a["scheduled"]] == ["Easter Sunday"]
     rationale = a["adjustment"]["rationale"]
     assert "Scheduled in the period: Easter Sunday (2019-04-21); no effect added" in rationale
-    from agent.settings import Settings
-    from agent import workspace
+    from trendcast.agent.settings import Settings
+    from trendcast.agent import workspace
 
     docs = workspace.doc_store(Settings(home=demo_copy))
     past = docs.occurrences(["Easter Sunday"], pd.Timestamp("2019-04-01").date(), pd.Timestamp("2019-03-31").date())

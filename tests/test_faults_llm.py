@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from openai_server import (HUGE, Reply, closed_port_url, openai_server, queue, valid_adjustment)  # noqa: F401
 
-from agent.llm import CallLog, LLMClient, adjustment_request
-from agent.settings import LLMSettings
+from trendcast.agent.llm import CallLog, LLMClient, adjustment_request
+from trendcast.agent.settings import LLMSettings
 
 REPO = Path(__file__).resolve().parents[1]
 USER_SECRET = "sk-userinfo-5ecret0A"
@@ -55,7 +55,7 @@ def leaks(*roots: Path) -> list[str]:
 # --- 1. credentials -------------------------------------------------------------------------------------------------
 
 def test_one_rule_redacts_urls_and_known_secrets():
-    from agent.llm.redact import Redactor, public_url, redact, redact_json, redact_url
+    from trendcast.agent.llm.redact import Redactor, public_url, redact, redact_json, redact_url
 
     url = f"https://apiuser:{USER_SECRET}@host.example:8443/v1/?api_key={QUERY_SECRET}&Access-Token=t0k3n&x=1#frag"
     assert redact_url(url) == "https://host.example:8443/v1/?x=1"
@@ -120,7 +120,7 @@ def trendcast(home: Path, url: str, *args: str, timeout: float = 600) -> subproc
     env.update(TRENDCAST_HOME=str(home), TRENDCAST_LLM_URL=url, TRENDCAST_LLM_MODEL="test-model",
                TRENDCAST_LLM_API_KEY=ENV_SECRET, TRENDCAST_LLM_BUDGET="20", HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1")
-    done = subprocess.run([sys.executable, "-m", "agent", *args], cwd=REPO, env=env, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "trendcast", *args], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=timeout)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not [s for s in SECRETS if s in done.stdout + done.stderr]
@@ -164,8 +164,8 @@ def test_no_credential_in_the_workspace_or_run_folder(server_up, demo_copy, open
 
 CLIENT = textwrap.dedent("""\
     import json, sys, tracemalloc
-    from agent.llm import CallLog, LLMClient, adjustment_request
-    from agent.settings import LLMSettings
+    from trendcast.agent.llm import CallLog, LLMClient, adjustment_request
+    from trendcast.agent.settings import LLMSettings
     url, db, messages = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     client = LLMClient(LLMSettings(url=url, model="test-model", use_cache=False, budget_s=60), CallLog(db))
     tracemalloc.start()

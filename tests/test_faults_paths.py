@@ -9,7 +9,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
+from trendcast.agent.cli import cli
 
 ESCAPING = """\
 include: mrts-nsa
@@ -35,7 +35,7 @@ def test_a_suite_name_that_climbs_out_is_rejected_and_nothing_escapes(tmp_path):
 
 @pytest.mark.parametrize("name", ["..", "a/b", "../x", ".hidden", "x" * 101, "name@2", "sp ace"])
 def test_suite_names_are_slugs(name):
-    from eval.suite import Suite
+    from trendcast.eval.suite import Suite
 
     raw = {"name": name, "origins": {"start": "2020-01", "end": "2020-02"},
            "variants": [{"name": "combined"}]}
@@ -46,10 +46,10 @@ def test_suite_names_are_slugs(name):
 
 def test_run_and_part_paths_never_leave_their_folders(tmp_path):
     """Defence in depth, past the suite's validation (a Suite built without it)."""
-    from agent.settings import Settings
-    from eval.errors import SuiteError
-    from eval.harness import new_run_dir, part_path
-    from eval.suite import Suite
+    from trendcast.agent.settings import Settings
+    from trendcast.eval.errors import SuiteError
+    from trendcast.eval.harness import new_run_dir, part_path
+    from trendcast.eval.suite import Suite
 
     settings = Settings(home=tmp_path / "home")
     bad = Suite.model_construct(name="../../../escaped-suite")
@@ -65,9 +65,9 @@ def test_run_and_part_paths_never_leave_their_folders(tmp_path):
 
 
 def test_a_run_id_is_one_folder_under_runs(tmp_path):
-    from agent.settings import Settings
-    from eval.errors import SuiteError
-    from eval.runs import find_run
+    from trendcast.agent.settings import Settings
+    from trendcast.eval.errors import SuiteError
+    from trendcast.eval.runs import find_run
 
     settings = Settings(home=tmp_path / "home")
     (settings.home / "runs" / "r1").mkdir(parents=True)
@@ -81,8 +81,8 @@ def test_a_run_id_is_one_folder_under_runs(tmp_path):
 
 
 def test_a_report_folder_name_never_climbs_out_of_out(tmp_path):
-    from agent.report import output
-    from agent.report.model import Report, RunStats
+    from trendcast.agent.report import output
+    from trendcast.agent.report.model import Report, RunStats
 
     rep = Report(title="t", week="2020-W14", as_of=dt.date(2020, 3, 31), horizon="next-month", selection="",
                  adjuster="none", model=None, prompt=None, generated_at=dt.datetime(2020, 4, 1), entries=[],

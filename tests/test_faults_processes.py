@@ -49,7 +49,7 @@ def tagged(tag: str) -> dict[int, str]:
 
 def trendcast_cmd() -> list[str]:
     script = Path(sys.executable).with_name("trendcast")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "agent"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "trendcast"]
 
 
 class Run:
@@ -149,7 +149,7 @@ def interrupt_check_clean(run: Run, sig: int, expect_line: str) -> str:
 
 POOLS = """\
 import time
-from agent.workers import WorkerPool, fork_pool
+from trendcast.agent.workers import WorkerPool, fork_pool
 
 if __name__ == "__main__":
     pool = WorkerPool(2)
@@ -246,9 +246,9 @@ SUITES = {
 
 @pytest.fixture(scope="module")
 def eval_ws(tmp_path_factory):
-    from agent import workspace
-    from agent.demo import mrts_mapping
-    from agent.settings import Settings
+    from trendcast.agent import workspace
+    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.settings import Settings
     from tests.conftest import MRTS_FILE
 
     root = tmp_path_factory.mktemp("eval-procs")
@@ -299,8 +299,8 @@ def test_statsforecast_still_builds_its_pools_through_get_pool():
 
     from statsforecast.core import _StatsForecast
 
-    from agent.workers import fork_pool
-    from eval.cells import statsforecast_class
+    from trendcast.agent.workers import fork_pool
+    from trendcast.eval.cells import statsforecast_class
 
     assert statsforecast_class()(models=[], freq="MS")._get_pool() == (fork_pool, {})
     source = inspect.getsource(_StatsForecast._cross_validation_parallel)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import MRTS_FILE
-from forecasting import (
+from trendcast.forecasting import (
     SalesMapping,
     SalesStore,
     backtest_situations,
@@ -16,7 +16,7 @@ from forecasting import (
     ingest_sales,
     resolve_period,
 )
-import forecasting.backtest as backtest_module
+import trendcast.forecasting.backtest as backtest_module
 
 MRTS = SalesMapping(date="month", value="sales_musd", id="naics_code", name="kind_of_business",
                     where={"adjustment": "NSA"}, code_hierarchy=True)

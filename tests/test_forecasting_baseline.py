@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import MRTS_FILE
-from forecasting import (
+from trendcast.forecasting import (
     InputError,
     SalesMapping,
     SalesStore,
@@ -131,7 +131,7 @@ def test_apply_adjustment_and_direction(mrts):
 
 
 def test_daily_next_week(shared_data):
-    from forecasting import read_sales
+    from trendcast.forecasting import read_sales
 
     sales, _, freq = read_sales(shared_data / "m5" / "aggregates" / "total_daily_sales.csv",
                                 SalesMapping(date="date", value="sales", levels=[]))

@@ -6,8 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import forecasting
-
+from trendcast import forecasting
 PACKAGE = Path(forecasting.__file__).parent
 FORBIDDEN = {"agent", "eval", "prompts", "retrieval"}
 

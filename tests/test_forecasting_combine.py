@@ -12,9 +12,9 @@ import pytest
 from statsforecast.models import Naive, SeasonalNaive
 
 from conftest import MRTS_FILE
-from forecasting import SalesMapping, SalesStore, forecast_period, ingest_sales, resolve_period
-from forecasting.combine import combine_members
-from forecasting.models import MODELS
+from trendcast.forecasting import SalesMapping, SalesStore, forecast_period, ingest_sales, resolve_period
+from trendcast.forecasting.combine import combine_members
+from trendcast.forecasting.models import MODELS
 
 MRTS = SalesMapping(date="month", value="sales_musd", id="naics_code", name="kind_of_business",
                     where={"adjustment": "NSA"}, code_hierarchy=True)
@@ -155,8 +155,8 @@ def test_the_rule_itself():
 def test_eval_bulk_baselines_apply_the_same_rule(mrts, odd_models, tmp_path):
     """eval.cells: the member fails on one series only (mean above 8,000: clothing stores, not shoe stores), in
     StatsForecast cross_validation's fit; the cell says what ran and equals forecast_period at the block's origin."""
-    from eval.cells import compute_baselines, plan_grid
-    from eval.suite import Suite
+    from trendcast.eval.cells import compute_baselines, plan_grid
+    from trendcast.eval.suite import Suite
 
     models = ["AutoETS", "BrokenAbove", "SeasonalNaive"]
     origins = [dt.date(2019, 11, 30), dt.date(2019, 12, 31)]
@@ -189,8 +189,8 @@ def test_eval_bulk_baselines_apply_the_same_rule(mrts, odd_models, tmp_path):
 def test_a_failure_on_the_last_series_does_not_relabel_the_others(mrts, odd_models, tmp_path):
     """StatsForecast names a model's columns after ONE series' output keys (here the last, shoe stores, where the
     member fails): the other series' bounds must keep their labels (SeasonalNaive orders lo-80 before lo-95)."""
-    from eval.cells import compute_baselines, plan_grid
-    from eval.suite import Suite
+    from trendcast.eval.cells import compute_baselines, plan_grid
+    from trendcast.eval.suite import Suite
 
     suite = Suite.model_validate({"name": "t", "origins": {"start": "2019-12", "end": "2019-12"},
                                   "baseline": {"models": ["AutoETS", "BrokenBelow"], "train_window": 120},

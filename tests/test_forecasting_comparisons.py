@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from forecasting.adjust import direction
-from forecasting.comparisons import last_steps, pct_change, year_ago
-from forecasting.periods import Period, known_by, resolve_period, step_starts
+from trendcast.forecasting.adjust import direction
+from trendcast.forecasting.comparisons import last_steps, pct_change, year_ago
+from trendcast.forecasting.periods import Period, known_by, resolve_period, step_starts
 
 D = dt.date
 

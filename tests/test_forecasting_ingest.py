@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forecasting import InputError, SalesMapping, SalesStore, ingest_sales, read_sales
+from trendcast.forecasting import InputError, SalesMapping, SalesStore, ingest_sales, read_sales
 from conftest import MRTS_FILE
 
 MRTS = SalesMapping(

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import MRTS_FILE
-from forecasting import SalesMapping, SalesStore, forecast_period, ingest_sales, resolve_period
-from forecasting.intervals import period_sum, sum_sd, z_value
+from trendcast.forecasting import SalesMapping, SalesStore, forecast_period, ingest_sales, resolve_period
+from trendcast.forecasting.intervals import period_sum, sum_sd, z_value
 
 MRTS = SalesMapping(date="month", value="sales_musd", id="naics_code", name="kind_of_business",
                     where={"adjustment": "NSA"}, code_hierarchy=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from forecasting import metrics
+from trendcast.forecasting import metrics
 
 # 2018-01 .. 2019-12
 TRAIN = [11643, 12926, 16382, 14945, 17132, 15676, 15944, 16608, 14709, 15833, 19074, 23481,

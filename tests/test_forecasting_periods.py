@@ -6,7 +6,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from forecasting import InputError, Period, default_as_of, infer_freq, resolve_period, steps_in_period
+from trendcast.forecasting import InputError, Period, default_as_of, infer_freq, resolve_period, steps_in_period
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_infer_freq_refuses_irregular_dates():
 def test_named_month_without_a_year_and_quarters():
     from datetime import date
 
-    from forecasting.periods import Period, relative_horizon, resolve_period
+    from trendcast.forecasting.periods import Period, relative_horizon, resolve_period
 
     assert resolve_period("month:--12", date(2019, 10, 31), "MS") == Period(date(2019, 12, 1), date(2019, 12, 31))
     assert resolve_period("month:--10", date(2019, 10, 31), "MS") == Period(date(2020, 10, 1), date(2020, 10, 31))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import MRTS_FILE
-from forecasting import SalesMapping, SalesStore, ingest_sales, read_sales
+from trendcast.forecasting import SalesMapping, SalesStore, ingest_sales, read_sales
 
 MRTS = SalesMapping(date="month", value="sales_musd", id="naics_code", name="kind_of_business",
                     where={"adjustment": "NSA"}, code_hierarchy=True)

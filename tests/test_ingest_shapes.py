@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
-from forecasting import InputError, SalesMapping, SalesStore, ingest_sales, read_sales
+from trendcast.agent.cli import cli
+from trendcast.forecasting import InputError, SalesMapping, SalesStore, ingest_sales, read_sales
 from conftest import MRTS_FILE
 
 PUBLISHED_TOTAL_DEC_2019 = 521_467.0  # MRTS "Retail sales, total", NSA, December 2019 ($M)
@@ -82,7 +82,7 @@ def test_a_value_named_total_that_does_not_add_up_is_kept_and_reported(sectors, 
     ).to_csv(path, index=False)
     loaded_series = read_sales(path, SalesMapping(date="month", value="sales_musd", levels=["sector"]))[1]
     assert len(loaded_series) == 14
-    from forecasting.ingest import _load
+    from trendcast.forecasting.ingest import _load
 
     notes = _load(path, SalesMapping(date="month", value="sales_musd", levels=["sector"])).notes
     assert any("'Sales total (sample)' has 'total' in its name but is not the sum" in n for n in notes)
@@ -169,7 +169,7 @@ def test_filters_repeat_negate_and_list(sectors, tmp_path):
     assert sorted(series["name"].str.removeprefix("sector ")) == ["Gasoline stations", "Nonstore retailers", "Total"]
     _, series, _ = read_sales(path, SalesMapping(**base, where_not={"sector": ["Retail sales, total"]}))
     assert len(series) == 13
-    from forecasting.filters import parse_where
+    from trendcast.forecasting.filters import parse_where
 
     assert parse_where(["sector=Gasoline stations", "sector=Nonstore retailers"]) == ({"sector": two}, {})
     assert parse_where(["sector not in A, B", "x!=1"]) == ({}, {"sector": ["A", "B"], "x": ["1"]})
@@ -197,7 +197,7 @@ def test_week_labels_one_series_files_and_namespaces(shared_data, tmp_path, home
 
 
 def test_a_level_id_category_matches_documents_tagged_with_its_value():
-    from retrieval.eligibility import tag_forms
+    from trendcast.retrieval.eligibility import tag_forms
 
     assert tag_forms("state=Cotopaxi") == {"state=Cotopaxi", "Cotopaxi"}
     assert tag_forms("state=Cotopaxi/store=12") >= {"state=Cotopaxi", "Cotopaxi", "12"}

@@ -22,14 +22,14 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-PACKAGES = ("agent", "retrieval", "forecasting", "prompts", "eval")
+PACKAGES = ("agent", "retrieval", "forecasting", "prompts", "eval", "trendcast")
 DATA_FILES = ("mrts_sales_by_kind_of_business_long.csv.gz", "headlines_dated.csv.gz", "README.md")
 
 PROBE = """
 import json, os
-from agent.demo import MRTS, NEWS, bundled_data_dir
-from eval.suite import load_suite, shipped_suites
-import agent
+from trendcast.agent.demo import MRTS, NEWS, bundled_data_dir
+from trendcast.eval.suite import load_suite, shipped_suites
+from trendcast from trendcast import agent
 files = load_suite("mrts-nsa-files").data
 print(json.dumps({"agent": agent.__file__, "data": str(bundled_data_dir()),
                   "demo_files": [os.path.isfile(bundled_data_dir() / n) for n in (MRTS, NEWS)],
@@ -73,9 +73,22 @@ def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_the_wheel_ships_the_demo_data_and_the_suites(installed):
     for name in DATA_FILES:
-        assert (installed / "agent" / "data" / name).is_file(), name
-    assert {p.name for p in (installed / "eval" / "suites").glob("*.yaml")} >= {"mrts-nsa.yaml", "mrts-nsa-files.yaml"}
+        assert (installed / "trendcast" / "agent" / "data" / name).is_file(), name
+    assert {p.name for p in (installed / "trendcast" / "eval" / "suites").glob("*.yaml")} >= {"mrts-nsa.yaml", "mrts-nsa-files.yaml"}
     assert not (installed / "data").exists()  # nothing outside the packages
+    # one namespace: nothing named agent, eval, ... at the top of site-packages, where another project's could be
+    tops = {p.name for p in installed.iterdir() if not p.name.endswith((".dist-info", "__pycache__"))}
+    assert tops == {"trendcast"}, tops
+
+
+def test_the_distribution_lists_every_package_folder():
+    """pyproject lists its packages (find would install agent/llm as a top-level `agent.llm`): none is missing."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {"trendcast." + ".".join(p.parent.relative_to(REPO).parts) for top in PACKAGES[:-1]
+               for p in (REPO / top).rglob("__init__.py") if "__pycache__" not in p.parts}
+    assert folders | {"trendcast"} == listed
 
 
 def test_an_install_finds_its_data_and_suites_from_any_folder(installed, tmp_path):
@@ -83,14 +96,14 @@ def test_an_install_finds_its_data_and_suites_from_any_folder(installed, tmp_pat
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.strip().splitlines()[-1])
     assert Path(got["agent"]).is_relative_to(installed)  # the installed copy, not the checkout
-    assert Path(got["data"]) == installed / "agent" / "data" and got["demo_files"] == [True, True]
+    assert Path(got["data"]) == installed / "trendcast" / "agent" / "data" and got["demo_files"] == [True, True]
     assert {"mrts-nsa", "mrts-nsa-files"} <= set(got["suites"])
-    assert [Path(p) for p in got["suite_files"]] == [installed / "agent" / "data" / n for n in DATA_FILES[:2]]
+    assert [Path(p) for p in got["suite_files"]] == [installed / "trendcast" / "agent" / "data" / n for n in DATA_FILES[:2]]
     assert all(Path(p).is_file() for p in got["suite_files"])
 
 
 def test_the_installed_cli_runs_from_any_folder(installed, tmp_path):
     for args in (["demo", "--help"], ["eval", "run", "--help"]):
-        r = _run(installed, tmp_path, "-m", "agent", *args)
+        r = _run(installed, tmp_path, "-m", "trendcast", *args)
         assert r.returncode == 0, r.stderr
         assert "Usage:" in r.stdout

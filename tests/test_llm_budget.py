@@ -9,8 +9,8 @@ import time
 import pytest
 from openai_server import (TRICKLE, Reply, always, openai_server, valid_adjustment)  # noqa: F401
 
-from agent.llm import CallLog, ChatRequest, LLMClient, adjustment_request
-from agent.settings import LLMSettings
+from trendcast.agent.llm import CallLog, ChatRequest, LLMClient, adjustment_request
+from trendcast.agent.settings import LLMSettings
 
 MARGIN_S = 1.0  # what run() may take beyond its deadline (the watchdog's slack and grace are 0.5 s together)
 MESSAGES = [{"role": "system", "content": "You adjust retail forecasts. Answer in JSON."},

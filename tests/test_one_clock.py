@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from openai_server import OpenAIServer, adjustment_reply
 
-from agent.cli import cli
+from trendcast.agent.cli import cli
 
 pytestmark = pytest.mark.slow
 
@@ -143,9 +143,9 @@ def test_an_eval_cell_is_blind_to_the_future(mrts_pair, tmp_path):
 def walmart_home(tmp_path_factory):
     from conftest import SHARED_DATA
 
-    from agent import workspace
-    from agent.settings import Settings
-    from forecasting.ingest import SalesMapping
+    from trendcast.agent import workspace
+    from trendcast.agent.settings import Settings
+    from trendcast.forecasting.ingest import SalesMapping
 
     src = SHARED_DATA / "walmart" / "weekly_sales_by_dept_all_stores.csv"
     if not src.is_file():

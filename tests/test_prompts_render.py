@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent.schema import TrendAdjustment, validation_context
-from forecasting.adjust import direction
-from prompts import (PromptContext, PromptError, PromptSpec, blind_context, list_prompts, load_prompt,
+from trendcast.agent.schema import TrendAdjustment, validation_context
+from trendcast.forecasting.adjust import direction
+from trendcast.prompts import (PromptContext, PromptError, PromptSpec, blind_context, list_prompts, load_prompt,
                      outcome_answer_json, shift_years)
 
 ANSWER = '{"direction": "up", "change_pct": 3.3, "confidence": 0.7, "drivers": [{"evidence_id": "D7", ' \

@@ -11,9 +11,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
-from agent.llm.local import CPU_CLIENT
-from agent.settings import ENV_VARS
+from trendcast.agent.cli import cli
+from trendcast.agent.llm.local import CPU_CLIENT
+from trendcast.agent.settings import ENV_VARS
 
 pytestmark = pytest.mark.slow
 Q = "how will clothing stores trend next month?"
@@ -60,8 +60,8 @@ def test_ask_through_the_real_model(demo_copy, real_llm):
 
 
 def test_dialect_switch_against_the_real_server(tmp_path, real_llm):
-    from agent.llm import CallLog, LLMClient, adjustment_request
-    from agent.settings import LLMSettings
+    from trendcast.agent.llm import CallLog, LLMClient, adjustment_request
+    from trendcast.agent.settings import LLMSettings
 
     messages = [{"role": "system", "content": "Answer with a JSON object."},
                 {"role": "user", "content": "Evidence ids you may cite: D1\nSales rose 5 % last month. Propose an "

@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from agent import engine
-from agent.settings import Settings
+from trendcast.agent import engine
+from trendcast.agent.settings import Settings
 
 
 def _ask(home, as_of: dt.date):
@@ -40,8 +40,8 @@ def test_a_past_answer_joins_the_record_once_its_month_is_observed(demo_copy):
 def test_an_eval_run_is_a_record_and_answers_weigh_by_it(demo_copy):
     """A finished eval run's carry cells are carry's record: an answer after them reports their count and the trust
     learned from them; a run's `+trust` variants are not counted twice."""
-    from eval.harness import run_suite
-    from eval.suite import load_suite
+    from trendcast.eval.harness import run_suite
+    from trendcast.eval.suite import load_suite
 
     settings = Settings(home=demo_copy)
     suite = load_suite("mrts-smoke-llm").select(skip=["llm", "analog"])

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pandas as pd
 from rich.console import Console
 
-from agent.adjusters import AdjustmentResult
-from agent.answer import AdjustmentOut, Answer
-from agent.render import llm_line, print_answer, print_logs
-from agent.settings import Settings
+from trendcast.agent.adjusters import AdjustmentResult
+from trendcast.agent.answer import AdjustmentOut, Answer
+from trendcast.agent.render import llm_line, print_answer, print_logs
+from trendcast.agent.settings import Settings
 
 
 TRIMMED = ("prompt trimmed to fit 2,048 context tokens (800 kept for the reply): left out 2 of 4 examples and 3 of 8 "
@@ -21,9 +21,9 @@ TRIMMED = ("prompt trimmed to fit 2,048 context tokens (800 kept for the reply):
 
 
 def _situation():
-    from forecasting.baseline import BaselineForecast
-    from forecasting.comparisons import Span
-    from forecasting.periods import Period
+    from trendcast.forecasting.baseline import BaselineForecast
+    from trendcast.forecasting.comparisons import Span
+    from trendcast.forecasting.periods import Period
 
     period = Period(dt.date(2020, 4, 1), dt.date(2020, 4, 30))
     steps = pd.DataFrame({"ds": [pd.Timestamp("2020-04-01")], "mean": [100.0], "lo_80": [90.0], "hi_80": [110.0],
@@ -41,7 +41,7 @@ def _situation():
 
 
 def _answer(**adj) -> Answer:
-    from agent.assemble import assemble
+    from trendcast.agent.assemble import assemble
 
     return assemble(_situation(), AdjustmentResult(**adj), Settings())
 

@@ -7,15 +7,15 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
-from agent import adjusters, workspace
-from agent.cli import cli
-from agent.demo import bundled_data_dir, mrts_mapping, MRTS
-from agent.question import QuestionError
-from agent.report.build import build_report
-from agent.report.warm import precompute
-from agent.report.targets import iso_week, report_as_of, select_targets, split_list
-from agent.resolve import Target
-from agent.settings import Settings
+from trendcast.agent import adjusters, workspace
+from trendcast.agent.cli import cli
+from trendcast.agent.demo import bundled_data_dir, mrts_mapping, MRTS
+from trendcast.agent.question import QuestionError
+from trendcast.agent.report.build import build_report
+from trendcast.agent.report.warm import precompute
+from trendcast.agent.report.targets import iso_week, report_as_of, select_targets, split_list
+from trendcast.agent.resolve import Target
+from trendcast.agent.settings import Settings
 
 AS_OF = dt.date(2020, 3, 31)
 
@@ -95,8 +95,8 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(mrts_sales, tmp_path
 def test_worker_fits_leave_prepare_nothing_to_fit(mrts_sales, monkeypatch):
     """The workers' baselines and backtests are exactly those prepare() would compute: afterwards prepare fits
     nothing (if the two drifted apart, prepare would fit — and here fail)."""
-    import forecasting.backtest
-    import forecasting.baseline
+    import trendcast.forecasting.backtest
+    import trendcast.forecasting.baseline
 
     series = workspace.sales_store(mrts_sales).series()
     targets, _ = select_targets(series, categories=["4451", "4453"])
@@ -107,8 +107,8 @@ def test_worker_fits_leave_prepare_nothing_to_fit(mrts_sales, monkeypatch):
     def no_fit(*args, **kwargs):
         raise AssertionError("prepare had to fit: the workers computed something else")
 
-    monkeypatch.setattr(forecasting.backtest, "_series_situations", no_fit)
-    monkeypatch.setattr(forecasting.baseline, "forecast_period", no_fit)
+    monkeypatch.setattr(trendcast.forecasting.backtest, "_series_situations", no_fit)
+    monkeypatch.setattr(trendcast.forecasting.baseline, "forecast_period", no_fit)
     report = build_report(mrts_sales, targets, as_of=AS_OF, adjuster="analog", workers=1)
     assert [e.status for e in report.entries] == ["ok", "ok"], [e.error for e in report.entries]
     assert all(e.answer.adjustment.model == "analog(k=8)" for e in report.entries)

@@ -14,8 +14,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import cli
-from agent.settings import Settings
+from trendcast.agent.cli import cli
+from trendcast.agent.settings import Settings
 from openai_server import OpenAIServer, adjustment_reply, fail_every, valid_adjustment
 from test_report_render import SCRIPT, assert_shows_summary_and_chart, screenshot
 
@@ -131,8 +131,8 @@ def test_failing_llm_requests_fall_back_and_are_counted(mrts_home, tmp_path):
 
 @pytest.fixture(scope="session")
 def walmart_workspace(tmp_path_factory, shared_data_session):
-    from agent import workspace
-    from forecasting.ingest import SalesMapping
+    from trendcast.agent import workspace
+    from trendcast.forecasting.ingest import SalesMapping
 
     home = tmp_path_factory.mktemp("walmart") / "home"
     workspace.ingest_sales(Settings(home=home), shared_data_session / "walmart" / "weekly_sales_by_dept_all_stores.csv",

@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+from trendcast.agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           TargetOut)
-from agent.report import output
-from agent.report.charts import chart_png, compact
-from agent.report.model import ChartData, Entry, PerStep, Report, RunStats
-from agent.report.render import render_html, render_markdown
+from trendcast.agent.report import output
+from trendcast.agent.report.charts import chart_png, compact
+from trendcast.agent.report.model import ChartData, Entry, PerStep, Report, RunStats
+from trendcast.agent.report.render import render_html, render_markdown
 
 SCRIPT = "<script>alert(1)</script>"
 AS_OF = dt.date(2020, 3, 31)
@@ -139,7 +139,7 @@ def test_crash_while_writing_leaves_no_half_report(report, tmp_path, monkeypatch
     def boom(*a, **k):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("agent.report.render.render_html", boom)
+    monkeypatch.setattr("trendcast.agent.report.render.render_html", boom)
     with pytest.raises(RuntimeError):
         output.write_report(report, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["report-2020-W14"]

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from conftest import NEWS_FILE
 
-from retrieval import HEADLINES_MAPPING, DocIndex, DocStore, build_index, get_embedder, ingest_docs
+from trendcast.retrieval import HEADLINES_MAPPING, DocIndex, DocStore, build_index, get_embedder, ingest_docs
 
 QUERY = "coronavirus lockdown closes stores"
 ABOUT_IT = re.compile(r"coronavirus|covid|virus|pandemic|lockdown|outbreak|quarantin", re.IGNORECASE)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from retrieval import (DEFAULT_MODEL, DocStore, canonical_model_name, embed_queries, get_embedder, register_embedder,
+from trendcast.retrieval import (DEFAULT_MODEL, DocStore, canonical_model_name, embed_queries, get_embedder, register_embedder,
                        unregister_embedder)
-from retrieval.embedders import bundled_model_path
+from trendcast.retrieval.embedders import bundled_model_path
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_default_model_names_resolve_to_the_bundled_copy(model):
 def test_getting_an_embedder_and_its_dimension_does_not_import_torch():
     code = textwrap.dedent("""
         import sys
-        from retrieval import get_embedder
+        from trendcast.retrieval import get_embedder
         e = get_embedder("all-MiniLM-L6-v2")
         assert e.dim == 384 and not e.loaded
         print(sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules))

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from conftest import NEWS_FILE, REPO
 
-from retrieval import (DEFAULT_MODEL, HEADLINES_MAPPING, DocIndex, DocStore, IndexMismatchError, IndexMissingError,
+from trendcast.retrieval import (DEFAULT_MODEL, HEADLINES_MAPPING, DocIndex, DocStore, IndexMismatchError, IndexMissingError,
                        build_index, get_embedder, ingest_docs, open_index, register_embedder, unregister_embedder)
-from retrieval.index_files import read_manifest
+from trendcast.retrieval.index_files import read_manifest
 
 MODEL = "all-MiniLM-L6-v2"
 
@@ -171,7 +171,7 @@ def test_a_failed_index_write_leaves_the_previous_index_usable(home, tmp_path, n
 
 KILLED_BUILD = textwrap.dedent("""
     import os, signal, sys
-    from retrieval import DocStore, build_index, get_embedder
+    from trendcast.retrieval import DocStore, build_index, get_embedder
 
     class DiesOnThirdBatch:
         def __init__(self):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import NEWS_FILE
 
-from retrieval import HEADLINES_MAPPING, DocMapping, DocStore, InputError, ingest_docs
+from trendcast.retrieval import HEADLINES_MAPPING, DocMapping, DocStore, InputError, ingest_docs
 
 
 @pytest.fixture

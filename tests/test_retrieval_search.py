@@ -14,7 +14,7 @@ from conftest import NEWS_FILE, REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retrieval import (DEFAULT_MODEL, HEADLINES_MAPPING, DocIndex, DocMapping, DocStore, TrendcastRetriever,
+from trendcast.retrieval import (DEFAULT_MODEL, HEADLINES_MAPPING, DocIndex, DocMapping, DocStore, TrendcastRetriever,
                        build_index, get_embedder, ingest_docs, window_start)
 
 MODEL = "all-MiniLM-L6-v2"
@@ -173,7 +173,7 @@ def test_a_search_with_a_cached_query_never_imports_torch(flat):
     flat.store.close()  # one process at a time on the DuckDB file
     code = textwrap.dedent(f"""
         import sys
-        from retrieval import DocStore, open_index
+        from trendcast.retrieval import DocStore, open_index
         index = open_index({str(flat.index_dir)!r}, DocStore({str(flat.store.path)!r}), "all-MiniLM-L6-v2")
         hits = index.search("coronavirus lockdown closes stores", as_of="2020-03-31", k=3)
         assert len(hits) == 3

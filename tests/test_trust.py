@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.trust import PRIORS, STRENGTH, learn, prior_only, record_key
-from forecasting import conformal
+from trendcast.agent.trust import PRIORS, STRENGTH, learn, prior_only, record_key
+from trendcast.forecasting import conformal
 
 
 def _record(pcts, outcomes_pct, sigma=0.03, baseline=100.0):

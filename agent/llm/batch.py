@@ -6,7 +6,7 @@ import math
 import threading
 import time
 
-from agent.llm.transport import MIN_TRY_S, TransportError, get_models
+from trendcast.agent.llm.transport import MIN_TRY_S, TransportError, get_models
 
 
 class Batch:

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from agent.llm.redact import public_url, redact
+from trendcast.agent.llm.redact import public_url, redact
 
 # error: the request failed inside trendcast (a call log that cannot be written, a bug), not at the server
 STATUSES = ("ok", "invalid", "http_error", "timeout", "unreachable", "cache_hit", "error")

@@ -19,18 +19,18 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from functools import partial
 
-from agent.llm import dialects, problems
-from agent.llm.calllog import CallLog, request_hash
-from agent.llm.dialects import DialectChoice
-from agent.llm.tokens import TokenCounter
-from agent.llm.redact import Redactor, redact_url
-from agent.llm.replies import clean_reply, describe_problem, dump_value, one_line, oversize_problem, reask_turns
-from agent.llm.transport import (MIN_TRY_S, Completion, Connection, TransportError, get_models, post_chat,
+from trendcast.agent.llm import dialects, problems
+from trendcast.agent.llm.calllog import CallLog, request_hash
+from trendcast.agent.llm.dialects import DialectChoice
+from trendcast.agent.llm.tokens import TokenCounter
+from trendcast.agent.llm.redact import Redactor, redact_url
+from trendcast.agent.llm.replies import clean_reply, describe_problem, dump_value, one_line, oversize_problem, reask_turns
+from trendcast.agent.llm.transport import (MIN_TRY_S, Completion, Connection, TransportError, get_models, post_chat,
                                  with_retries)
-from agent.llm.batch import Batch
-from agent.llm.watchdog import Watchdog, bounded
-from agent.llm.requests import ChatRequest, LLMResult, Ping
-from agent.settings import LLMSettings
+from trendcast.agent.llm.batch import Batch
+from trendcast.agent.llm.watchdog import Watchdog, bounded
+from trendcast.agent.llm.requests import ChatRequest, LLMResult, Ping
+from trendcast.agent.settings import LLMSettings
 
 class LLMClient:
     def __init__(self, llm: LLMSettings, calllog: CallLog | None = None):

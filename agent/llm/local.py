@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.errors import UserError
+from trendcast.agent.errors import UserError
 
 BUNDLED_ALIAS = "smollm2-135m-instruct"
 # the native build enables AMX on recent Xeons, and every completion then dies with a general-protection fault
@@ -38,7 +38,7 @@ LOG_TAIL_LINES = 8
 
 def cpu_client_exports() -> str:
     """CPU_CLIENT as `NAME=value ...` (the variables agent.settings reads), for a shell's export line."""
-    from agent.settings import ENV_VARS
+    from trendcast.agent.settings import ENV_VARS
 
     return " ".join(f"{ENV_VARS[(k,)]}={v:g}" if isinstance(v, float) else f"{ENV_VARS[(k,)]}={v}"
                     for k, v in CPU_CLIENT.items())
@@ -117,7 +117,7 @@ def log_tail(path: Path, start: int = 0, lines: int = LOG_TAIL_LINES) -> str:
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
-    from agent.workers import _set_pdeathsig
+    from trendcast.agent.workers import _set_pdeathsig
 
     _set_pdeathsig()
 

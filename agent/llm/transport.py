@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from agent.llm.redact import redact_url
+from trendcast.agent.llm.redact import redact_url
 
 T = TypeVar("T")
 

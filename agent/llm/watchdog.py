@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from agent.llm.transport import Connection
+from trendcast.agent.llm.transport import Connection
 
 T = TypeVar("T")
 

@@ -10,15 +10,15 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
-from agent import workspace
-from agent.adjusters import AdjustmentResult, get_adjuster
-from agent.engine import EvidenceSearch, assemble, choose_adjuster, default_question, prepare
-from agent.report.model import ChartData, Entry, PerStep, Report, RunStats
-from agent.report.progress import NullProgress
-from agent.report.targets import iso_week
-from agent.report.warm import precompute, usable_cpus
-from agent.resolve import Target
-from agent.settings import Settings
+from trendcast.agent import workspace
+from trendcast.agent.adjusters import AdjustmentResult, get_adjuster
+from trendcast.agent.engine import EvidenceSearch, assemble, choose_adjuster, default_question, prepare
+from trendcast.agent.report.model import ChartData, Entry, PerStep, Report, RunStats
+from trendcast.agent.report.progress import NullProgress
+from trendcast.agent.report.targets import iso_week
+from trendcast.agent.report.warm import precompute, usable_cpus
+from trendcast.agent.resolve import Target
+from trendcast.agent.settings import Settings
 
 FALLBACK_CHAIN = {"llm": ["carry", "none"], "carry": ["none"], "analog": ["none"], "none": []}
 CHART_HISTORY = {"M": 36, "W": 78, "D": 120}  # history points drawn, by frequency
@@ -38,8 +38,8 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
     usable CPUs; 1: all in this process). They are spawned, so a script that calls this with workers > 1 needs
     the usual `if __name__ == "__main__":` guard (the `trendcast` command has it). `deps` go to the adjuster
     (tests pass e.g. an LLM `client`)."""
-    from agent.llm.calllog import utc_now
-    from forecasting.periods import resolve_period
+    from trendcast.agent.llm.calllog import utc_now
+    from trendcast.forecasting.periods import resolve_period
 
     progress = progress or NullProgress()
     name = choose_adjuster(settings, adjuster)
@@ -127,7 +127,7 @@ def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentR
             if i:
                 for r in results:
                     r.warnings.append(warnings[-1])
-            from agent.record import apply_trust
+            from trendcast.agent.record import apply_trust
 
             apply_trust(settings, sits, results)
             return list(results), warnings

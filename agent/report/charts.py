@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-from agent.report.model import ChartData, Entry
+from trendcast.agent.report.model import ChartData, Entry
 
 HISTORY = "#4a5568"
 BASELINE = "#718096"

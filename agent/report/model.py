@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from agent.answer import Answer
+from trendcast.agent.answer import Answer
 
 Status = Literal["ok", "fallback", "failed"]
 

@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-from agent.report.model import Report
+from trendcast.agent.report.model import Report
 
 FORMATS = ("md", "html", "json")
 STALE_S = 24 * 3600  # temp folders of killed runs older than this are removed by the next run
@@ -22,9 +22,9 @@ def folder_name(report: Report) -> str:
 def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> Path:
     """Render `report` into `<out_dir>/report-<week>/` (report.md + charts/, report.html, report.json); an
     existing folder of that name is replaced. Returns the folder."""
-    from agent.llm.redact import redact  # no credential-bearing URL reaches a report file
-    from agent.report.charts import chart_png
-    from agent.report.render import chart_filenames, render_html, render_markdown
+    from trendcast.agent.llm.redact import redact  # no credential-bearing URL reaches a report file
+    from trendcast.agent.report.charts import chart_png
+    from trendcast.agent.report.render import chart_filenames, render_html, render_markdown
 
     unknown = set(formats) - set(FORMATS)
     if unknown:

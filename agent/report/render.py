@@ -11,15 +11,15 @@ from functools import lru_cache
 
 from markupsafe import Markup
 
-from agent.report.fmt import FILTERS, md_escape
-from agent.report.model import Report
+from trendcast.agent.report.fmt import FILTERS, md_escape
+from trendcast.agent.report.model import Report
 
 
 @lru_cache(maxsize=2)
 def _env(kind: str):
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    loader = PackageLoader("agent.report", "templates")
+    loader = PackageLoader("trendcast.agent.report", "templates")
     if kind == "html":
         env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
     else:

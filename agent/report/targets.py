@@ -5,8 +5,8 @@ import datetime as dt
 
 import pandas as pd
 
-from agent.question import QuestionError
-from agent.resolve import Target, resolve_category
+from trendcast.agent.question import QuestionError
+from trendcast.agent.resolve import Target, resolve_category
 
 
 def split_list(values) -> list[str]:
@@ -51,7 +51,7 @@ def select_targets(series: pd.DataFrame, levels: list[str] | None = None, catego
 def report_as_of(series: pd.DataFrame, targets: list[Target]) -> dt.date:
     """The end of the last observed period over the report's series (one as-of for the whole report), as `ask`
     takes it for one series."""
-    from forecasting.periods import default_as_of
+    from trendcast.forecasting.periods import default_as_of
 
     ends = series.set_index(series["unique_id"].astype(str))["end"]
     return max(default_as_of(pd.DataFrame({"ds": [ends.loc[t.series_id]], "y": [0.0]}), t.freq) for t in targets)

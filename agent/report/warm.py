@@ -16,10 +16,10 @@ import datetime as dt
 import os
 from concurrent.futures import as_completed
 
-from agent import workspace
-from agent.resolve import Target
-from agent.settings import Settings
-from agent.workers import WorkerPool
+from trendcast.agent import workspace
+from trendcast.agent.resolve import Target
+from trendcast.agent.settings import Settings
+from trendcast.agent.workers import WorkerPool
 
 CHUNKS_PER_WORKER = 4  # backtest tasks per worker: small enough to balance, big enough to amortise
 
@@ -34,7 +34,7 @@ def usable_cpus() -> int:
 def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.date, horizon: str,
                need_cases: bool, workers: int, progress=None) -> dict:
     """Baselines by series id (only those that worked); the situation cache warmed as a side effect."""
-    from agent.casebook import backtest_series, miss_origins
+    from trendcast.agent.casebook import backtest_series, miss_origins
 
     db = str(settings.sales_db)
     tasks = [(_baseline, (settings, t, as_of, horizon), t.series_id) for t in targets]
@@ -67,8 +67,8 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
 
 def _baseline(settings: Settings, target: Target, as_of: dt.date, horizon: str):
     """What prepare() fits for one category (the same observed history and period, through the same cache)."""
-    from agent.situation import cached_baseline, observed_history
-    from forecasting.periods import resolve_period
+    from trendcast.agent.situation import cached_baseline, observed_history
+    from trendcast.forecasting.periods import resolve_period
 
     try:
         as_of, history = observed_history(workspace.sales_store(settings), target, as_of)
@@ -79,8 +79,8 @@ def _baseline(settings: Settings, target: Target, as_of: dt.date, horizon: str):
 
 def _backtests(db: str, ids: list[str], freq: str, origins, horizon: str) -> None:
     """Backtest these series into the store's situation cache, exactly as prepare()'s past cases would."""
-    from agent.casebook import backtest
-    from forecasting.store import SalesStore
+    from trendcast.agent.casebook import backtest
+    from trendcast.forecasting.store import SalesStore
 
     backtest(SalesStore(db, lock_timeout_s=60.0), ids, freq, origins, horizon)
     return None
