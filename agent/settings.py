@@ -30,14 +30,17 @@ class SettingsError(UserError, ValueError):
 class LLMSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = None  # OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vllm serve)
+    # OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vllm serve), or several, comma-separated (or a list):
+    # requests spread over them, `concurrency` at a time on each (agent.llm.pool)
+    url: str | None = None
     model: str | None = None
     api_key: str | None = Field(default=None, repr=False)
     timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)  # one HTTP request
     budget_s: float = Field(90.0, gt=0, le=86_400, allow_inf_nan=False)  # wall-clock bound on everything one answer spends on the LLM
     max_retries: int = Field(2, ge=0, le=20)  # transport retries (timeouts, 429, 5xx) per attempt
     max_reasks: int = Field(2, ge=0, le=10)  # re-asks after a reply that fails validation
-    concurrency: int = Field(16, ge=1, le=1024)
+    concurrency: int = Field(16, ge=1, le=1024)  # requests in flight at a time on each server
+    cooldown_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)  # a dead server is out this long, then re-probed
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(800, ge=1, le=32_768)
     max_reply_bytes: int = Field(1_048_576, ge=4096, le=268_435_456)  # an HTTP reply body is read up to this, no more
@@ -48,9 +51,21 @@ class LLMSettings(BaseModel):
     context_tokens: int = Field(8192, ge=512, le=1_048_576)  # the model's context window: prompt + max_tokens fit in it
     gguf: Path | None = None  # `trendcast llm serve`: this GGUF file instead of the bundled SmolLM2-135M-Instruct
 
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url_list(cls, v):
+        if isinstance(v, (list, tuple)):
+            return ",".join(str(u).strip() for u in v)
+        return v
+
+    @property
+    def urls(self) -> list[str]:
+        """The servers' base URLs, in the order given."""
+        return [u.strip().rstrip("/") for u in (self.url or "").split(",") if u.strip()]
+
     @property
     def configured(self) -> bool:
-        return bool(self.url)
+        return bool(self.urls)
 
 
 class Settings(BaseModel):
@@ -124,7 +139,8 @@ ENV_VARS = {
     ("event_regressors",): "TRENDCAST_EVENT_REGRESSORS",
     ("url",): "TRENDCAST_LLM_URL", ("model",): "TRENDCAST_LLM_MODEL", ("api_key",): "TRENDCAST_LLM_API_KEY",
     ("timeout_s",): "TRENDCAST_LLM_TIMEOUT", ("budget_s",): "TRENDCAST_LLM_BUDGET",
-    ("concurrency",): "TRENDCAST_LLM_CONCURRENCY", ("max_retries",): "TRENDCAST_LLM_MAX_RETRIES",
+    ("concurrency",): "TRENDCAST_LLM_CONCURRENCY", ("cooldown_s",): "TRENDCAST_LLM_COOLDOWN",
+    ("max_retries",): "TRENDCAST_LLM_MAX_RETRIES",
     ("dialect",): "TRENDCAST_LLM_DIALECT", ("context_tokens",): "TRENDCAST_LLM_CONTEXT_TOKENS",
     ("max_tokens",): "TRENDCAST_LLM_MAX_TOKENS", ("gguf",): "TRENDCAST_LLM_GGUF",
 }
@@ -144,6 +160,7 @@ class _Env(BaseSettings):
     LLM_TIMEOUT: str | None = None
     LLM_BUDGET: str | None = None
     LLM_CONCURRENCY: str | None = None
+    LLM_COOLDOWN: str | None = None
     LLM_MAX_RETRIES: str | None = None
     LLM_DIALECT: str | None = None
     LLM_CONTEXT_TOKENS: str | None = None
@@ -165,6 +182,7 @@ class _Env(BaseSettings):
     def llm_values(self) -> dict[str, str | None]:
         return {"url": self.LLM_URL, "model": self.LLM_MODEL, "api_key": self.LLM_API_KEY,
                 "timeout_s": self.LLM_TIMEOUT, "budget_s": self.LLM_BUDGET, "concurrency": self.LLM_CONCURRENCY,
+                "cooldown_s": self.LLM_COOLDOWN,
                 "max_retries": self.LLM_MAX_RETRIES, "dialect": self.LLM_DIALECT,
                 "context_tokens": self.LLM_CONTEXT_TOKENS, "max_tokens": self.LLM_MAX_TOKENS, "gguf": self.LLM_GGUF}
 
