@@ -106,7 +106,7 @@ def ingest_docs_cmd(ctx, file, kind, text_col, date_col, title_col, body_col, so
 
 def _docs_summary(s) -> None:
     blank = f", {s.skipped:,} rows without text left out" if s.skipped else ""
-    click.echo(f"ingested {s.added:,} new documents ({s.duplicates:,} duplicates skipped{blank}) in {s.seconds:.1f} s; "
+    click.echo(f"ingested {s.added:,} new documents ({s.already_stored:,} already stored, {s.repeated:,} repeated in the file{blank}) in {s.seconds:.1f} s; "
                "run `trendcast index` to embed them")
 
 

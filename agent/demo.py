@@ -40,11 +40,13 @@ def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
             from trendcast.forecasting.errors import InputError
 
             raise InputError(f"{data_dir / name}: bundled demo file not found (pass --data-dir)")
-    echo(f"workspace: {settings.home}")
+    home = Path(settings.home).resolve()
+    echo(f"workspace: {home} (ask again with `trendcast --home {home} ask \"...\"`, or export TRENDCAST_HOME={home})")
     s = workspace.ingest_sales(settings, data_dir / MRTS, mrts_mapping())
     echo(f"sales: {s.source_rows:,} rows, {s.series} series (US Census MRTS, not seasonally adjusted), {s.start} .. {s.end}")
     d = workspace.ingest_docs(settings, data_dir / NEWS, news_mapping(), "news", dataset="news-headlines")
-    echo(f"news: {d.added:,} new headlines ({d.duplicates:,} already stored)")
+    echo(f"news: {d.added:,} new headlines ({d.already_stored:,} already stored, {d.repeated:,} rows repeating an "
+         "earlier headline of the file)")
     h = ingest_holidays(settings, s.start.year, s.end.year + 1)
     echo(f"holidays: {h.added:,} new US retail holidays {s.start.year}..{s.end.year + 1} (computed; events known "
          "ahead)")

@@ -24,6 +24,11 @@ class IngestSummary:
     duplicates: int  # rows already stored, or repeating an earlier row (same kind, date and normalised text)
     skipped: int  # rows with a blank text cell (a calendar: day × event column cells without an event)
     seconds: float
+    repeated: int = 0  # of the duplicates: rows repeating an earlier row of the same file (the rest were stored)
+
+    @property
+    def already_stored(self) -> int:
+        return self.duplicates - self.repeated
 
     @property
     def docs_per_s(self) -> float:
@@ -52,7 +57,8 @@ def ingest_docs(store: DocStore, path: str | Path, mapping: DocMapping, kind: st
     table, skipped = _documents_table(path, frame, mapping, kind, dataset)
     added, duplicates = store.add_documents(table) if table.num_rows else (0, 0)
     return IngestSummary(file=str(path), kind=kind, dataset=dataset, rows=len(frame), added=added,
-                         duplicates=duplicates, skipped=skipped, seconds=time.perf_counter() - started)
+                         duplicates=duplicates, skipped=skipped, seconds=time.perf_counter() - started,
+                         repeated=_repeated(table))
 
 
 def ingest_calendar(store: DocStore, path: str | Path, date: str, events: tuple[str, ...],
@@ -79,8 +85,17 @@ def ingest_calendar(store: DocStore, path: str | Path, date: str, events: tuple[
     table, skipped = _documents_table(path, long, mapping, "event", dataset)
     added, duplicates = store.add_documents(table) if table.num_rows else (0, 0)
     return IngestSummary(file=str(path), kind="event", dataset=dataset, rows=len(frame), added=added,
-                         duplicates=duplicates, skipped=skipped,
-                         seconds=time.perf_counter() - started)
+                         duplicates=duplicates, skipped=skipped, seconds=time.perf_counter() - started,
+                         repeated=_repeated(table))
+
+
+def _repeated(table) -> int:
+    """Rows of `table` whose normalised hash repeats an earlier row's (duplicates inside the file itself)."""
+    if not table.num_rows:
+        return 0
+    import pyarrow.compute as pc
+
+    return table.num_rows - pc.count_distinct(table.column("norm_hash")).as_py()
 
 
 def _texts(frame, column: str | None) -> list[str | None]:

@@ -28,8 +28,10 @@ def home(tmp_path, monkeypatch) -> Path:
     return h
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
+    """The real data beside the checkout (US Census MRTS long files, Walmart, M5): every test that needs it asks for
+    this fixture, so that the line at the start of a run can count them."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"needs the real data in {SHARED_DATA} (present beside the checkout and in CI)")
     return SHARED_DATA
@@ -58,3 +60,15 @@ def demo_copy(demo_workspace, tmp_path, monkeypatch) -> Path:
     for var in ("TRENDCAST_LLM_URL", "TRENDCAST_LLM_MODEL", "TRENDCAST_LLM_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     return h
+
+
+def pytest_collection_finish(session) -> None:
+    """One line at the start of a run: which tests need ../shared/data, and whether they will run or skip."""
+    needs = [item for item in session.items if "shared_data" in getattr(item, "fixturenames", ())]
+    if not needs:
+        return
+    files = sorted({item.path.name for item in needs})
+    state = "present: they run" if SHARED_DATA.is_dir() else "absent: they skip (the bundled data covers the rest)"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"{len(needs)} tests need the real data in {SHARED_DATA} ({state}): {', '.join(files)}")

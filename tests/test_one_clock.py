@@ -140,16 +140,12 @@ def test_an_eval_cell_is_blind_to_the_future(mrts_pair, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def walmart_home(tmp_path_factory):
-    from conftest import SHARED_DATA
-
+def walmart_home(tmp_path_factory, shared_data):
     from trendcast.agent import workspace
     from trendcast.agent.settings import Settings
     from trendcast.forecasting.ingest import SalesMapping
 
-    src = SHARED_DATA / "walmart" / "weekly_sales_by_dept_all_stores.csv"
-    if not src.is_file():
-        pytest.skip(f"needs the real Walmart data in {SHARED_DATA} (present beside the checkout and in CI)")
+    src = shared_data / "walmart" / "weekly_sales_by_dept_all_stores.csv"
     home = tmp_path_factory.mktemp("walmart") / "home"
     workspace.ingest_sales(Settings(home=home), src, SalesMapping(date="Date", value="Weekly_Sales_sum", id="Dept",
                                                                   dataset="walmart-depts"))

@@ -141,12 +141,8 @@ def walmart_workspace(tmp_path_factory, shared_data_session):
 
 
 @pytest.fixture(scope="session")
-def shared_data_session():
-    from conftest import SHARED_DATA
-
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"needs the real data in {SHARED_DATA} (present beside the checkout and in CI)")
-    return SHARED_DATA
+def shared_data_session(shared_data):
+    return shared_data
 
 
 @pytest.mark.parametrize("horizon", ["next-4-weeks", "next-month"])

@@ -27,8 +27,10 @@ def _all(store: DocStore) -> list[tuple]:
 def test_bundled_headlines_are_stored_once(store):
     first = ingest_docs(store, NEWS_FILE, HEADLINES_MAPPING, "news")
     assert (first.rows, first.added, first.duplicates, first.skipped) == (20_560, 20_551, 9, 0)
+    assert (first.repeated, first.already_stored) == (9, 0)  # a new store: the 9 repeat rows of the file itself
     again = ingest_docs(store, NEWS_FILE, HEADLINES_MAPPING, "news")
     assert (again.added, again.duplicates) == (0, 20_560)
+    assert (again.repeated, again.already_stored) == (9, 20_551)
     assert store.count() == 20_551
     row = store.rows([1])[1]
     assert row[1:4] == ("news", date(2017, 12, 17), None)
