@@ -26,6 +26,17 @@ class SpanOut(BaseModel):
     steps: int
 
 
+class StepOut(BaseModel):
+    """One step of the period (agent.steps): its baseline, and the forecast's share of the period's adjustment."""
+    start: dt.date
+    baseline: float
+    forecast: float
+    lo_80: float
+    hi_80: float
+    lo_95: float
+    hi_95: float
+
+
 class HistoryOut(BaseModel):
     last_period_total: float | None  # the same number of steps as the period, the latest observed by as-of
     same_period_last_year: float | None  # the period's steps a year earlier
@@ -113,5 +124,6 @@ class Answer(BaseModel):
     forecast: ForecastOut
     evidence: list[EvidenceOut]
     scheduled: list[ScheduledOut] = Field(default_factory=list)
+    steps: list[StepOut] = Field(default_factory=list)  # the period's steps; their forecasts sum to forecast.total
     warnings: list[str] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)

@@ -12,6 +12,7 @@ from trendcast.agent.answer import (AdjustmentOut, Answer, BaselineOut, Evidence
                           ScheduledOut,
                           SpanOut, TargetOut)
 from trendcast.agent.settings import Settings
+from trendcast.agent.steps import period_steps
 
 RECENT = 36  # history points an answer carries for sparklines and charts
 
@@ -109,6 +110,7 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
                                  prompt_trimmed=adj.trimmed, **_trust_out(adj)),
         forecast=situation_forecast(sit, adj, settings),
         evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings,
+        steps=period_steps(b, situation_forecast(sit, adj, settings)),
         scheduled=[ScheduledOut(text=e.text, event_date=e.event_date, known=e.known, kind=e.kind, source=e.source)
                    for e in getattr(sit, "scheduled", [])],
         timings={k: round(v, 3) for k, v in sit.timings.items()})

@@ -94,6 +94,10 @@ def print_answer(a, console: Console | None = None) -> None:
     t.add_row(f"[bold]forecast[/] [dim]({_e(a.adjustment.source)} {_pct(a.adjustment.pct)})[/]",
               f"[bold]{_n(f.total)}[/]", f"{_n(f.lo_80)} .. {_n(f.hi_80)}", f"{_n(f.lo_95)} .. {_n(f.hi_95)}")
     c.print(t)
+    from trendcast.agent.steps import steps_table
+
+    if (st := steps_table(a)) is not None:
+        c.print(st)
     h = a.history
     # one comparison a line: with the spans they no longer fit one 80-column line, and a wrapped label reads badly
     c.print(f"vs last period{_span(h.last_period)} ({_n(h.last_period_total)}): {_pct(f.change_vs_last_period_pct)}")
