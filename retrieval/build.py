@@ -36,7 +36,8 @@ def build_index(index_dir: str | Path, store: DocStore, embedder: Embedder, rebu
     """Bring the index in `index_dir` up to date with `store`.
 
     Embeds the documents without a stored vector for `embedder.name`, then adds them to the index — or makes a new
-    index when there is none, when it must change kind (flat up to `exact_max` documents, IVF above), or when
+    index when there is none, when it must change kind (flat up to `exact_max` documents, IVF above), when an IVF
+    index has outgrown the lists it was trained with (`faiss_ops.outgrown`: it is retrained for its new size), or when
     `rebuild` (which also re-embeds every document). An index made with another model is refused unless `rebuild`.
     Vectors are committed to the store every `chunk_size` documents, so an interrupted run resumes where it stopped;
     the index files are replaced atomically, so until the new index is complete the previous one stays in use.
@@ -53,13 +54,17 @@ def build_index(index_dir: str | Path, store: DocStore, embedder: Embedder, rebu
     embedded = _embed_missing(store, embedder, progress, chunk_size)
     ids, vectors = store.vectors(model)
     kind = "flat" if len(ids) <= exact_max else "ivf"
-    old = _usable_index(index_dir, manifest, kind)
+    old = _usable_index(index_dir, manifest, kind, len(ids))
     indexed = manifest.doc_ids() if old is not None else np.zeros(0, dtype=np.int64)
     new = ~np.isin(ids, indexed)
     if old is not None and not new.any():
         return _summary(0, embedded, manifest.count, kind, manifest.device, model, started, written=False)
     if old is not None:
-        index, nlist, nprobe, device = old, manifest.nlist, manifest.nprobe, manifest.device
+        index, nlist, device = old, manifest.nlist, manifest.device
+        nprobe = None
+        if faiss_ops.is_ivf(index):  # an index built under an older rule gets today's nprobe for its lists
+            nlist = int(index.nlist)
+            index.nprobe = nprobe = faiss_ops.nprobe_for(nlist)
         faiss_ops.add(index, vectors[new], ids[new])
     else:
         dim = vectors.shape[1] if len(ids) else embedder.dim
@@ -85,9 +90,11 @@ def _summary(added, embedded, total, kind, device, model, started, written) -> I
                         written=written)
 
 
-def _usable_index(index_dir: Path, manifest: Manifest | None, kind: str):
+def _usable_index(index_dir: Path, manifest: Manifest | None, kind: str, total: int):
     """The current index to add to, or None when a new one must be made."""
     if manifest is None or manifest.kind != kind:
+        return None
+    if kind == "ivf" and manifest.nlist and faiss_ops.outgrown(manifest.nlist, total):
         return None
     try:
         return load_faiss(index_dir, manifest)

@@ -16,6 +16,7 @@ from conftest import NEWS_FILE, REPO
 
 from trendcast.retrieval import (DEFAULT_MODEL, HEADLINES_MAPPING, DocIndex, DocStore, IndexMismatchError, IndexMissingError,
                        build_index, get_embedder, ingest_docs, open_index, register_embedder, unregister_embedder)
+from trendcast.retrieval import faiss_ops
 from trendcast.retrieval.index_files import read_manifest
 
 MODEL = "all-MiniLM-L6-v2"
@@ -87,6 +88,32 @@ def test_ivf_above_the_exact_threshold(home, tmp_path, news, model):
     _ingest(store, news.iloc[600:700], tmp_path, "b")
     more = build_index(index_dir, store, model, exact_max=400, progress=False)
     assert (more.kind, more.added, more.total) == ("ivf", 100, 700)
+
+
+def test_a_growing_index_turns_ivf_past_the_threshold_and_is_retrained_when_it_outgrows_its_lists(home, tmp_path,
+                                                                                                   news, model):
+    index_dir = home / "index"
+    store = DocStore(home / "docs.duckdb")
+    _ingest(store, news.iloc[:200], tmp_path, "a")
+    assert build_index(index_dir, store, model, exact_max=300, progress=False).kind == "flat"
+    _ingest(store, news.iloc[200:400], tmp_path, "b")  # past exact_max: a new, trained IVF index of all 400
+    turned = build_index(index_dir, store, model, exact_max=300, progress=False)
+    assert (turned.kind, turned.added, turned.total) == ("ivf", 400, 400)
+    first = read_manifest(index_dir)
+    assert (first.nlist, first.nprobe) == faiss_ops.ivf_params(400) == (10, 10)
+    _ingest(store, news.iloc[400:600], tmp_path, "c")  # 600 documents call for 15 lists: added to the 10 it has
+    grown = build_index(index_dir, store, model, exact_max=300, progress=False)
+    assert (grown.added, grown.total, read_manifest(index_dir).nlist) == (200, 600, 10)
+    _ingest(store, news.iloc[600:], tmp_path, "d")  # >= 780 call for >= 2x the lists: retrained for its size
+    retrained = build_index(index_dir, store, model, exact_max=300, progress=False)
+    manifest = read_manifest(index_dir)
+    assert retrained.added == retrained.total == manifest.count > 780
+    assert manifest.nlist == faiss_ops.nlist_for(manifest.count) >= 2 * first.nlist
+    index = DocIndex.open(index_dir, store, MODEL)
+    assert isinstance(index._cpu, faiss.IndexIVF) and index._cpu.nlist == manifest.nlist
+    assert index._cpu.nprobe == manifest.nprobe == faiss_ops.nprobe_for(manifest.nlist)
+    hits = index.search("shops and retail sales", as_of="2019-06-30", k=10)
+    assert len(hits) == 10 and all(h.date <= pd.Timestamp("2019-06-30").date() for h in hits)
 
 
 def test_missing_index_and_model_mismatch_are_refused_with_a_fix(home, tmp_path, news, model):
