@@ -16,6 +16,7 @@ from typing import Callable, Protocol
 
 from trendcast.agent.injection import flag_evidence
 from trendcast.agent.settings import Settings
+from trendcast.agent.warning_codes import NO_RECORD, warn
 from trendcast.forecasting.adjust import direction
 
 
@@ -32,7 +33,7 @@ class AdjustmentResult:
     prompt: str | None = None
     attempts: int = 0
     cached: bool = False
-    warnings: list[str] = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # agent.warning_codes.WarningOut
     # a valid LLM proposal that was not applied (agent.injection.withhold_reason): its numbers and the reason, so that
     # a record of proposals against outcomes can still weigh it
     withheld: dict | None = None
@@ -119,7 +120,8 @@ class AnalogAdjuster(OneByOne):
         if not top:
             return AdjustmentResult("analog", model="analog(k=0)",
                                     rationale="no past situations with known outcomes: baseline kept",
-                                    warnings=["analog: no past situations before as-of; baseline kept"])
+                                    warnings=[warn(NO_RECORD, "analog: no past situations before as-of; "
+                                                             "baseline kept")])
         med = statistics.median(c.log_ratio for c in top)
         shrink = statistics.fmean(c.similarity for c in top) * len(top) / (len(top) + 2)
         pct = 100.0 * (math.exp(med * shrink) - 1.0)
@@ -156,7 +158,8 @@ class CarryAdjuster(OneByOne):
             return AdjustmentResult("carry", pct=pct, direction=direction(pct, s.flat_band_pct), model="carry",
                                     rationale="too few past outcomes of this series to measure its latest miss: "
                                     "nothing carried." + event_text,
-                                    warnings=["carry: too few past outcomes before as-of; no miss carried"])
+                                    warnings=[warn(NO_RECORD, "carry: too few past outcomes before as-of; "
+                                                             "no miss carried")])
         shares = learn_shares(bt, freq, sit.as_of)
         share = shares[miss.kind]
         carried = carried_pct(miss, shares)

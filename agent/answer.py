@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from trendcast.agent.warning_codes import WarningOut
+
 
 class TargetOut(BaseModel):
     series_id: str
@@ -125,5 +127,5 @@ class Answer(BaseModel):
     evidence: list[EvidenceOut]
     scheduled: list[ScheduledOut] = Field(default_factory=list)
     steps: list[StepOut] = Field(default_factory=list)  # the period's steps; their forecasts sum to forecast.total
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[WarningOut] = Field(default_factory=list)  # code + message (agent.warning_codes)
     timings: dict[str, float] = Field(default_factory=dict)

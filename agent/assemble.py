@@ -13,6 +13,7 @@ from trendcast.agent.answer import (AdjustmentOut, Answer, BaselineOut, Evidence
                           SpanOut, TargetOut)
 from trendcast.agent.settings import Settings
 from trendcast.agent.steps import period_steps
+from trendcast.agent.warning_codes import FLAGGED_EVIDENCE, WarningOut, warn
 
 RECENT = 36  # history points an answer carries for sparklines and charts
 
@@ -68,14 +69,14 @@ def _span(span) -> SpanOut | None:
     return None if span is None else SpanOut(start=span.start, end=span.end, steps=span.steps)
 
 
-def _evidence(hits) -> tuple[list[EvidenceOut], list[str]]:
+def _evidence(hits) -> tuple[list[EvidenceOut], list[WarningOut]]:
     """The answer's evidence list, flagged where a text reads like instructions to a model, and a warning each."""
     from trendcast.agent.injection import flag_evidence, flag_warning
 
     flags = flag_evidence(hits)
     out = [EvidenceOut(id=h.id, date=h.date, kind=h.kind, source=h.source, text=h.text, score=round(float(h.score), 4),
                        flagged=h.id in flags, flag_reason=flags.get(h.id)) for h in hits]
-    return out, [flag_warning(i, why) for i, why in flags.items()]
+    return out, [warn(FLAGGED_EVIDENCE, flag_warning(i, why)) for i, why in flags.items()]
 
 
 def _trust_out(adj: AdjustmentResult) -> dict:

@@ -14,6 +14,7 @@ from trendcast.agent.adjusters import AdjustmentResult, CarryAdjuster
 from trendcast.agent.cases import pick_examples
 from trendcast.agent.injection import at_bound, flag_evidence, withhold_reason
 from trendcast.agent.settings import Settings
+from trendcast.agent.warning_codes import FALLBACK, LLM_BOUND, warn
 
 HISTORY_ROWS = 24
 
@@ -164,12 +165,13 @@ class LLMAdjuster:
                                   min_pct=s.change_min_pct, max_pct=s.change_max_pct)
             bound = at_bound(res.pct, min_pct=s.change_min_pct, max_pct=s.change_max_pct)
             if why is None and bound:
-                res.warnings.append(f"LLM adjustment at a bound, applied: {bound}; check the evidence it cites")
+                res.warnings.append(warn(LLM_BOUND, f"LLM adjustment at a bound, applied: {bound}; "
+                                                    "check the evidence it cites"))
             return res if why is None else self._withheld(sit, res, why)
         fb = self.fallback.adjust_one(sit)
         fb.attempts = r.attempts
         fb.prompt = self.spec.id
-        fb.warnings.append(f"LLM adjustment failed, fell back to carry: {r.error}")
+        fb.warnings.append(warn(FALLBACK, f"LLM adjustment failed, fell back to carry: {r.error}"))
         return fb
 
     def _withheld(self, sit, proposed: AdjustmentResult, why: str) -> AdjustmentResult:
@@ -179,15 +181,15 @@ class LLMAdjuster:
         fb.withheld = {"source": "llm", "model": proposed.model, "prompt": proposed.prompt, "pct": proposed.pct,
                        "direction": proposed.direction, "confidence": proposed.confidence,
                        "evidence_ids": proposed.evidence_ids, "reason": why}
-        fb.warnings.append(f"LLM adjustment of {proposed.pct:+g} % not applied ({why}); fell back to carry "
-                           f"({fb.pct:+.1f} %)")
+        fb.warnings.append(warn(FALLBACK, f"LLM adjustment of {proposed.pct:+g} % not applied ({why}); "
+                                          f"fell back to carry ({fb.pct:+.1f} %)"))
         return fb
 
     def _fallback_all(self, situations, why: str, progress):
         out = []
         for sit in situations:
             fb = self.fallback.adjust_one(sit)
-            fb.warnings.append(f"LLM adjuster unavailable, fell back to carry: {why}")
+            fb.warnings.append(warn(FALLBACK, f"LLM adjuster unavailable, fell back to carry: {why}"))
             out.append(fb)
             if progress:
                 progress(1)

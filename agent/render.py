@@ -132,7 +132,7 @@ def print_answer(a, console: Console | None = None) -> None:
             known = f"known since {e.known}" if e.known else "calendar"
             c.print(f"   {e.event_date} {_e(e.text)} [dim]({_e(known)})[/]", highlight=False)
     for w in a.warnings:
-        c.print(f"[yellow]warning:[/] {_e(w)}", highlight=False)
+        c.print(f"[yellow]warning:[/] {_e(w.message)} [dim]({_e(w.code)})[/]", highlight=False)
 
 
 def print_hits(hits, console: Console | None = None) -> None:

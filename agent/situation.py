@@ -20,6 +20,7 @@ from trendcast.agent.evidence import EvidenceSearch
 from trendcast.agent.question import QuestionError
 from trendcast.agent.resolve import Target
 from trendcast.agent.settings import Settings
+from trendcast.agent.warning_codes import BASELINE, BREAK, NO_INDEX, WarningOut, warn
 
 MIN_HISTORY = 3  # observations a situation needs
 
@@ -48,7 +49,7 @@ class Situation:
     scheduled: list = field(default_factory=list)
     event_effect: object | None = None  # agent.events.EventEffect
     unit: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[WarningOut] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -138,12 +139,12 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         regressors = _regressor_events(settings, series, target, history, period, as_of)
         baseline = cached_baseline(settings, history, target.freq, period, as_of, regressors)
     timings["baseline_s"] = time.perf_counter() - t0
-    warnings = list(baseline.warnings)
+    warnings = [warn(BASELINE, w) for w in baseline.warnings]
     t1 = time.perf_counter()
     qvec = search.query_vectors(target.name)
     if search.index is None:
-        warnings.append("no document index in the workspace (run `trendcast ingest docs` and `trendcast index`): "
-                        "no evidence")
+        warnings.append(warn(NO_INDEX, "no document index in the workspace (run `trendcast ingest docs` and "
+                                       "`trendcast index`): no evidence"))
     evidence = search.evidence(qvec, as_of, settings.n_evidence)
     timings["evidence_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
@@ -156,7 +157,7 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
 
         miss = latest_miss(misses, target.series_id, target.freq, as_of)
         if miss is not None and miss.kind != "ordinary":
-            warnings.append(break_text(miss, target.freq))
+            warnings.append(warn(BREAK, break_text(miss, target.freq)))
         extent = break_extents(misses, target.series_id, target.freq, as_of)
     scheduled, effect = _events(settings, series, target, period, as_of, misses)
     return Situation(

@@ -123,7 +123,7 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
                      "forecast": f.total, **{b: getattr(f, b) for b in BOUNDS}, "baseline": sit.baseline.total,
                      "pct": res.pct, "source": res.source, "fallback": res.source != variant.adjuster,
                      "attempts": res.attempts, "cached": res.cached, "n_evidence": len(sit.evidence),
-                     "n_cases": len(sit.cases), "warnings": " | ".join(sit.warnings + res.warnings),
+                     "n_cases": len(sit.cases), "warnings": " | ".join(w.message for w in sit.warnings + res.warnings),
                      "dialect": res.dialect or "", "llm_problems": " ".join(res.llm_problems),
                      "key": engine.record_key(res.source, res.model, res.prompt),
                      "sigma": log_sigma(sit.baseline.total, sit.baseline.lo_80, sit.baseline.hi_80),

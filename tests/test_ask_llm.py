@@ -102,9 +102,9 @@ def test_llm_failures_fall_back_within_budget(demo_copy, openai_server, case):
     a = ask("--no-cache", env=env)
     llm_time = time.perf_counter() - t0
     assert a["adjustment"]["source"] == "carry"
-    assert any("fell back to carry" in w for w in a["warnings"])
+    assert any("fell back to carry" in w["message"] and w["code"] == "fallback" for w in a["warnings"])
     why = {"garbage": "validation", "http500": "500", "timeout": "did not answer within", "down": "unreachable"}[case]
-    assert any(why in w.lower() for w in a["warnings"]), a["warnings"]
+    assert any(why in w["message"].lower() for w in a["warnings"]), a["warnings"]
     assert llm_time < budget + 15  # budget for the LLM + the rest of the answer (baseline, retrieval, past cases)
 
 
@@ -116,13 +116,14 @@ def test_without_llm_uses_carry_and_cites_march_2020(demo_copy):
     assert a["adjustment"]["evidence_ids"]
     assert all(cited[i]["date"].startswith("2020-03") for i in a["adjustment"]["evidence_ids"])
     # March 2020 collapsed against what the baseline method expected: the answer says so
-    assert any(w.startswith("break: 2020-03 came in -") for w in a["warnings"]), a["warnings"]
+    assert any(w["code"] == "break" and w["message"].startswith("break: 2020-03 came in -")
+               for w in a["warnings"]), a["warnings"]
 
 
 def test_no_break_warning_in_ordinary_times(demo_copy):
     r = CliRunner().invoke(cli, ["ask", Q, "--as-of", "2019-10-31", "--json"])
     assert r.exit_code == 0, r.output
-    assert not any(w.startswith("break:") for w in json.loads(r.stdout)["warnings"])
+    assert not any(w["code"] == "break" for w in json.loads(r.stdout)["warnings"])
 
 
 def test_prompt_is_trimmed_to_the_context_window_and_the_answer_says_so(demo_copy, openai_server):

@@ -32,7 +32,7 @@ def test_ask_keeps_the_llm_budget_against_a_trickling_server(demo_copy, openai_s
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["adjustment"]["source"] == "carry"
-    [warning] = [w for w in answer["warnings"] if "fell back to carry" in w]
+    [warning] = [w["message"] for w in answer["warnings"] if "fell back to carry" in w["message"]]
     assert f"LLM time budget of {BUDGET_S:g}s used up" in warning, warning
     # The server saw the client hang up within the budget of its request (its clock, not the client's word).
     [asked] = [r.time for r in server.requests if r.path.endswith("/chat/completions")]
@@ -53,6 +53,6 @@ def test_ask_with_an_unusable_call_log_falls_back(demo_copy, openai_server):
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["adjustment"]["source"] == "carry"
-    [warning] = [w for w in answer["warnings"] if "fell back to carry" in w]
+    [warning] = [w["message"] for w in answer["warnings"] if "fell back to carry" in w["message"]]
     assert "llm.sqlite cannot be opened" in warning and "not a database" in warning, warning
     assert server.chat_bodies == []  # no LLM call that could not be logged

@@ -173,14 +173,15 @@ def test_injected_document_is_quoted_flagged_and_not_obeyed(demo_copy, openai_se
     ev = {e["id"]: e for e in a["evidence"]}
     assert ev[doc_id]["flagged"] is True and ev[doc_id]["flag_reason"] == "asks to ignore previous instructions"
     assert sum(e["flagged"] for e in a["evidence"]) == 1
-    assert any(w.startswith(f"evidence {doc_id} reads like instructions") for w in a["warnings"]), a["warnings"]
+    assert any(w["code"] == "flagged_evidence" and w["message"].startswith(f"evidence {doc_id} reads like instructions")
+               for w in a["warnings"]), a["warnings"]
 
     # and the obeyed +200 % is not applied: the carry adjuster stands in, the warning says why
     adj = a["adjustment"]
     assert adj["source"] == "carry" and adj["pct"] != 200.0 and adj["prompt"] == load_prompt("few-shot").id
     assert doc_id not in adj["evidence_ids"]
     assert a["forecast"]["total"] < 1.5 * a["baseline"]["total"]
-    withheld = [w for w in a["warnings"] if w.startswith("LLM adjustment of +200 % not applied")]
+    withheld = [w["message"] for w in a["warnings"] if w["message"].startswith("LLM adjustment of +200 % not applied")]
     assert len(withheld) == 1 and f"cites {doc_id}" in withheld[0] and "upper bound" in withheld[0]
     assert "fell back to carry" in withheld[0]
 
@@ -203,5 +204,6 @@ def test_an_answer_at_the_bound_without_flagged_evidence_is_applied_with_a_warni
     adj = a["adjustment"]
     assert adj["source"] == "llm" and adj["proposed_pct"] == -90.0 and adj["trust"] == 0.5
     assert adj["pct"] == pytest.approx(100 * (0.1 ** 0.5 - 1), abs=1e-3)
-    assert any(w.startswith("LLM adjustment at a bound, applied: its -90 % is the lower bound (change_min_pct -90)")
+    assert any(w["code"] == "llm_bound" and w["message"].startswith(
+        "LLM adjustment at a bound, applied: its -90 % is the lower bound (change_min_pct -90)")
                for w in a["warnings"]), a["warnings"]

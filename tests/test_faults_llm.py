@@ -145,7 +145,7 @@ def test_no_credential_in_the_workspace_or_run_folder(server_up, demo_copy, open
     run_dir = tmp_path / "run"
     trendcast(demo_copy, url, "eval", "run", str(tmp_path / "secrets.yaml"), "--out", str(run_dir), "--quiet")
     # the LLM path was taken, and its failures were written out: redacted
-    assert asked["adjustment"]["source"] != "llm" and any("LLM" in w for w in asked["warnings"])
+    assert asked["adjustment"]["source"] != "llm" and any("LLM" in w["message"] for w in asked["warnings"])
     with sqlite3.connect(demo_copy / "llm.sqlite") as db:
         errors = [e for (e,) in db.execute("SELECT error FROM calls WHERE error IS NOT NULL")]
     assert errors and any("127.0.0.1" in e for e in errors)

@@ -40,7 +40,7 @@ def test_ask_through_the_real_model(demo_copy, real_llm):
     if adj["source"] == "llm":
         assert adj["model"] == real_llm.model and adj["attempts"] >= 1
     else:  # a fallback must name the model's own failure, not a refused or timed-out request
-        [why] = [w for w in a["warnings"] if w.startswith("LLM adjustment failed")]
+        [why] = [w["message"] for w in a["warnings"] if w["message"].startswith("LLM adjustment failed")]
         assert "failed validation" in why and "rejected as:" in why, why
         assert adj["llm_problems"] and adj["attempts"] == 3
     rows = json.loads(invoke(["logs", "-n", "10", "--json"], env_for(real_llm)).stdout)
@@ -91,7 +91,7 @@ def test_three_category_report_with_concurrency(demo_copy, real_llm, tmp_path):
     for e in data["entries"]:
         adj = e["answer"]["adjustment"]
         assert adj["dialect"] == "json_object"
-        assert adj["source"] == "llm" or any("failed validation" in w for w in e["answer"]["warnings"])
+        assert adj["source"] == "llm" or any("failed validation" in w["message"] for w in e["answer"]["warnings"])
     assert data["stats"]["llm_calls"] >= 3
 
 

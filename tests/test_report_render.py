@@ -17,6 +17,7 @@ from trendcast.agent.report import output
 from trendcast.agent.report.charts import chart_png, compact
 from trendcast.agent.report.model import ChartData, Entry, PerStep, Report, RunStats
 from trendcast.agent.report.render import render_html, render_markdown
+from trendcast.agent.warning_codes import WarningOut
 
 SCRIPT = "<script>alert(1)</script>"
 AS_OF = dt.date(2020, 3, 31)
@@ -48,7 +49,8 @@ def make_answer(sid: str, name: str, change: float, *, source="llm", headline="R
                               score=0.8),
                   EvidenceOut(id="D2", date=dt.date(2020, 3, 2), kind="news", source="guardian",
                               text="Shoppers stock up", score=0.5)],
-        warnings=[] if source == "llm" else ["LLM adjustment failed, fell back to analog: http 500"])
+        warnings=[] if source == "llm" else [
+            WarningOut(code="fallback", message="LLM adjustment failed, fell back to analog: http 500")])
 
 
 def make_entry(answer: Answer, status="ok", error=None) -> Entry:

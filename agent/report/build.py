@@ -19,6 +19,7 @@ from trendcast.agent.report.targets import iso_week
 from trendcast.agent.report.warm import precompute, usable_cpus
 from trendcast.agent.resolve import Target
 from trendcast.agent.settings import Settings
+from trendcast.agent.warning_codes import FALLBACK, warn
 
 FALLBACK_CHAIN = {"llm": ["carry", "none"], "carry": ["none"], "analog": ["none"], "none": []}
 CHART_HISTORY = {"M": 36, "W": 78, "D": 120}  # history points drawn, by frequency
@@ -126,7 +127,7 @@ def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentR
                 raise RuntimeError(f"adjuster {n!r} returned {len(results)} results for {len(sits)} categories")
             if i:
                 for r in results:
-                    r.warnings.append(warnings[-1])
+                    r.warnings.append(warn(FALLBACK, warnings[-1]))
             from trendcast.agent.record import apply_trust
 
             apply_trust(settings, sits, results)
@@ -170,7 +171,7 @@ def _entry(t: Target, got, error: str | None, adjuster: str) -> Entry:
     status, why = "ok", None
     if answer.adjustment.source != adjuster:
         status = "fallback"
-        why = next((w for w in reversed(answer.warnings) if "fell back" in w),
+        why = next((w.message for w in reversed(answer.warnings) if w.code == FALLBACK),
                    f"adjusted by {answer.adjustment.source} instead of {adjuster}")
     return Entry(**base, status=status, answer=answer, error=why, chart=chart_data(answer, sit))
 
