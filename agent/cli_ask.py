@@ -31,8 +31,9 @@ def _with_llm(settings, prompt, no_cache):
 
 @cli.command()
 @click.argument("question")
-@click.option("--horizon", help="Override the horizon: next-month, next-week, next-quarter, next-4-weeks, "
-              "month:YYYY-MM.")
+@click.option("--horizon", help="Override the horizon: next-month, next-quarter, next-year, next-N-months, "
+              "month:+N (N months on), month:YYYY-MM, quarter:YYYY-QN, half:YYYY-HN, year:YYYY, "
+              "range:YYYY-MM..YYYY-MM; weekly data: next-week, next-N-weeks.")
 @click.option("--series", "series_id", help="Skip category matching: this series id.")
 @_answer_options
 @click.pass_context

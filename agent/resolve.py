@@ -1,4 +1,13 @@
-"""Category resolution: the category text of a question → one series (exact, then fuzzy, then semantic)."""
+"""Category resolution: the category text of a question → one series.
+
+Lexical first, and decisive whenever it can be: an id or code (also inside the text: "naics 4482"), an exact name,
+then a fuzzy name (rapidfuzz WRatio), then the one name holding every content word of the text. None of that
+loads the embedding model. The semantic matcher (embeddings) is the last resort and only among *plausible*
+categories: those whose name, or whose parent's name, shares a content word with the text (ratio >= WORD_MIN,
+"jewelers" meets "jewelry"). Text that shares no content word with any stored
+category ("pet stores", "zeppelin dealers") is an error at once, listing the closest names — a wrong category
+answered with confidence is worse than a one-line question back.
+"""
 from __future__ import annotations
 
 import re
@@ -12,14 +21,29 @@ from trendcast.agent.question import QuestionError
 
 FUZZY_MIN = 86.0  # rapidfuzz WRatio (0..100) needed for a fuzzy match
 TIE_MARGIN = 2.0  # candidates within this of the best are a tie → ambiguous
+WORD_MIN = 80.0  # rapidfuzz ratio of a text word to a name word for the name to be plausible ("cars" ~ "car": 86)
 SEMANTIC_MIN = 0.55  # cosine similarity needed for a semantic match (MiniLM: "cars" → Automobile dealers 0.66)
 SEMANTIC_TIE = 0.03  # a runner-up this close makes it ambiguous
+CLOSEST = 5  # categories an error lists
 
 _SYNONYMS = [
     (re.compile(r"\bdepartment\b|\bdepartments\b"), "dept"),
-    (re.compile(r"\be-?commerce\b|\bonline\b"), "electronic shopping and mail-order houses"),
+    (re.compile(r"\be-?commerce\b|\bonline\b|\binternet\b|\bweb\s+(?:shops?|stores?|retail(?:ers)?)\b"),
+     "electronic shopping and mail-order houses"),
+    (re.compile(r"\bgas\b|\bpetrol\b|\bfuel stations?\b"), "gasoline"),
+    (re.compile(r"\b(?:car|auto)\s+(?:dealers?|dealerships?)\b"), "automobile dealers"),
+    (re.compile(r"\bcars?\b"), "automobile"),
+    (re.compile(r"\bauto\b"), "automotive"),
+    (re.compile(r"\bbars\b|\bpubs\b"), "drinking places"),
     (re.compile(r"&"), " and "),
+    # the abbreviations of the Census' own names
+    (re.compile(r"\bmat\b"), "materials"), (re.compile(r"\bequip\b"), "equipment"),
+    (re.compile(r"\bfurn\b"), "furnishings"), (re.compile(r"\bacc\b"), "accessories"),
+    (re.compile(r"\bgen\b"), "general"),
 ]
+# words that name no category by themselves: every other category is a store, a dealer or a retailer
+_GENERIC = frozenset("""store stores shop shops dealer dealers retailer retailers retail the and of for other all
+    total sales excl except incl a an in at on to""".split())
 
 
 @dataclass(frozen=True)
@@ -51,46 +75,127 @@ def _norm(s: str) -> str:
     return " ".join(s.split())
 
 
+def _content(text: str) -> set[str]:
+    return {w for w in text.split() if w not in _GENERIC and len(w) > 1 and not w.isdigit()}
+
+
+def _words_match(words: set[str], vocab: set[str]) -> int:
+    """How many of `words` some word of `vocab` spells closely (ratio >= WORD_MIN: plurals, "jewelers"/"jewelry")."""
+    from rapidfuzz import fuzz
+
+    return sum(any(fuzz.ratio(w, v) >= WORD_MIN for v in vocab) for w in words)
+
+
+def _by_words(want: str, series: pd.DataFrame, fewest: bool = True) -> Target | None:
+    """The one name holding every content word of the text, with the fewest other words ("toy stores" → Hobby, toy,
+    and game stores; "gift shops" → Gift, novelty, and souvenir stores rather than Office supplies, stationery, and
+    gift stores); None when no name holds them all; ambiguous when several hold them with as few others (without
+    `fewest`: when several hold them at all)."""
+    words = _content(want)
+    if not words:
+        return None
+    vocabs = [_content(_norm(n)) for n in series["name"].astype(str)]
+    full = [(len(v) - len(words), i) for i, v in enumerate(vocabs) if _words_match(words, v) == len(words)]
+    if not full:
+        return None
+    least = min(extra for extra, _ in full)
+    best = [i for extra, i in full if extra == least or not fewest]
+    if len(best) == 1:
+        return Target.from_row(series.iloc[best[0]], "fuzzy")
+    raise AmbiguousCategory(want, _rows(series, best))
+
+
+def _rows(series: pd.DataFrame, idx) -> list[tuple[str, str]]:
+    rows = series.iloc[list(idx)]
+    return list(zip(rows["unique_id"].astype(str), rows["name"].astype(str)))
+
+
+def _lexical(want: str, series: pd.DataFrame) -> Target | None:
+    """The series named by id, code or name, exactly or fuzzily; None when nothing is close enough."""
+    ids = series["unique_id"].astype(str)
+    codes = series["code"].fillna("").astype(str)
+    for how, keys in (("id", ids), ("exact", codes), ("exact", series["name"].astype(str))):
+        hit = series[keys.map(_norm) == want]
+        if len(hit) == 1:
+            return Target.from_row(hit.iloc[0], how)
+        if len(hit) > 1:
+            raise AmbiguousCategory(want, _rows(series, np.flatnonzero(keys.map(_norm) == want)))
+    words = set(want.split())
+    coded = [i for i, (sid, code) in enumerate(zip(ids, codes))
+             if any(k and k.isdigit() and k in words for k in (_norm(sid), _norm(code)))]
+    if len(coded) == 1:  # "naics 4482", "4482 shoe stores"
+        return Target.from_row(series.iloc[coded[0]], "id")
+    from rapidfuzz import fuzz, process
+
+    names = [_norm(n) for n in series["name"].astype(str)]
+    good = [(score, idx) for _, score, idx in process.extract(want, names, scorer=fuzz.WRatio, limit=12)
+            if score >= FUZZY_MIN]
+    if not good:
+        return _by_words(want, series)
+    tied = [idx for score, idx in good if score >= good[0][0] - TIE_MARGIN]
+    if len(tied) == 1:
+        return Target.from_row(series.iloc[tied[0]], "fuzzy")
+    try:  # "men's clothing": Men's and Women's clothing stores spell alike; only one holds the words
+        hit = _by_words(want, series.iloc[tied], fewest=False)
+    except AmbiguousCategory:
+        hit = None
+    if hit is not None:
+        return hit
+    raise AmbiguousCategory(want, _rows(series, tied))
+
+
+def plausible(want: str, series: pd.DataFrame) -> list[int]:
+    """Rows whose name, or whose parent's name, shares a content word with the (normalised) text."""
+    words = _content(want)
+    if not words:
+        return []
+    names = dict(zip(series["unique_id"].astype(str), series["name"].astype(str).map(_norm)))
+    parents = series["parent_id"] if "parent_id" in series else pd.Series([None] * len(series), index=series.index)
+    out = []
+    for i, (sid, parent) in enumerate(zip(series["unique_id"].astype(str), parents)):
+        vocab = _content(names[sid])
+        if isinstance(parent, str) and parent in names:
+            vocab |= _content(names[parent])
+        if _words_match(words, vocab):
+            out.append(i)
+    return out
+
+
+def closest(want: str, series: pd.DataFrame, n: int = CLOSEST) -> list[tuple[str, str]]:
+    """The n stored categories nearest the text by spelling (for an error message)."""
+    from rapidfuzz import fuzz, process
+
+    names = [_norm(x) for x in series["name"].astype(str)]
+    return _rows(series, [idx for _, _, idx in process.extract(want, names, scorer=fuzz.WRatio, limit=n)])
+
+
 def resolve_category(
     text: str,
     series: pd.DataFrame,
     semantic: Callable[[str, list[str]], np.ndarray] | None = None,
 ) -> Target:
     """Pick the series the user means. `series` is SalesStore.series(); `semantic(text, names)` returns cosine
-    similarities of text to each name (optional: only called when exact and fuzzy matching found nothing)."""
+    similarities of text to each name (optional; only called, with the plausible names only, when no lexical
+    match decides)."""
     if series.empty:
         raise QuestionError("the workspace holds no sales yet: run `trendcast ingest sales FILE` (or `trendcast demo`)")
     want = _norm(text)
-    ids = series["unique_id"].astype(str)
-    for how, keys in (("id", ids), ("exact", series["code"].fillna("").astype(str)),
-                      ("exact", series["name"].astype(str))):
-        hit = series[keys.map(_norm) == want]
-        if len(hit) == 1:
-            return Target.from_row(hit.iloc[0], how)
-        if len(hit) > 1:
-            raise AmbiguousCategory(text, list(zip(hit["unique_id"], hit["name"])))
-
-    from rapidfuzz import fuzz, process
-
-    names = [_norm(n) for n in series["name"].astype(str)]
-    scored = process.extract(want, names, scorer=fuzz.WRatio, limit=12)
-    good = [(score, idx) for _, score, idx in scored if score >= FUZZY_MIN]
-    if good:
-        best = good[0][0]
-        tied = [idx for score, idx in good if score >= best - TIE_MARGIN]
-        if len(tied) == 1:
-            return Target.from_row(series.iloc[tied[0]], "fuzzy")
-        rows = series.iloc[tied]
-        raise AmbiguousCategory(text, list(zip(rows["unique_id"], rows["name"])))
-
-    if semantic is not None:
-        sims = np.asarray(semantic(text, list(series["name"].astype(str))), dtype=float)
+    try:
+        hit = _lexical(want, series)
+    except AmbiguousCategory as e:
+        raise AmbiguousCategory(text, e.candidates) from None
+    if hit is not None:
+        return hit
+    candidates = plausible(want, series)
+    if semantic is not None and candidates:
+        rows = series.iloc[candidates]
+        sims = np.asarray(semantic(text, list(rows["name"].astype(str))), dtype=float)
         order = np.argsort(-sims)
         if sims[order[0]] >= SEMANTIC_MIN:
             if len(order) > 1 and sims[order[1]] >= sims[order[0]] - SEMANTIC_TIE:
-                rows = series.iloc[order[:4]]
-                raise AmbiguousCategory(text, list(zip(rows["unique_id"], rows["name"])))
-            return Target.from_row(series.iloc[order[0]], "semantic")
-
-    close = [series.iloc[idx]["name"] for _, _, idx in scored[:5]]
-    raise QuestionError(f"no category matches {text!r}; closest: {', '.join(map(str, close))}")
+                raise AmbiguousCategory(text, _rows(rows, order[:4]))
+            return Target.from_row(rows.iloc[order[0]], "semantic")
+    near = "; ".join(f"{name} [{sid}]" for sid, name in closest(want, series))
+    why = "" if candidates else f" (no stored category shares a word with {text!r})"
+    raise QuestionError(f"no category matches {text!r}{why}; closest: {near} — name one of them, or see "
+                        "`trendcast series`")

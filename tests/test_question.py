@@ -42,6 +42,30 @@ from trendcast.agent.resolve import AmbiguousCategory, resolve_category
     ("clothing stores in Q2 2020", "clothing stores", "quarter:2020-Q2"),
     ("clothing stores for 2020 q3", "clothing stores", "quarter:2020-Q3"),
     ("how will clothing stores trend in the next quarter", "clothing stores", "next-quarter"),
+    # every horizon said is the horizon answered (forecasting.periods resolves them against as-of)
+    ("how will clothing stores trend in 2 months?", "clothing stores", "month:+2"),
+    ("clothing stores in three months' time", "clothing stores", "month:+3"),
+    ("clothing stores 6 months from now", "clothing stores", "month:+6"),
+    ("clothing stores in a month", "clothing stores", "month:+1"),
+    ("clothing stores next 3 months", "clothing stores", "next-3-months"),
+    ("clothing stores over the next six months", "clothing stores", "next-6-months"),
+    ("clothing stores over the next 1 month", "clothing stores", "next-month"),
+    ("clothing stores next year", "clothing stores", "next-year"),
+    ("clothing stores in 2021", "clothing stores", "year:2021"),
+    ("clothing stores in H2 2020", "clothing stores", "half:2020-H2"),
+    ("clothing stores 2021 h1", "clothing stores", "half:2021-H1"),
+    ("clothing stores in the second half", "clothing stores", "half:--H2"),
+    ("clothing stores in Q3", "clothing stores", "quarter:--Q3"),
+    ("clothing stores in the third quarter of 2020", "clothing stores", "quarter:2020-Q3"),
+    ("clothing stores between May and July", "clothing stores", "range:--05..--07"),
+    ("clothing stores from May to July 2020", "clothing stores", "range:2020-05..2020-07"),
+    ("clothing stores from November to February 2021", "clothing stores", "range:2020-11..2021-02"),
+    ("clothing stores from nov 2020 through jan 2021", "clothing stores", "range:2020-11..2021-01"),
+    ("clothing stores may-july 2020", "clothing stores", "range:2020-05..2020-07"),
+    ("clothing stores from 2020-10 to 2020-12", "clothing stores", "range:2020-10..2020-12"),
+    ("department 92 over the next 8 weeks", "department 92", "next-8-weeks"),
+    ("department 92 in 2 weeks", "department 92", "week:+2"),
+    ("how will retail sales, total trend next month?", "retail sales, total", "next-month"),
 ])
 def test_parse_question(q, category, horizon):
     p = parse_question(q)
@@ -53,18 +77,20 @@ def test_default_horizon_is_not_explicit():
     assert p.horizon == "next-month" and not p.horizon_explicit
 
 
-@pytest.mark.parametrize("q, said", [
-    ("how will clothing stores trend in 2 months?", "in 2 months"),
-    ("clothing stores next 3 months", "next 3 months"),
-    ("clothing stores over the next six months", "the next six months"),
-    ("clothing stores next year", "next year"),
-    ("what is the forecast for clothing stores this month", "this month"),
-    ("clothing stores between May and July", "between may and july"),
-    ("clothing stores in H2", "h2"),
+@pytest.mark.parametrize("q, said, why", [
+    ("what is the forecast for clothing stores this month", "this month", "part of it is observed by as-of"),
+    ("clothing stores this year", "this year", "part of it is observed by as-of"),
+    ("clothing stores by the end of 2020", "by the end of", "ask for the months themselves"),
+    ("clothing stores next 2 years", "next 2 years", "multi-quarter and multi-year spans"),
+    ("clothing stores in three quarters", "in three quarters", "multi-quarter and multi-year spans"),
+    ("how did clothing stores do last month", "last month", "past periods are observed"),
+    ("clothing stores next holiday season", "next holiday season", "seasons are not calendar periods"),
+    ("clothing stores between spring and fall", "between spring and fall", "a range is two months"),
 ])
-def test_horizons_without_an_answer_say_so(q, said):
-    """A horizon the analyst said is never silently read as next month: exit 2 naming it and what works."""
-    with pytest.raises(QuestionError, match=rf"horizon {said!r} is not supported: ask for next week, .*--horizon"):
+def test_horizons_without_an_answer_say_so(q, said, why):
+    """A horizon the analyst said is never silently read as next month: exit 2 naming it, why, and what works."""
+    with pytest.raises(QuestionError, match=rf"horizon {said!r} is not supported \({why}.*\): ask for next "
+                                            rf"week/month/quarter/year, .*--horizon"):
         parse_question(q)
 
 
@@ -109,14 +135,31 @@ def test_no_match_names_closest():
         resolve_category("spaceships", SERIES)
 
 
-def test_semantic_fallback_used_only_when_fuzzy_fails():
+def test_semantic_fallback_only_among_plausible_names():
+    """The semantic matcher is not called when a lexical match decides, and sees only the names sharing a content
+    word with the text; text sharing none with any name is an error without it."""
     calls = []
 
     def semantic(text, names):
-        calls.append(text)
+        calls.append((text, list(names)))
         return [0.9 if n == "Electronic shopping and mail-order houses" else 0.1 for n in names]
 
     assert resolve_category("clothing stores", SERIES, semantic=semantic).series_id == "4481"
+    assert resolve_category("internet retailers", SERIES, semantic=semantic).resolved_by == "fuzzy"  # a synonym
     assert calls == []
-    t = resolve_category("internet retailers", SERIES, semantic=semantic)
-    assert (t.series_id, t.resolved_by, calls) == ("4541", "semantic", ["internet retailers"])
+    t = resolve_category("mail-order catalogs", SERIES, semantic=semantic)
+    assert (t.series_id, t.resolved_by) == ("4541", "semantic")
+    assert calls == [("mail-order catalogs", ["Electronic shopping and mail-order houses"])]
+    with pytest.raises(QuestionError, match=r"no category matches 'pet stores' \(no stored category shares a word"):
+        resolve_category("pet stores", SERIES, semantic=semantic)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("text, sid", [
+    ("naics 4482", "4482"),  # a code inside the text
+    ("men's clothing", "44811"),  # spelled like Women's clothing stores too; only one holds the words
+    ("womens clothing", "44812"),
+    ("shoe", "4482"),
+])
+def test_lexical_paths(text, sid):
+    assert resolve_category(text, SERIES).series_id == sid
