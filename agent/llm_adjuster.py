@@ -14,7 +14,7 @@ from trendcast.agent.adjusters import AdjustmentResult, CarryAdjuster
 from trendcast.agent.cases import pick_examples
 from trendcast.agent.injection import at_bound, flag_evidence, withhold_reason
 from trendcast.agent.settings import Settings
-from trendcast.agent.warning_codes import FALLBACK, LLM_BOUND, warn
+from trendcast.agent.warning_codes import FALLBACK, LLM_BOUND, LLM_SERVER_DOWN, warn
 
 HISTORY_ROWS = 24
 
@@ -148,6 +148,7 @@ class LLMAdjuster:
         for sit, (_, fitted), r in zip(situations, prepared, results):
             res = self._result(sit, r)
             res.dialect, res.llm_problems, res.trimmed = r.dialect, list(r.problems), fitted.trimmed
+            res.warnings.extend(warn(LLM_SERVER_DOWN, note) for note in r.warnings)  # agent.llm.pool
             out.append(res)
         return out
 

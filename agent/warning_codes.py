@@ -17,13 +17,15 @@ NO_SPECIFIC_EVIDENCE = "no_specific_evidence"  # nothing in the index is about t
 INTERVAL_CLIPPED = "interval_clipped"  # bounds (or the forecast) of non-negative data clipped at zero
 FALLBACK = "fallback"  # the adjuster asked for did not answer: another one did
 LLM_BOUND = "llm_bound"  # an LLM adjustment at a bound of the allowed change, applied
+LLM_SERVER_DOWN = "llm_server_down"  # one of several LLM servers was out of the rotation; the others answered
 FLAGGED_EVIDENCE = "flagged_evidence"  # a document reads like instructions to a model (agent.injection)
 NO_INDEX = "no_index"  # the workspace has no document index: no evidence
 NO_RECORD = "no_record"  # the adjuster had too few past outcomes to learn from: baseline kept
 BASELINE = "baseline"  # from the statistical baseline (forecasting.baseline: fits, fallbacks, gaps)
 
 Code = Literal["break", "stale_as_of", "series_stopped", "stale_evidence", "no_specific_evidence",
-               "interval_clipped", "fallback", "llm_bound", "flagged_evidence", "no_index", "no_record", "baseline"]
+               "interval_clipped", "fallback", "llm_bound", "llm_server_down", "flagged_evidence", "no_index",
+               "no_record", "baseline"]
 
 # the codes that say the answer's numbers or evidence are at risk (a report badges them)
 STALE = frozenset({STALE_AS_OF, SERIES_STOPPED, STALE_EVIDENCE})
