@@ -10,6 +10,9 @@ anything else (a delay before replying, headers such as Retry-After, a finish_re
 trickled one byte at a time or one that hangs after its headers, a huge reply: `HUGE`, valid JSON padded with an
 extra field to 50 MB).
 
+`server.fail = 503` (any reply spec) makes every chat request from then on get that instead (a server that starts
+failing; `None` heals it); `server.peak_in_flight` is the most chat requests it was handling at once.
+
 A trickled reply stops when the client hangs up; `server.hangups` records when (call index, time.monotonic()), so a
 test can check that the client gave up in time, not merely that it said so.
 """
@@ -160,6 +163,9 @@ class OpenAIServer:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._chat_calls = 0
+        self.fail: ReplySpec | None = None  # set: every chat request gets this reply instead of the responder's
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -250,7 +256,18 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(401, _error(401, "Unauthorized"))
             if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
                 return self._send(400, _error(400, "body must be a JSON object with messages"))
-            reply = as_reply(server.responder(body, index))
+            with server._lock:
+                server.in_flight += 1
+                server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+            try:
+                return self._answer(body, index)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+
+        def _answer(self, body: dict, index: int | None) -> None:
+            failing = server.fail
+            reply = as_reply(server.responder(body, index) if failing is None else failing)
             if reply.hang:
                 server._stopping.wait(120)
                 self.close_connection = True

@@ -6,6 +6,7 @@ import math
 import threading
 import time
 
+from trendcast.agent.llm.pool import is_outage
 from trendcast.agent.llm.transport import MIN_TRY_S, TransportError, get_models
 
 
@@ -14,11 +15,12 @@ class Batch:
 
     def __init__(self, client, n: int):  # client: agent.llm.client.LLMClient
         self.c = client
-        self.workers = max(1, min(client.llm.concurrency, n))
+        self.workers = max(1, min(client.pool.capacity, n))  # `concurrency` on each server
         waves = math.ceil(n / self.workers)
         self.deadline = time.monotonic() + client.llm.budget_s * waves
-        self.text = (f"{client.llm.budget_s * waves:g}s for {n} requests, {self.workers} at a time, "
-                     f"{client.llm.budget_s:g}s each")
+        servers = len(client.pool.endpoints)
+        self.text = (f"{client.llm.budget_s * waves:g}s for {n} requests, {self.workers} at a time"
+                     + (f" on {servers} servers" if servers > 1 else "") + f", {client.llm.budget_s:g}s each")
         self._lock = threading.Lock()
         self._error: TransportError | None = None
 
@@ -38,15 +40,26 @@ class Batch:
             self._lock.release()
 
     def _discover(self, run) -> TransportError | None:
-        url, left = self.c.url, run.deadline - time.monotonic()
-        try:
-            models = get_models(run.conn.http, url, min(self.c.llm.timeout_s, max(left, MIN_TRY_S)),
-                                run.conn.extensions, self.c.llm.max_reply_bytes)
-        except TransportError as exc:
-            if run.conn.aborted.is_set():
-                exc = TransportError("timeout", run.cut_reason or run.budget_message(""))
-            return TransportError(exc.status, f"cannot find the model to use: {exc.message}")
-        if not models:
-            return TransportError("http_error", f"no model configured and {self.c.shown}/models lists none")
-        self.c._model = models[0]
-        return None
+        """The model list from the first server in the rotation that gives one (each server tried once)."""
+        pool, tried, exc = self.c.pool, (), None
+        while exc is None or (is_outage(exc) and pool.another(tried)):
+            ep = pool.acquire(run.deadline, tried, run.conn.aborted)
+            if ep is None:
+                return TransportError("timeout", "cannot find the model to use: " + run.budget_message(
+                    "waiting for a free LLM server"))
+            run.endpoint, tried, left = ep, tried + (ep,), run.deadline - time.monotonic()
+            try:
+                models = get_models(run.conn.http, ep.url, min(self.c.llm.timeout_s, max(left, MIN_TRY_S)),
+                                    run.conn.extensions, self.c.llm.max_reply_bytes)
+            except TransportError as failed:
+                exc = failed
+                pool.release(ep, None if run.conn.aborted.is_set() else exc)
+                continue
+            pool.release(ep)
+            if not models:
+                return TransportError("http_error", f"no model configured and {ep.shown}/models lists none")
+            self.c._model = models[0]
+            return None
+        if run.conn.aborted.is_set():
+            exc = TransportError("timeout", run.cut_reason or run.budget_message(""))
+        return TransportError(exc.status, f"cannot find the model to use: {exc.message}")

@@ -44,19 +44,24 @@ def redact_url(url: str) -> str:
 
 
 def public_url(url: str | None) -> str | None:
-    """A URL safe to store and to key the cache on: redact_url's, with no query string and no trailing slash."""
+    """A URL safe to store and to key the cache on: redact_url's, with no query string and no trailing slash (of a
+    comma-separated list of servers, each one's)."""
     if not url:
         return url
+    if "," in url:
+        return ",".join(public_url(u.strip()) or "" for u in url.split(","))
     parts = urlsplit(redact_url(url))
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 def url_secrets(url: str | None) -> set[str]:
     """The secret values a URL carries: its password (its user name when there is no password: a token), and the
-    values of its credential-like query parameters; raw and percent-decoded."""
+    values of its credential-like query parameters; raw and percent-decoded (of a comma-separated list: each one's)."""
     found: set[str] = set()
     if not url:
         return found
+    if "," in url:
+        return {s for u in url.split(",") for s in url_secrets(u.strip())}
     try:
         parts = urlsplit(url)
     except Exception:  # noqa: BLE001

@@ -69,6 +69,8 @@ class LLMResult:
     dialect: str | None = None  # the structured-output dialect the request was last sent in (agent.llm.dialects)
     problems: list[str] = field(default_factory=list)  # the kind of each rejected reply, in order (llm.problems)
     switched_from: list[str] = field(default_factory=list)  # dialects the server refused for this request
+    server: str | None = None  # the server (URL without credentials) of its last HTTP call
+    warnings: list[str] = field(default_factory=list)  # servers out of the rotation during the batch (agent.llm.pool)
 
 
 @dataclass
@@ -78,3 +80,4 @@ class Ping:
     models: list[str] = field(default_factory=list)
     latency_s: float = 0.0
     error: str | None = None
+    endpoints: list["Ping"] = field(default_factory=list)  # each server's own, when several are configured

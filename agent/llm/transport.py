@@ -86,8 +86,9 @@ class Connection:
     the current call is in; `abort()` shuts the streams down. A connect in progress is bounded by its own timeout
     (its socket is not known before it connects) and shut down as soon as it completes."""
 
-    def __init__(self, headers: dict[str, str], timeout: float):
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    def __init__(self, headers: dict[str, str], timeout: float, hosts: int = 1):
+        # one request at a time; a connection kept alive to each of `hosts` servers (agent.llm.pool)
+        limits = httpx.Limits(max_connections=hosts, max_keepalive_connections=hosts)
         # identity: the byte cap counts what the server sends, not what a compressed body might expand to
         self.http = httpx.Client(headers={"Accept-Encoding": "identity", **headers}, limits=limits, timeout=timeout)
         self.aborted = threading.Event()
