@@ -95,8 +95,29 @@ def test_explicit_month_and_quarter(mrts_home):
     q2 = json.loads(run("ask", "furniture stores in Q2 2020", "--as-of", "2019-12-31", "--adjuster", "none",
                         "--json").stdout)
     assert q2["period"] == {"start": "2020-04-01", "end": "2020-06-30"}
-    bad = run("ask", "how will furniture stores trend in 2 months?", "--as-of", "2019-12-31", code=2)
-    assert "horizon 'in 2 months' is not supported" in bad.output
+    in2 = json.loads(run("ask", "how will furniture stores trend in 2 months?", "--as-of", "2019-12-31",
+                         "--adjuster", "none", "--json").stdout)
+    assert in2["period"] == {"start": "2020-02-01", "end": "2020-02-29"} and in2["horizon"] == "month:+2"
+    assert len(in2["steps"]) == 1 and in2["steps"][0]["forecast"] == pytest.approx(in2["forecast"]["total"])
+    bad = run("ask", "how will furniture stores trend this month?", "--as-of", "2019-12-31", code=2)
+    assert "horizon 'this month' is not supported (part of it is observed by as-of" in bad.output
+
+
+def test_multi_month_period_answers_its_total_and_each_step(mrts_home):
+    """"next 3 months": one period, its total and its three steps, in the JSON and on the console; the steps add
+    up to the totals stated, and each month's baseline is close to what the Census published."""
+    a = json.loads(run("ask", "what's the outlook for furniture stores over the next 3 months?", "--as-of",
+                       "2019-12-31", "--adjuster", "none", "--json").stdout)
+    assert a["period"] == {"start": "2020-01-01", "end": "2020-03-31"} and a["horizon"] == "next-3-months"
+    steps = a["steps"]
+    assert [s["start"] for s in steps] == ["2020-01-01", "2020-02-01", "2020-03-01"]
+    assert sum(s["forecast"] for s in steps) == pytest.approx(a["forecast"]["total"])
+    assert sum(s["baseline"] for s in steps) == pytest.approx(a["baseline"]["total"])
+    assert all(s["lo_95"] <= s["lo_80"] <= s["forecast"] <= s["hi_80"] <= s["hi_95"] for s in steps)
+    for s, month in zip(steps[:2], ("2020-01", "2020-02")):  # March 2020 is the pandemic's first month
+        assert abs(s["baseline"] / published("4421", month) - 1) < 0.10
+    out = run("ask", "furniture stores from January to March 2020", "--as-of", "2019-12-31", "--adjuster", "none").output
+    assert "3 steps" in out and "2020-02-01" in out and "2020-01-01 .. 2020-03-31" in out
 
 
 def test_reingest_is_idempotent(mrts_home):
