@@ -19,14 +19,17 @@ RECENT = 36  # history points an answer carries for sparklines and charts
 
 
 def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_year_total: float | None,
-                      flat_band_pct: float, learned=None, ext: tuple[float, float] = (0.0, 0.0)) -> ForecastOut:
+                      flat_band_pct: float, learned=None, ext: tuple[float, float] = (0.0, 0.0),
+                      floor: float | None = None) -> ForecastOut:
     """The forecast: the baseline's total times (1 + pct / 100), its change against the comparison totals (None
     when unknown) and its direction (None when the last period is unknown).
 
     Without `learned` (an agent.trust.Learned: the proposal's record) pct is applied as given and the baseline's
     bounds move with it (the raw variants of eval). With it, pct is the *proposal*: the change applied is the
     trusted one and the 80/95 % bounds come from the record's own past errors (forecasting.conformal), widened on
-    either side by recent breaks (`ext`: Situation.break_extent, agent.carry.break_extents)."""
+    either side by recent breaks (`ext`: Situation.break_extent, agent.carry.break_extents). `floor` (0 for data
+    that is never negative, `floor_of`): the total and bounds are raised to it where below."""
+    from trendcast.forecasting import conformal
     from trendcast.forecasting.adjust import apply_adjustment, direction
     from trendcast.forecasting.comparisons import pct_change
 
@@ -35,12 +38,11 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
     else:
         import math
 
-        from trendcast.forecasting import conformal
-
         applied = learned.applied(pct)
         total = baseline.total * (1.0 + applied / 100.0)
         sigma = conformal.log_sigma(baseline.total, baseline.lo_80, baseline.hi_80)
         f = {"total": total, **conformal.bounds(total, sigma, math.log1p(applied / 100.0), learned.q, ext)}
+    f, _ = conformal.clip_at(f, floor)
     vs_last = pct_change(f["total"], last_total)
     return ForecastOut(total=f["total"], lo_80=f["lo_80"], hi_80=f["hi_80"], lo_95=f["lo_95"], hi_95=f["hi_95"],
                        change_vs_last_period_pct=vs_last,
@@ -48,12 +50,19 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
                        direction=direction(vs_last, flat_band_pct))
 
 
-def situation_forecast(sit, adj: AdjustmentResult, settings: Settings) -> ForecastOut:
-    """`adjusted_forecast` for a prepared situation (trusted when the result carries its record's trust)."""
+def floor_of(history) -> float | None:
+    """0 for a history that is never negative (its forecast and bounds are clipped there), else None."""
+    y = history["y"] if history is not None and len(history) else None
+    return 0.0 if y is not None and float(y.min()) >= 0 else None
+
+
+def situation_forecast(sit, adj: AdjustmentResult, settings: Settings, *, clip: bool = True) -> ForecastOut:
+    """`adjusted_forecast` for a prepared situation (trusted when the result carries its record's trust), clipped
+    at 0 for non-negative history unless `clip` is False."""
     pct = adj.pct if adj.trust is None else adj.proposed_pct
     return adjusted_forecast(sit.baseline, pct, last_total=sit.last_period_total,
                              last_year_total=sit.same_period_last_year, flat_band_pct=settings.flat_band_pct,
-                             learned=adj.trust, ext=sit.break_extent)
+                             learned=adj.trust, ext=sit.break_extent, floor=floor_of(sit.history) if clip else None)
 
 
 
@@ -89,9 +98,25 @@ def _trust_out(adj: AdjustmentResult) -> dict:
                        "summary": t.describe()}}
 
 
+def _clipped(sit, adj: AdjustmentResult, settings: Settings, forecast: ForecastOut):
+    """The baseline's numbers clipped at the situation's floor, and the `interval_clipped` warning (None: nothing
+    clipped)."""
+    from trendcast.agent.staleness import clipped_warning
+    from trendcast.forecasting import conformal
+    from trendcast.forecasting.constants import BOUNDS
+
+    b = sit.baseline
+    base, base_clipped = conformal.clip_at({k: getattr(b, k) for k in ("total", *BOUNDS)}, floor_of(sit.history))
+    raw = situation_forecast(sit, adj, settings, clip=False)
+    f_clipped = [k for k in ("total", *BOUNDS) if getattr(raw, k) != getattr(forecast, k)]
+    return base, clipped_warning(base_clipped, f_clipped)
+
+
 def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
     b = sit.baseline
     evidence, flag_warnings = _evidence(sit.evidence)
+    forecast = situation_forecast(sit, adj, settings)
+    base, clipped = _clipped(sit, adj, settings, forecast)
     recent = sit.history.tail(RECENT)
     return Answer(
         question=sit.question,
@@ -102,15 +127,14 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
         history=HistoryOut(last_period_total=sit.last_period_total, same_period_last_year=sit.same_period_last_year,
                            last_period=_span(sit.last), last_year=_span(sit.last_year),
                            recent=[(pd.Timestamp(d).date(), float(y)) for d, y in zip(recent["ds"], recent["y"])]),
-        baseline=BaselineOut(model=b.model, total=b.total, lo_80=b.lo_80, hi_80=b.hi_80, lo_95=b.lo_95,
-                             hi_95=b.hi_95, members=dict(b.members)),
+        baseline=BaselineOut(model=b.model, **base, members=dict(b.members)),
         adjustment=AdjustmentOut(source=adj.source, model=adj.model, prompt=adj.prompt, pct=round(adj.pct, 4),
                                  direction=adj.direction, confidence=adj.confidence, rationale=adj.rationale,
                                  evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,
                                  cached=adj.cached, dialect=adj.dialect, llm_problems=list(adj.llm_problems),
                                  prompt_trimmed=adj.trimmed, **_trust_out(adj)),
-        forecast=situation_forecast(sit, adj, settings),
-        evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings,
+        forecast=forecast,
+        evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings + ([clipped] if clipped else []),
         steps=period_steps(b, situation_forecast(sit, adj, settings)),
         scheduled=[ScheduledOut(text=e.text, event_date=e.event_date, known=e.known, kind=e.kind, source=e.source)
                    for e in getattr(sit, "scheduled", [])],

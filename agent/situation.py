@@ -139,13 +139,17 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         regressors = _regressor_events(settings, series, target, history, period, as_of)
         baseline = cached_baseline(settings, history, target.freq, period, as_of, regressors)
     timings["baseline_s"] = time.perf_counter() - t0
-    warnings = [warn(BASELINE, w) for w in baseline.warnings]
+    from trendcast.agent.staleness import data_warnings, evidence_warning
+
+    warnings = data_warnings(series, target, history, as_of) + [warn(BASELINE, w) for w in baseline.warnings]
     t1 = time.perf_counter()
     qvec = search.query_vectors(target.name)
     if search.index is None:
         warnings.append(warn(NO_INDEX, "no document index in the workspace (run `trendcast ingest docs` and "
                                        "`trendcast index`): no evidence"))
     evidence = search.evidence(qvec, as_of, settings.n_evidence)
+    stale = evidence_warning(evidence, as_of, settings.evidence_window_days)
+    warnings += [stale] if stale else []
     timings["evidence_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     cases, misses = (_past_cases(store, series, target, as_of, horizon, search, qvec, backtests) if need_cases

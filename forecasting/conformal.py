@@ -81,3 +81,12 @@ def bounds(total: float, sigma: float, move: float, q: dict[int, float | None],
         out[f"lo_{level}"] = total * math.exp(lo_edge - k * down)
         out[f"hi_{level}"] = total * math.exp(hi_edge + k * up)
     return out
+
+
+def clip_at(values: dict[str, float], floor: float | None) -> tuple[dict[str, float], list[str]]:
+    """`values` (a total and its bounds) with each one below `floor` raised to it, and the names raised, in order;
+    unchanged when floor is None (data that may be negative)."""
+    if floor is None:
+        return dict(values), []
+    raised = [k for k, v in values.items() if v < floor]
+    return {k: (floor if k in raised else v) for k, v in values.items()}, raised
