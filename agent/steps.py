@@ -3,29 +3,31 @@ the period total.
 
 The baseline forecasts each step (forecasting.baseline.BaselineForecast.steps: per-step medians of its members,
 whose sum differs a little from the period total, the median of the members' totals); the adjusted forecast is the
-period total times (1 + adjustment). A step's baseline and forecast are those totals shared out in proportion to
-the step medians, so the steps add up to the totals the answer states; its 80/95 % bounds are the step's own,
-scaled like its forecast (the period's bounds are not the sum of the steps': errors partly cancel, and with trust
-applied they come from the record's past errors)."""
+period total times (1 + adjustment), with 80/95 % bounds that may come from the adjuster's record (trust) and
+widen for recent breaks. A step's baseline, forecast and bounds are the period's shared out in proportion to the
+step medians: the steps add up to the totals the answer states, a one-step period's step is the period itself,
+and the bounds read as if the steps' errors move together (a break hits every month alike), which is the
+cautious reading."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trendcast.agent.answer import StepOut
 
 
 def period_steps(baseline, forecast) -> list[StepOut]:
-    """Each step of `baseline` (a BaselineForecast) scaled to `forecast` (a ForecastOut)."""
+    """The steps of `baseline` (a BaselineForecast), each its share of the baseline's and the forecast's (a
+    ForecastOut) totals and bounds."""
     steps = getattr(baseline, "steps", None)
     if steps is None or len(steps) == 0:
         return []
-    summed = float(steps["mean"].sum())
-    to_base = baseline.total / summed if summed else 1.0
-    to_fc = forecast.total / summed if summed else 1.0
-    return [StepOut(start=pd.Timestamp(r["ds"]).date(), baseline=float(r["mean"]) * to_base,
-                    forecast=float(r["mean"]) * to_fc, lo_80=float(r["lo_80"]) * to_fc, hi_80=float(r["hi_80"]) * to_fc,
-                    lo_95=float(r["lo_95"]) * to_fc, hi_95=float(r["hi_95"]) * to_fc)
-            for _, r in steps.iterrows()]
+    means = steps["mean"].astype(float).to_numpy()
+    shares = means / means.sum() if means.sum() else np.full(len(means), 1.0 / len(means))
+    return [StepOut(start=pd.Timestamp(ds).date(), baseline=baseline.total * w, forecast=forecast.total * w,
+                    lo_80=forecast.lo_80 * w, hi_80=forecast.hi_80 * w, lo_95=forecast.lo_95 * w,
+                    hi_95=forecast.hi_95 * w)
+            for ds, w in zip(steps["ds"], shares)]
 
 
 def steps_table(a):
