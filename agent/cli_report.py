@@ -29,7 +29,9 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
 @click.option("--adjuster", type=click.Choice(["llm", "carry", "analog", "none"]),
               help="Default: llm when TRENDCAST_LLM_URL is set, else carry.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder that receives report-YYYY-Www/ (default: <workspace>/reports).")
+              help="Folder that receives report-YYYY-Www/ (default: <workspace>/reports); a re-run writes "
+              "report-YYYY-Www-2/, -3, ... beside it.")
+@click.option("--overwrite", is_flag=True, help="Replace report-YYYY-Www/ instead of writing a new folder.")
 @click.option("--format", "formats", default=",".join(FORMATS), show_default=True, callback=_formats,
               help="Comma list of md, html, json.")
 @click.option("--concurrency", type=click.IntRange(1, 1024), help="LLM requests in flight at once (default: "
@@ -42,8 +44,8 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
               "the usable CPUs).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line (for cron).")
 @click.pass_context
-def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, concurrency, prompt, no_cache,
-           top_n, workers, quiet):
+def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, overwrite, formats, concurrency, prompt,
+           no_cache, top_n, workers, quiet):
     """Build the weekly trend report for every category of a level (or the named ones) in one run.
 
     LLM calls go out concurrently; a category whose adjustment fails falls back (and the report says so); the
@@ -73,14 +75,15 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, formats, 
             with progress_for(quiet) as progress:
                 rep = build_report(settings, targets, as_of=as_of, horizon=horizon, adjuster=adjuster,
                                    selection=selection, progress=progress, top_n=top_n, workers=workers)
-            folder = write_report(rep, out_dir or settings.home / "reports", formats)
+            folder = write_report(rep, out_dir or settings.home / "reports", formats, overwrite=overwrite)
     except Interrupted as exc:  # the report folder is written whole or not at all: nothing half done is left
         click.echo(f"report interrupted by {exc.name}: {len(targets)} categories not done, no report written",
                    err=True)
         ctx.exit(exc.exit_code)
     s = rep.stats
     if not quiet:
-        click.echo(f"{folder}  ({s.categories} categories: {s.ok} ok, {s.fallbacks} fallbacks, {s.failed} failed; "
-                   f"LLM calls {s.llm_calls}, cache hits {s.cache_hits}; {s.wall_s:.1f} s)")
+        risk = ", ".join(f"{s.badges.get(b, 0)} {b}" for b in ("break", "stale"))
+        click.echo(f"wrote {folder}  ({s.categories} categories: {s.ok} ok, {risk}, {s.fallbacks} fallbacks, "
+                   f"{s.failed} failed; LLM calls {s.llm_calls}, cache hits {s.cache_hits}; {s.wall_s:.1f} s)")
     if s.categories and s.failed == s.categories:
         raise click.ClickException(f"no category got a forecast (see {folder})")

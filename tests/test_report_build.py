@@ -58,6 +58,9 @@ def test_a_failing_category_and_a_failing_adjuster_never_sink_the_run(mrts_sales
     by_id = {e.series_id: e for e in report.entries}
     assert by_id["999"].status == "failed" and "no observations" in by_id["999"].error
     assert by_id["448"].status == by_id["4453"].status == "fallback"
+    # clothing broke from its pattern in March 2020 (COVID closures): badged for that too; food/liquor did not
+    assert by_id["448"].badges == ["fallback", "break"] and by_id["4453"].badges == ["fallback"]
+    assert report.stats.badges == {"ok": 0, "failed": 1, "fallback": 2, "stale": 0, "break": 1}
     assert by_id["448"].answer.adjustment.source == "carry"
     assert any("adjuster boom failed for the whole batch" in w and "ConnectionError" in w for w in report.warnings)
     assert (report.stats.ok, report.stats.fallbacks, report.stats.failed) == (0, 2, 1)
@@ -110,5 +113,45 @@ def test_worker_fits_leave_prepare_nothing_to_fit(mrts_sales, monkeypatch):
     monkeypatch.setattr(trendcast.forecasting.backtest, "_series_situations", no_fit)
     monkeypatch.setattr(trendcast.forecasting.baseline, "forecast_period", no_fit)
     report = build_report(mrts_sales, targets, as_of=AS_OF, adjuster="analog", workers=1)
-    assert [e.status for e in report.entries] == ["ok", "ok"], [e.error for e in report.entries]
+    assert [e.status for e in report.entries] == ["break", "ok"], [e.error for e in report.entries]
+    assert "break" in [w.code for w in report.entries[0].answer.warnings]  # groceries' March 2020 stock-up
     assert all(e.answer.adjustment.model == "analog(k=8)" for e in report.entries)
+
+
+def test_movers_rank_on_the_adjusted_forecast_and_badges_follow_warnings(mrts_sales):
+    """As of 2020-03-31 the baseline sees clothing's COVID-collapsed March and expects it to double back (+100 %);
+    the carry adjuster takes part of that break into April. The movers rank on the adjusted forecast, and the
+    break-flagged categories are not badged "ok"."""
+    series = workspace.sales_store(mrts_sales).series()
+    targets, _ = select_targets(series, categories=["4481", "4453"])
+    report = build_report(mrts_sales, targets, as_of=AS_OF, adjuster="carry", workers=1, top_n=5)
+    by_id = {e.series_id: e for e in report.entries}
+    clothing = by_id["4481"]
+    assert clothing.baseline_change() > 90 and clothing.answer.adjustment.pct < -20
+    assert clothing.change() == clothing.answer.forecast.change_vs_last_period_pct < clothing.baseline_change() - 20
+    ranked = [e.change() for e in report.ranked()]
+    assert ranked == sorted(ranked, reverse=True)
+    assert clothing.status == "break" and clothing.badges == ["break"]
+    assert report.stats.badges["break"] == sum("break" in [w.code for w in e.answer.warnings]
+                                              for e in report.entries)
+    assert report.stats.ok == sum(not e.badges for e in report.entries)
+    from trendcast.agent.report.render import render_html, render_markdown
+
+    html, md = render_html(report), render_markdown(report)
+    summary = html.split('<table class="summary">')[1].split("</table>")[0]
+    row = next(r for r in summary.split("<tr") if "Clothing stores</a>" in r)
+    assert '<span class="badge break">break</span>' in row and "badge ok" not in row
+    assert "| break |" in md and "Numbers at risk: 1 of 2 categories" in md
+
+
+def test_a_second_run_keeps_the_first_and_says_where_it_wrote(mrts_sales, tmp_path):
+    out = tmp_path / "out"
+    args = ["--home", str(mrts_sales.home), "report", "--adjuster", "none", "--categories", "4453", "--as-of",
+            "2020-03-31", "--out", str(out), "--workers", "1", "--format", "json"]
+    runs = [CliRunner().invoke(cli, args, env={"TRENDCAST_LLM_URL": None}) for _ in range(2)]
+    assert [r.exit_code for r in runs] == [0, 0], [r.output for r in runs]
+    assert runs[0].output.startswith(f"wrote {out / 'report-2020-W14'}  (1 categories: 1 ok, 0 break")
+    assert runs[1].output.startswith(f"wrote {out / 'report-2020-W14-2'}  (")
+    again = CliRunner().invoke(cli, [*args, "--overwrite"], env={"TRENDCAST_LLM_URL": None})
+    assert again.exit_code == 0 and again.output.startswith(f"wrote {out / 'report-2020-W14'}  (")
+    assert sorted(p.name for p in out.iterdir()) == ["report-2020-W14", "report-2020-W14-2"]

@@ -48,6 +48,19 @@ def run_report(home, out, args, server: OpenAIServer | None = None, **env):
     return result, wall, data
 
 
+def assert_badges_follow_warnings(data: dict) -> None:
+    """Every category answered by the adjuster asked for; badged "break"/"stale" exactly where its warnings say so
+    (as of 2020-03-31 most MRTS categories broke from their pattern: none of them may read "ok")."""
+    stale = {"stale_as_of", "series_stopped", "stale_evidence"}
+    for e in data["entries"]:
+        codes = {w["code"] for w in e["answer"]["warnings"]}
+        want = [b for b, hit in (("stale", codes & stale), ("break", "break" in codes)) if hit]
+        assert e["badges"] == want and e["status"] == (want[0] if want else "ok"), (e["series_id"], codes)
+    counts = data["stats"]["badges"]
+    assert counts["ok"] == sum(not e["badges"] for e in data["entries"]) == data["stats"]["ok"]
+    assert counts["failed"] == counts["fallback"] == 0
+
+
 class InFlight:
     """Responder: waits `delay` s per request, counting the requests in flight at once; then a valid reply."""
 
@@ -73,11 +86,14 @@ def test_mrts_report_is_fast_concurrent_and_cached(mrts_home, tmp_path):
         assert result.exit_code == 0, result.output
         n = len(data["entries"])
         assert n >= 25 and {e["level"] for e in data["entries"]} == {"3-digit", "4-digit"}
-        assert [e["status"] for e in data["entries"]] == ["ok"] * n
+        assert_badges_follow_warnings(data)
         assert data["stats"]["llm_calls"] == n and len(fast.chat_bodies) == n
         # the < 60 s target on 2 idle cores is measured by bench/bench_report.py, not asserted here
         folder = tmp_path / "cold" / "report-2020-W14"
         assert sorted(p.name for p in folder.iterdir()) == ["charts", "report.html", "report.json", "report.md"]
+        # inline SVG charts: a report of thousands of categories stays a file a browser opens
+        html_bytes = (folder / "report.html").stat().st_size
+        assert html_bytes / n < 10_000, f"{html_bytes / n:,.0f} bytes of HTML per category"
         cited = [e for e in data["entries"] if e["answer"]["adjustment"]["drivers"]]
         assert cited and all(e["answer"]["evidence"] for e in cited)
 
@@ -98,7 +114,7 @@ def test_mrts_report_is_fast_concurrent_and_cached(mrts_home, tmp_path):
         result, wall_slow, slow_data = run_report(mrts_home, tmp_path / "slow", [*MRTS_ARGS, "--concurrency", "16"],
                                                   slow)
     assert result.exit_code == 0, result.output
-    assert [e["status"] for e in slow_data["entries"]] == ["ok"] * n
+    assert_badges_follow_warnings(slow_data)
     assert slow_data["stats"]["llm_calls"] == n and slow_data["stats"]["cache_hits"] == 0
     assert inflight.max == 16, f"at most {inflight.max} requests were in flight at once (bound 16)"
     print(f"MRTS 3/4-digit, {n} categories: cold {wall_cold:.1f} s; statistics cached: zero latency "
@@ -155,7 +171,7 @@ def test_walmart_departments_weekly(walmart_workspace, tmp_path, horizon):
                                                               "--adjuster", "llm"], server)
     assert result.exit_code == 0, result.output
     assert data["week"] == "2012-W44" and data["as_of"] == "2012-11-01"
-    assert [e["status"] for e in data["entries"]] == ["ok"] * 8
+    assert_badges_follow_warnings(data)
     a = data["entries"][0]["answer"]
     assert a["period"]["start"] > data["as_of"]
     assert data["entries"][0]["chart"]["steps_in_period"] in ((4,) if horizon == "next-4-weeks" else (4, 5))

@@ -1,5 +1,6 @@
-"""Report rendering on hand-made Answers: ordering, movers, escaping (HTML and Markdown), JSON, atomic folders,
-charts, and (where Chromium is installed) a headless screenshot of the HTML."""
+"""Report rendering on hand-made Answers: ordering, movers, badges, escaping (HTML and Markdown), JSON, atomic
+folders (a new one per run), inline SVG charts, and (where Chromium is installed) a headless screenshot of the
+HTML."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,7 @@ import pytest
 from trendcast.agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           TargetOut)
 from trendcast.agent.report import output
-from trendcast.agent.report.charts import chart_png, compact
+from trendcast.agent.report.charts import chart_svg, compact
 from trendcast.agent.report.model import ChartData, Entry, PerStep, Report, RunStats
 from trendcast.agent.report.render import render_html, render_markdown
 from trendcast.agent.warning_codes import WarningOut
@@ -87,22 +88,22 @@ def test_summary_is_sorted_by_forecast_change_and_movers_split(report):
 
 
 def test_html_escapes_every_text_from_data_and_llm(report):
-    html = render_html(report, {e.series_id: chart_png(e) for e in report.entries})
+    html = render_html(report, {e.series_id: chart_svg(e) for e in report.entries})
     assert SCRIPT not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script" not in html.lower() and "<img src=x" not in html
     assert "stores &lt;b&gt;closed&lt;/b&gt;" in html
     assert "Motor vehicle &amp; parts | dealers" in html
     assert "default-src 'none'" in html  # no network, no script, even if something slipped through
-    assert html.count('src="data:image/png;base64,') == 3  # failed category: no chart
+    assert html.count('<svg class="chart"') == 3 and "data:image" not in html  # failed category: no chart
     assert "http://" not in html and "https://" not in html
 
 
 def test_markdown_escapes_text_and_links_charts(report):
-    md = render_markdown(report, {"445": "charts/c2-445.png"})
+    md = render_markdown(report, {"445": "charts/c2-445.svg"})
     assert SCRIPT not in md and r"\<script\>alert(1)\</script\>" in md
     assert r"Motor vehicle \& parts \| dealers" in md
-    assert "![Food and beverage stores](charts/c2-445.png)" in md
+    assert "![Food and beverage stores](charts/c2-445.svg)" in md
     summary = md.split("## Summary")[1].split("## Biggest movers")[0]
     rows = [r for r in summary.splitlines() if r.startswith("| ") and r[2].isdigit()]
     assert [r.split(" | ")[1].split("](")[0].lstrip("[") for r in rows] == [
@@ -123,15 +124,20 @@ def test_json_holds_the_numbers_shown(report, tmp_path):
     assert Report.model_validate(data).entries[3].error.startswith("ValueError")
 
 
-def test_report_folder_is_written_atomically_and_replaced(report, tmp_path):
+def test_each_run_gets_a_new_folder_unless_overwrite(report, tmp_path):
     folder = output.write_report(report, tmp_path)
     assert folder == tmp_path / "report-2020-W14"
     assert {p.name for p in folder.iterdir()} == {"report.md", "report.html", "report.json", "charts"}
-    assert len(list((folder / "charts").glob("*.png"))) == 3
-    (folder / "stale.txt").write_text("old run")
-    again = output.write_report(report, tmp_path)
-    assert again == folder and not (folder / "stale.txt").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["report-2020-W14"]  # no temp or old folders left
+    assert len(list((folder / "charts").glob("*.svg"))) == 3 and not list(folder.rglob("*.png"))
+    (folder / "first.txt").write_text("first run")
+    second = output.write_report(report, tmp_path)
+    third = output.write_report(report, tmp_path, ("json",))
+    assert (second, third) == (tmp_path / "report-2020-W14-2", tmp_path / "report-2020-W14-3")
+    assert (folder / "first.txt").read_text() == "first run"  # the first run is kept
+    replaced = output.write_report(report, tmp_path, ("json",), overwrite=True)
+    assert replaced == folder and not (folder / "first.txt").exists() and (second / "report.html").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [  # no temp or old folders left
+        "report-2020-W14", "report-2020-W14-2", "report-2020-W14-3"]
 
 
 def test_crash_while_writing_leaves_no_half_report(report, tmp_path, monkeypatch):
@@ -158,10 +164,17 @@ def test_leftovers_of_killed_runs_are_removed_once_stale(report, tmp_path):
     assert not killed.exists() and running.exists()
 
 
-def test_chart_is_a_png_and_failed_category_has_none(report):
-    png = chart_png(report.entries[0])
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-    assert chart_png(report.entries[3]) is None
+def test_chart_is_a_small_svg_and_failed_category_has_none(report):
+    import xml.etree.ElementTree as ET
+
+    svg = chart_svg(report.entries[0], standalone=True)
+    root = ET.fromstring(str(svg))  # well-formed XML, as a standalone file needs
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and len(svg) < 3000
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    assert len(root.find("s:polyline", ns).get("points").split()) == len(report.entries[0].chart.history)
+    assert root.find("s:rect", ns).get("fill") == "#edf2f7"  # the forecast period, drawn (screenshots find it)
+    assert "xmlns" not in chart_svg(report.entries[0])  # inline: the HTML names no URL at all
+    assert chart_svg(report.entries[3]) is None
     assert [compact(v) for v in (950, 7500, 12500, 2_500_000, -35000)] == ["950", "7,500", "12.5k", "2.5M", "-35k"]
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from trendcast.agent import workspace
 from trendcast.agent.adjusters import AdjustmentResult, get_adjuster
 from trendcast.agent.engine import EvidenceSearch, assemble, choose_adjuster, default_question, prepare
-from trendcast.agent.report.model import ChartData, Entry, PerStep, Report, RunStats
+from trendcast.agent.report.model import BADGES, ChartData, Entry, PerStep, Report, RunStats, warning_badges
 from trendcast.agent.report.progress import NullProgress
 from trendcast.agent.report.targets import iso_week
 from trendcast.agent.report.warm import precompute, usable_cpus
@@ -98,8 +98,8 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
             failed[sit.target.series_id] = describe(exc)
     entries = [_entry(t, answers.get(t.series_id), failed.get(t.series_id), name) for t in targets]
     stats.update(categories=len(entries), ok=sum(e.status == "ok" for e in entries),
-                 fallbacks=sum(e.status == "fallback" for e in entries),
-                 failed=sum(e.status == "failed" for e in entries),
+                 fallbacks=sum("fallback" in e.badges for e in entries),
+                 failed=sum(e.status == "failed" for e in entries), badges=badge_counts(entries),
                  llm_requests=len(sits) if log is not None else 0,
                  concurrency=settings.llm.concurrency if log is not None else 0,
                  wall_s=round(time.perf_counter() - t0, 3),
@@ -168,12 +168,19 @@ def _entry(t: Target, got, error: str | None, adjuster: str) -> Entry:
     if got is None:
         return Entry(**base, status="failed", error=error or "no answer")
     answer, sit = got
-    status, why = "ok", None
+    badges, why = warning_badges(answer.warnings), None
     if answer.adjustment.source != adjuster:
-        status = "fallback"
+        badges = ["fallback", *[b for b in badges if b != "fallback"]]
         why = next((w.message for w in reversed(answer.warnings) if w.code == FALLBACK),
                    f"adjusted by {answer.adjustment.source} instead of {adjuster}")
+    status = next((b for b in BADGES if b in badges), "ok")  # the most severe badge
     return Entry(**base, status=status, answer=answer, error=why, chart=chart_data(answer, sit))
+
+
+def badge_counts(entries: list[Entry]) -> dict[str, int]:
+    """Entries carrying each badge (one entry may carry several), and "ok" for those with none."""
+    counts = {b: sum(b in e.badges for e in entries) for b in BADGES}
+    return {"ok": sum(not e.badges for e in entries), **counts}
 
 
 def chart_data(answer, sit) -> ChartData:

@@ -1,9 +1,14 @@
-"""One PNG per category: recent history, then the period's baseline and adjusted forecast with 80 % and 95 %
-intervals. matplotlib is imported lazily and drawn through the Agg canvas directly (no pyplot, no global state)."""
+"""One small inline SVG per category: recent history, then the period's baseline and adjusted forecast with their
+80 % and 95 % intervals (a fan from the last observation). Hand-written: a few hundred bytes of markup, no image
+library, no PNG, so that a report of thousands of categories stays a file a browser opens.
+
+Every number is formatted here and every text from data (model names) is escaped; the markup is returned as
+`Markup` for the HTML template and as a standalone file (`standalone=True`) for the Markdown report's charts/."""
 from __future__ import annotations
 
 import datetime as dt
-import io
+
+from markupsafe import Markup, escape
 
 from trendcast.agent.report.model import ChartData, Entry
 
@@ -11,66 +16,73 @@ HISTORY = "#4a5568"
 BASELINE = "#718096"
 FORECAST = "#2b6cb0"
 PERIOD = "#edf2f7"  # the forecast period's shading (tests find charts in screenshots by it)
-SIZE_IN = (7.0, 2.6)
-DPI = 110
+W, H = 640, 150  # px; the plot sits inside the margins below
+LEFT, RIGHT, TOP, BOTTOM = 46, 8, 16, 18
+PERIOD_W = 90  # px the forecast period takes, however short it is beside the history
+FONT = 'font-family="DejaVu Sans,Arial,sans-serif" font-size="10"'
 
 
-def chart_png(entry: Entry) -> bytes | None:
-    """The category's chart as PNG bytes; None when it has no answer (a failed category)."""
+def chart_svg(entry: Entry, standalone: bool = False) -> Markup | None:
+    """The category's chart as SVG markup; None when it has no answer (a failed category) or no history."""
     if entry.chart is None or entry.answer is None or not entry.chart.history:
         return None
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     c: ChartData = entry.chart
     a = entry.answer
-    fig = Figure(figsize=SIZE_IN, dpi=DPI)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    xs = [d for d, _ in c.history]
-    ax.plot(xs, [y for _, y in c.history], color=HISTORY, lw=1.4, marker="o", ms=2.2, label="history")
-    start, end = a.period.start, a.period.end
-    ax.set_axisbelow(True)  # grid at zorder 0.5: the period's shading (zorder 1) covers it
-    ax.axvspan(start, end + dt.timedelta(days=1), color=PERIOD, lw=0, zorder=1)
+    start, end = a.period.start, a.period.end + dt.timedelta(days=1)
+    x0, xs, x1 = c.history[0][0].toordinal(), start.toordinal(), end.toordinal()
+    split = W - RIGHT - PERIOD_W  # history up to the period's start, then the period at a readable width
+    ys = [y for _, y in c.history] + [v for b in (c.baseline, c.forecast) for v in (b.lo_95, b.hi_95, b.total)]
+    lo, hi = min(ys), max(ys)
+    pad = (hi - lo) * 0.06 or abs(hi) * 0.1 or 1.0
+    lo, hi = lo - pad, hi + pad
+    px = lambda d: (LEFT + (d.toordinal() - x0) / max(xs - x0, 1) * (split - LEFT) if d.toordinal() <= xs  # noqa
+                    else split + (d.toordinal() - xs) / max(x1 - xs, 1) * PERIOD_W)
+    py = lambda v: TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM)  # noqa: E731
+    f = lambda v: f"{v:.0f}"  # noqa: E731  (whole pixels: small files, sharp enough at this size)
     span = max((end - start).days, 1)
-    for offset, band, color, label in ((0.3, c.baseline, BASELINE, f"baseline ({_short(a.baseline.model)}), 80/95 %"),
-                                       (0.7, c.forecast, FORECAST, f"forecast ({a.adjustment.source}), 80/95 %")):
-        x = start + dt.timedelta(days=span * offset)
-        ax.vlines(x, band.lo_95, band.hi_95, color=color, lw=1.2, alpha=0.6)
-        ax.vlines(x, band.lo_80, band.hi_80, color=color, lw=5.0, alpha=0.45)
-        ax.plot([x], [band.total], marker="D", ms=6, color=color, label=label, ls="none")
-    last_x, last_y = c.history[-1]
-    ax.plot([last_x, start + dt.timedelta(days=span * 0.7)], [last_y, c.forecast.total], color=FORECAST, lw=1,
-            ls=":")
-    ax.grid(True, color="#e2e8f0", lw=0.6)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.tick_params(labelsize=7)
-    ax.yaxis.set_major_formatter(_thousands())
-    if c.steps_in_period > 1:
-        ax.set_ylabel(f"per step (period total / {c.steps_in_period})", fontsize=7)
-    elif a.unit:
-        ax.set_ylabel(a.unit, fontsize=7)
-    ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, borderaxespad=0.1)
-    fig.subplots_adjust(left=0.1, right=0.99, top=0.89, bottom=0.1)  # fixed: tight_layout costs a second draw
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    return buf.getvalue()
+    xb, xf = px(start + dt.timedelta(days=span * 0.3)), px(start + dt.timedelta(days=span * 0.7))
+    last_x, last_y = px(c.history[-1][0]), py(c.history[-1][1])
+    fb, ff = c.baseline, c.forecast
+    parts = [
+        f'<rect x="{f(px(start))}" y="{TOP}" width="{f(max(px(end) - px(start), 3))}" height="{H - TOP - BOTTOM}" '
+        f'fill="{PERIOD}"/>',
+        f'<line x1="{LEFT}" y1="{H - BOTTOM}" x2="{W - RIGHT}" y2="{H - BOTTOM}" stroke="#cbd5e0"/>',
+        # the forecast's fan: from the last observation out to its 95 % and 80 % intervals
+        f'<polygon points="{f(last_x)},{f(last_y)} {f(xf)},{f(py(ff.hi_95))} {f(xf)},{f(py(ff.lo_95))}" '
+        f'fill="{FORECAST}" fill-opacity=".12"/>',
+        f'<polygon points="{f(last_x)},{f(last_y)} {f(xf)},{f(py(ff.hi_80))} {f(xf)},{f(py(ff.lo_80))}" '
+        f'fill="{FORECAST}" fill-opacity=".22"/>',
+        '<polyline fill="none" stroke="{}" stroke-width="1.4" points="{}"/>'.format(
+            HISTORY, " ".join(f"{f(px(d))},{f(py(y))}" for d, y in c.history)),
+    ]
+    for x, b, color in ((xb, fb, BASELINE), (xf, ff, FORECAST)):
+        parts += [f'<line x1="{f(x)}" y1="{f(py(b.lo_95))}" x2="{f(x)}" y2="{f(py(b.hi_95))}" stroke="{color}"/>',
+                  f'<line x1="{f(x)}" y1="{f(py(b.lo_80))}" x2="{f(x)}" y2="{f(py(b.hi_80))}" stroke="{color}" '
+                  f'stroke-width="5" stroke-opacity=".5"/>',
+                  f'<path d="M{f(x)} {f(py(b.total) - 5)}l5 5-5 5-5-5z" fill="{color}"/>']
+    unit = (f"per step (period total / {c.steps_in_period})" if c.steps_in_period > 1 else a.unit or "")
+    labels = [(LEFT - 4, TOP + 4, "end", compact(hi - pad)), (LEFT - 4, H - BOTTOM, "end", compact(lo + pad)),
+              (LEFT, H - 5, "start", c.history[0][0].strftime("%Y-%m")),
+              (px(start), H - 5, "end", c.history[-1][0].strftime("%Y-%m"))]
+    text = [f'<text x="{f(x)}" y="{f(y)}" text-anchor="{anchor}">{escape(s)}</text>' for x, y, anchor, s in labels]
+    legend = (f'<text x="{LEFT}" y="11"><tspan fill="{HISTORY}">— history</tspan>'
+              f'<tspan fill="{BASELINE}" dx="10">◆ baseline ({escape(_short(a.baseline.model))})</tspan>'
+              f'<tspan fill="{FORECAST}" dx="10">◆ forecast ({escape(a.adjustment.source)}), 80/95 %</tspan>'
+              f'<tspan fill="#718096" dx="10">{escape(unit)}</tspan></text>')
+    ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
+    title = f"<title>{escape(entry.name)}: history and forecast</title>"
+    return Markup(f'<svg{ns} class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" {FONT}>'
+                  f'{title}{"".join(parts)}<g fill="#4a5568">{"".join(text)}</g>{legend}</svg>')
 
 
 def _short(model: str) -> str:
-    """A legend-sized model name: "Ensemble(median of A,B,C)" → "Ensemble"; mathtext off ("$" starts a formula)."""
-    return str(model).split("(")[0].strip().replace("$", r"\$") or "model"
+    """A legend-sized model name: "Ensemble(median of A,B,C)" → "Ensemble"."""
+    return str(model).split("(")[0].strip() or "model"
 
 
 def compact(v: float) -> str:
-    """Tick labels that fit the margin: 2,500 · 25k · 2.5M · 1.2B."""
+    """Axis labels that fit the margin: 2,500 · 25k · 2.5M · 1.2B."""
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
         if abs(v) >= scale:
             return f"{v / (scale if suffix != 'k' else 1e3):,.4g}{suffix}"
     return f"{v:,.0f}"
-
-
-def _thousands():
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(lambda v, _: compact(v))

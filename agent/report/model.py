@@ -12,7 +12,22 @@ from pydantic import BaseModel, Field, computed_field
 
 from trendcast.agent.answer import Answer
 
-Status = Literal["ok", "fallback", "failed"]
+Status = Literal["ok", "break", "stale", "fallback", "failed"]
+# the badges an entry can carry, most severe first: its status is the first that applies, "ok" when none does
+BADGES: tuple[str, ...] = ("failed", "fallback", "stale", "break")
+
+
+def warning_badges(warnings) -> list[str]:
+    """The risk badges an answer's warnings call for: "stale" (as-of past the data, a series that stopped, old
+    evidence), "break" (the last period broke from the baseline's pattern), "fallback" (another adjuster answered).
+    A warning without a code (plain text) calls for none."""
+    from trendcast.agent import warning_codes as wc
+
+    codes = {getattr(w, "code", None) for w in warnings or ()}
+    found = {"fallback"} if wc.FALLBACK in codes else set()
+    found |= {"stale"} if codes & wc.STALE else set()
+    found |= {"break"} if wc.BREAK in codes else set()
+    return [b for b in BADGES if b in found]
 
 
 class PerStep(BaseModel):
@@ -52,8 +67,22 @@ class Entry(BaseModel):
     error: str | None = None  # why there is no answer (failed) or why the adjuster fell back (fallback)
     chart: ChartData | None = None
 
+    @computed_field
+    @property
+    def badges(self) -> list[str]:
+        """Every badge that applies (status first); empty for an "ok" entry."""
+        found = set(warning_badges(self.answer.warnings if self.answer else [])) | {self.status} - {"ok"}
+        return [b for b in BADGES if b in found]
+
+    def baseline_change(self) -> float | None:
+        """The baseline's change in percent vs the last period (what the adjustment started from)."""
+        if self.answer is None or not self.answer.history.last_period_total:
+            return None
+        return 100.0 * (self.answer.baseline.total / self.answer.history.last_period_total - 1.0)
+
     def change(self, basis: str = "last_period") -> float | None:
-        """The forecast's change in percent vs the last period ("last_period") or the same period a year ago."""
+        """The adjusted forecast's change in percent vs the last period ("last_period") or the same period a year
+        ago: what the summary and the movers rank on (never the baseline's change)."""
         if self.answer is None:
             return None
         f = self.answer.forecast
@@ -75,9 +104,10 @@ class Entry(BaseModel):
 class RunStats(BaseModel):
     """The footer's counts. LLM counts come from the call log (rows written during this run)."""
     categories: int = 0
-    ok: int = 0
+    ok: int = 0  # entries with no badge
     fallbacks: int = 0
     failed: int = 0
+    badges: dict[str, int] = Field(default_factory=dict)  # entries carrying each badge ("ok": none), BADGES order
     llm_requests: int = 0  # categories sent to the LLM
     llm_calls: int = 0  # HTTP calls made (re-asks and transport retries included; cache hits excluded)
     cache_hits: int = 0

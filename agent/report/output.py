@@ -1,5 +1,8 @@
 """Write a report folder atomically: everything goes into a hidden temp folder beside the target, which is renamed
-into place at the end — a crashed or killed run leaves no half report (at most a `.report-*.tmp-*` folder)."""
+into place at the end — a crashed or killed run leaves no half report (at most a `.report-*.tmp-*` folder).
+
+Each run gets a folder of its own — `report-2020-W14`, then `report-2020-W14-2`, `-3`, ... — so that a re-run
+never replaces what an earlier one wrote; `overwrite=True` replaces `report-<week>` itself."""
 from __future__ import annotations
 
 import os
@@ -19,11 +22,12 @@ def folder_name(report: Report) -> str:
     return f"report-{report.week}"
 
 
-def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMATS) -> Path:
-    """Render `report` into `<out_dir>/report-<week>/` (report.md + charts/, report.html, report.json); an
-    existing folder of that name is replaced. Returns the folder."""
+def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
+                 overwrite: bool = False) -> Path:
+    """Render `report` into a new `<out_dir>/report-<week>[-N]/` (report.md + charts/, report.html, report.json);
+    with `overwrite`, into `report-<week>/`, replacing it. Returns the folder."""
     from trendcast.agent.llm.redact import redact  # no credential-bearing URL reaches a report file
-    from trendcast.agent.report.charts import chart_png
+    from trendcast.agent.report.charts import chart_svg
     from trendcast.agent.report.render import chart_filenames, render_html, render_markdown
 
     unknown = set(formats) - set(FORMATS)
@@ -37,26 +41,46 @@ def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMA
     try:
         os.chmod(tmp, 0o755)
         t0 = time.perf_counter()
-        pngs = {e.series_id: chart_png(e) for e in report.entries} if {"md", "html"} & set(formats) else {}
-        pngs = {k: v for k, v in pngs.items() if v}
+        svgs = {e.series_id: chart_svg(e) for e in report.entries} if "html" in formats else {}
+        files = {e.series_id: chart_svg(e, standalone=True) for e in report.entries} if "md" in formats else {}
+        svgs, files = ({k: v for k, v in d.items() if v} for d in (svgs, files))
         charts_s = time.perf_counter() - t0
         report.stats.timings["charts_s"] = round(charts_s, 3)
         report.stats.wall_s = round(report.stats.wall_s + charts_s, 3)
         if "md" in formats:
-            names = {k: v for k, v in chart_filenames(report).items() if k in pngs}
+            names = {k: v for k, v in chart_filenames(report).items() if k in files}
             (tmp / "charts").mkdir()
             for sid, rel in names.items():
-                _inside(tmp / "charts", rel.removeprefix("charts/")).write_bytes(pngs[sid])
+                _inside(tmp / "charts", rel.removeprefix("charts/")).write_text(files[sid], encoding="utf-8")
             (tmp / "report.md").write_text(redact(render_markdown(report, names)), encoding="utf-8")
         if "html" in formats:
-            (tmp / "report.html").write_text(redact(render_html(report, pngs)), encoding="utf-8")
+            (tmp / "report.html").write_text(redact(render_html(report, svgs)), encoding="utf-8")
         if "json" in formats:
             (tmp / "report.json").write_text(redact(report.model_dump_json(indent=2)), encoding="utf-8")
-        _swap_in(tmp, final)
+        if overwrite:
+            _swap_in(tmp, final)
+        else:
+            final = _claim(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _claim(tmp: Path, final: Path) -> Path:
+    """Rename tmp to the first free name of final, final-2, final-3, ...; a name another run takes at the same
+    moment is skipped (a report folder is never empty, so the rename refuses to replace it)."""
+    for n in range(1, 100_000):
+        path = final if n == 1 else final.with_name(f"{final.name}-{n}")
+        if path.exists() or path.is_symlink():
+            continue
+        try:
+            os.rename(tmp, path)
+            return path
+        except OSError:
+            if not path.exists():
+                raise
+    raise RuntimeError(f"no free report folder name beside {final}")
 
 
 def _inside(folder: Path, name: str) -> Path:

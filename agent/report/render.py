@@ -5,7 +5,6 @@ HTML: the environment autoescapes every expression. Markdown: every expression p
 """
 from __future__ import annotations
 
-import base64
 import re
 from functools import lru_cache
 
@@ -39,8 +38,8 @@ def anchors(report: Report) -> dict[str, Markup]:
 
 
 def chart_filenames(report: Report) -> dict[str, str]:
-    """charts/<n>-<safe id>.png per category, for the Markdown report's folder."""
-    return {sid: f"charts/{a}.png" for sid, a in anchors(report).items()}
+    """charts/<n>-<safe id>.svg per category, for the Markdown report's folder."""
+    return {sid: f"charts/{a}.svg" for sid, a in anchors(report).items()}
 
 
 def _context(report: Report, charts: dict[str, str]) -> dict:
@@ -50,14 +49,14 @@ def _context(report: Report, charts: dict[str, str]) -> dict:
 
 
 def render_markdown(report: Report, chart_paths: dict[str, str] | None = None) -> str:
-    """`chart_paths`: series id → relative PNG path, for categories that have a chart."""
+    """`chart_paths`: series id → relative SVG path, for categories that have a chart."""
     paths = {k: Markup(v) for k, v in (chart_paths or {}).items()}
     text = _env("md").get_template("report.md.j2").render(**_context(report, paths))
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
 
-def render_html(report: Report, chart_pngs: dict[str, bytes] | None = None) -> str:
-    """`chart_pngs`: series id → PNG bytes, inlined as data: URIs (the file needs nothing else to render)."""
-    uris = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii")
-            for k, v in (chart_pngs or {}).items() if v}
-    return _env("html").get_template("report.html.j2").render(**_context(report, uris))
+def render_html(report: Report, chart_svgs: dict[str, Markup] | None = None) -> str:
+    """`chart_svgs`: series id → inline SVG markup (charts.chart_svg), drawn in place (the file needs nothing else
+    to render)."""
+    svgs = {k: Markup(v) for k, v in (chart_svgs or {}).items() if v}
+    return _env("html").get_template("report.html.j2").render(**_context(report, svgs))
