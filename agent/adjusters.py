@@ -14,6 +14,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from trendcast.agent.cases import closest
 from trendcast.agent.injection import flag_evidence
 from trendcast.agent.settings import Settings
 from trendcast.agent.warning_codes import NO_RECORD, warn
@@ -128,7 +129,7 @@ class AnalogAdjuster(OneByOne):
         pct = min(max(pct, s.change_min_pct), s.change_max_pct)
         flagged = flag_evidence(sit.evidence)  # listed, never offered as context: they read like instructions
         ev = [h.id for h in sit.evidence if h.id not in flagged][:3]
-        shown = ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in top[:3])
+        shown = _shown(closest(top, 3))
         return AdjustmentResult(
             "analog", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(shrink, 3),
             rationale=(f"Median realised change vs baseline in the {len(top)} most similar past situations was "
@@ -182,13 +183,17 @@ class CarryAdjuster(OneByOne):
                     f"{carried:+.1f} %.")
         flagged = flag_evidence(sit.evidence)
         ev = [h.id for h in sit.evidence if h.id not in flagged][:3]
-        shown = ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in sit.cases[:3])
+        shown = _shown(closest(sit.cases, 3))
         tail = f" Closest past situations by news climate: {shown}." if shown else ""
         return AdjustmentResult(
             "carry", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(share.share, 3),
             rationale=head + body + event_text + tail, evidence_ids=ev,
             model=f"carry({miss.kind}, share {share.share:.2f} from {share.n})",
             drivers=[{"evidence_id": e, "effect": "neutral", "note": "context at as-of"} for e in ev])
+
+
+def _shown(cases) -> str:
+    return ", ".join(f"{c.name} {c.period.start:%Y-%m} ({c.right_change_pct:+.1f} %)" for c in cases)
 
 
 def _event_part(sit) -> tuple[float, str]:

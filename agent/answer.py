@@ -124,6 +124,9 @@ class Answer(BaseModel):
     baseline: BaselineOut
     adjustment: AdjustmentOut
     forecast: ForecastOut
+    # why the forecast's direction (vs the last period) differs from the adjustment's (vs the baseline), one line;
+    # None when they agree (agent.direction_note)
+    direction_note: str | None = None
     evidence: list[EvidenceOut]
     scheduled: list[ScheduledOut] = Field(default_factory=list)
     steps: list[StepOut] = Field(default_factory=list)  # the period's steps; their forecasts sum to forecast.total

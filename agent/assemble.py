@@ -11,9 +11,10 @@ from trendcast.agent.adjusters import AdjustmentResult
 from trendcast.agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           ScheduledOut,
                           SpanOut, TargetOut)
+from trendcast.agent.direction_note import direction_note
 from trendcast.agent.settings import Settings
 from trendcast.agent.steps import period_steps
-from trendcast.agent.warning_codes import FLAGGED_EVIDENCE, WarningOut, warn
+from trendcast.agent.warning_codes import BREAK, FLAGGED_EVIDENCE, WarningOut, has, warn
 
 RECENT = 36  # history points an answer carries for sparklines and charts
 
@@ -117,6 +118,9 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
     evidence, flag_warnings = _evidence(sit.evidence)
     forecast = situation_forecast(sit, adj, settings)
     base, clipped = _clipped(sit, adj, settings, forecast)
+    note = direction_note(adjustment_direction=adj.direction, applied_pct=adj.pct, forecast=forecast,
+                          baseline_total=base["total"], last_total=sit.last_period_total, last_span=sit.last,
+                          period=sit.period, broke=has(sit.warnings, BREAK))
     recent = sit.history.tail(RECENT)
     return Answer(
         question=sit.question,
@@ -133,7 +137,7 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
                                  evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,
                                  cached=adj.cached, dialect=adj.dialect, llm_problems=list(adj.llm_problems),
                                  prompt_trimmed=adj.trimmed, **_trust_out(adj)),
-        forecast=forecast,
+        forecast=forecast, direction_note=note,
         evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings + ([clipped] if clipped else []),
         steps=period_steps(b, situation_forecast(sit, adj, settings)),
         scheduled=[ScheduledOut(text=e.text, event_date=e.event_date, known=e.known, kind=e.kind, source=e.source)

@@ -146,3 +146,16 @@ def pick_examples(cases: list[PastCase], n: int) -> list[PastCase]:
         (rest if c.origin in seen else first).append(c)
         seen.add(c.origin)
     return (first + rest)[:n]
+
+
+def closest(cases: list[PastCase], n: int) -> list[PastCase]:
+    """The n most similar cases with distinct origins: the closest past situations named to people, where one
+    month twice (two series at the same origin) would read as a repeat."""
+    out, seen = [], set()
+    for c in cases:
+        if c.origin not in seen:
+            seen.add(c.origin)
+            out.append(c)
+            if len(out) == n:
+                break
+    return out

@@ -1,4 +1,4 @@
-"""Printing for people (rich): answers, search hits, series, logs.
+"""Printing for people (rich): answers and search hits (series and logs: agent.tables).
 
 Every value that comes from data (names, headlines, sources, rationales, warnings, log fields) goes through `_e`, so
 that rich never reads it as markup: a headline with `[but]` keeps its words, one with `[/r/retail]` cannot crash.
@@ -104,6 +104,8 @@ def print_answer(a, console: Console | None = None) -> None:
     c.print(f"vs same period last year{_span(h.last_year)} ({_n(h.same_period_last_year)}): "
             f"{_pct(f.change_vs_last_year_pct)}")
     c.print(f"direction: [bold]{_e(f.direction or 'n/a')}[/]")
+    if getattr(a, "direction_note", None):
+        c.print(f"[dim]{_e(a.direction_note)}[/]", highlight=False)
     adj = a.adjustment
     who = adj.model or adj.source
     if adj.prompt:
@@ -142,57 +144,3 @@ def print_hits(hits, console: Console | None = None) -> None:
     for h in hits:
         c.print(f"{h.score:.3f} {_e(h.id):>7} {h.date or '—'} [dim]{_e(h.kind)}/{_e(h.source)}[/] {_e(h.text)}",
                 highlight=False)
-
-
-def print_series(table, console: Console | None = None) -> None:
-    c = console or Console()
-    t = Table("id", "name", "level", "freq", "from", "to", "n")
-    for r in table.itertuples(index=False):
-        t.add_row(_e(r.unique_id), _e(r.name), _e(r.level), _e(r.freq), _e(str(r.start)[:10]), _e(str(r.end)[:10]),
-                  _e(r.n_obs))
-    c.print(t)
-
-
-def _clock(time) -> str:
-    """HH:MM:SS of a call log time (ISO, UTC)."""
-    text = str(time or "")
-    return text[11:19] if len(text) >= 19 and text[10] in "T " else text[:19]
-
-
-def _log_error(r: dict, limit: int = 240) -> str:
-    """The error cell: the problem kind in bold (a rejected reply), then the error text, markup-escaped."""
-    kind, error = r.get("problem"), str(r.get("error") or "")
-    if kind and error.startswith(f"{kind}: "):
-        error = error[len(kind) + 2:]
-    error = error if len(error) <= limit else error[:limit - 1] + "…"
-    if kind:
-        return f"[bold]{_e(kind)}[/]" + (f": {_e(error)}" if error else "")
-    return _e(error)
-
-
-def print_logs(rows, console: Console | None = None) -> None:
-    """One row per LLM call, in cells of two or three short lines so that it reads at 80 columns; the error column
-    (the problem kind of a rejected reply first) takes the rest of the width. One model for every call: named in the
-    title, else in each row."""
-    from rich import box
-
-    c = console or Console()
-    models = {r.get("model") for r in rows if r.get("model")}
-    common = next(iter(models)) if len(models) == 1 else None
-    t = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0), leading=1, header_style="bold",
-              title=f"LLM calls, model {_e(common)}" if common else None, title_justify="left")
-    t.add_column("id\ntime", no_wrap=True)
-    t.add_column("tag\nprompt" + ("" if common else "\nmodel"), overflow="fold", max_width=16)
-    t.add_column("try status\ndialect", overflow="fold", max_width=14)
-    t.add_column("s\ntokens", justify="right", no_wrap=True)
-    t.add_column("error", overflow="fold", ratio=1, min_width=16)
-    for r in rows:
-        tokens = f"{r.get('prompt_tokens') or 0}+{r.get('completion_tokens') or 0}"
-        attempt = f"{r.get('attempt')}" + (f".{r['retry']}" if r.get("retry") else "")  # try.retry
-        what = f"{_e(r.get('tag') or '')}\n[dim]{_e(r.get('prompt_id') or '')}[/]"
-        if not common and r.get("model"):
-            what += f"\n[dim]{_e(r.get('model'))}[/]"
-        t.add_row(f"{_e(r['id'])}\n{_e(_clock(r.get('time')))}", what,
-                  f"{_e(attempt)} {_e(r.get('status'))}\n[dim]{_e(r.get('dialect') or '')}[/]",
-                  f"{(r.get('latency_s') or 0):.2f}s\n{tokens}", _log_error(r))
-    c.print(t)

@@ -16,11 +16,11 @@ import pandas as pd
 from trendcast.agent import workspace
 from trendcast.agent.cases import PastCase, find_cases
 from trendcast.agent.casebook import backtest_series, backtests_for, case_origins, case_series, miss_series
-from trendcast.agent.evidence import EvidenceSearch
+from trendcast.agent.evidence import EvidenceSearch, category_of
 from trendcast.agent.question import QuestionError
 from trendcast.agent.resolve import Target
 from trendcast.agent.settings import Settings
-from trendcast.agent.warning_codes import BASELINE, BREAK, NO_INDEX, WarningOut, warn
+from trendcast.agent.warning_codes import BASELINE, BREAK, NO_INDEX, NO_SPECIFIC_EVIDENCE, WarningOut, warn
 
 MIN_HISTORY = 3  # observations a situation needs
 
@@ -147,7 +147,11 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     if search.index is None:
         warnings.append(warn(NO_INDEX, "no document index in the workspace (run `trendcast ingest docs` and "
                                        "`trendcast index`): no evidence"))
-    evidence = search.evidence(qvec, as_of, settings.n_evidence)
+    evidence = search.category_evidence(category_of(series, target), qvec, as_of, settings.n_evidence,
+                                        series_names=series["name"] if series is not None else ())
+    if search.index is not None and not evidence and settings.n_evidence:
+        warnings.append(warn(NO_SPECIFIC_EVIDENCE, f"no specific evidence: nothing in the index dated by {as_of} is "
+                                                   f"about {target.name} rather than shopping in general; none cited"))
     stale = evidence_warning(evidence, as_of, settings.evidence_window_days)
     warnings += [stale] if stale else []
     timings["evidence_s"] = time.perf_counter() - t1

@@ -40,3 +40,13 @@ def embed_queries(store: DocStore, embedder_or_factory: EmbedderOrFactory, texts
     if not hashes:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([found[h] for h in hashes]).astype(np.float32)
+
+
+def cached_vectors(store: DocStore, embedder_or_factory: EmbedderOrFactory, texts: Sequence[str]) -> np.ndarray:
+    """The cached vectors of those texts already embedded (one row each, in the order of `texts`, the others left
+    out); never loads the model."""
+    embedder = resolve_embedder(embedder_or_factory)
+    hashes = [query_hash(clean_text(t)) for t in texts]
+    found = store.cached_queries(embedder.name, sorted(set(hashes)))
+    rows = [found[h] for h in dict.fromkeys(hashes) if h in found]
+    return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), dtype=np.float32)
