@@ -159,6 +159,7 @@ def parse_question(question: str, default_horizon: str = "next-month") -> Parsed
     cat = _LEAD.sub("", low, count=1)
     cat = _TAIL.sub("", cat, count=1)
     cat = " ".join(cat.replace("?", " ").split()).strip(" ,.;:")
+    cat = re.sub(r"^(?:(?:for|of|at|in|on|about)\s+)+", "", cat)  # "the next six months for department stores"
     stripped = " ".join(_NOISE.sub(" ", cat).split())
     cat = stripped or cat
     if not cat:

@@ -1,8 +1,8 @@
 """Category resolution: the category text of a question → one series.
 
 Lexical first, and decisive whenever it can be: an id or code (also inside the text: "naics 4482"), an exact name,
-then a fuzzy name (rapidfuzz WRatio), then the one name holding every content word of the text. None of that
-loads the embedding model. The semantic matcher (embeddings) is the last resort and only among *plausible*
+then a fuzzy name (rapidfuzz WRatio), then the one name holding every content word of the text, then the one whose
+name and parent's name hold its rarest words. None of that loads the embedding model. The semantic matcher (embeddings) is the last resort and only among *plausible*
 categories: those whose name, or whose parent's name, shares a content word with the text (ratio >= WORD_MIN,
 "jewelers" meets "jewelry"). Text that shares no content word with any stored
 category ("pet stores", "zeppelin dealers") is an error at once, listing the closest names — a wrong category
@@ -21,6 +21,7 @@ from trendcast.agent.question import QuestionError
 
 FUZZY_MIN = 86.0  # rapidfuzz WRatio (0..100) needed for a fuzzy match
 TIE_MARGIN = 2.0  # candidates within this of the best are a tie → ambiguous
+LEAD_IDF = 1.0  # the lead (in idf) a row needs over the next to be decided by its rarest words
 WORD_MIN = 80.0  # rapidfuzz ratio of a text word to a name word for the name to be plausible ("cars" ~ "car": 86)
 SEMANTIC_MIN = 0.55  # cosine similarity needed for a semantic match (MiniLM: "cars" → Automobile dealers 0.66)
 SEMANTIC_TIE = 0.03  # a runner-up this close makes it ambiguous
@@ -38,7 +39,7 @@ _SYNONYMS = [
     (re.compile(r"&"), " and "),
     # the abbreviations of the Census' own names
     (re.compile(r"\bmat\b"), "materials"), (re.compile(r"\bequip\b"), "equipment"),
-    (re.compile(r"\bfurn\b"), "furnishings"), (re.compile(r"\bacc\b"), "accessories"),
+    (re.compile(r"\bfurn\b"), "furnishings"), (re.compile(r"\bacc\b|\baccess\b"), "accessories"),
     (re.compile(r"\bgen\b"), "general"),
 ]
 # words that name no category by themselves: every other category is a store, a dealer or a retailer
@@ -75,6 +76,14 @@ def _norm(s: str) -> str:
     return " ".join(s.split())
 
 
+_EXCEPT = re.compile(r"\((?:except|excl)\b[^)]*\)")  # "(except convenience)": words the category does not hold
+
+
+def _matchable(name: str) -> str:
+    """A stored name as fuzzy and word matching read it: normalised, without what it excludes."""
+    return _norm(_EXCEPT.sub(" ", name.lower()))
+
+
 def _content(text: str) -> set[str]:
     return {w for w in text.split() if w not in _GENERIC and len(w) > 1 and not w.isdigit()}
 
@@ -94,7 +103,7 @@ def _by_words(want: str, series: pd.DataFrame, fewest: bool = True) -> Target | 
     words = _content(want)
     if not words:
         return None
-    vocabs = [_content(_norm(n)) for n in series["name"].astype(str)]
+    vocabs = [_content(_matchable(n)) for n in series["name"].astype(str)]
     full = [(len(v) - len(words), i) for i, v in enumerate(vocabs) if _words_match(words, v) == len(words)]
     if not full:
         return None
@@ -120,16 +129,19 @@ def _lexical(want: str, series: pd.DataFrame) -> Target | None:
             return Target.from_row(hit.iloc[0], how)
         if len(hit) > 1:
             raise AmbiguousCategory(want, _rows(series, np.flatnonzero(keys.map(_norm) == want)))
-    words = set(want.split())
+    tokens = set(want.split())
     coded = [i for i, (sid, code) in enumerate(zip(ids, codes))
-             if any(k and k.isdigit() and k in words for k in (_norm(sid), _norm(code)))]
+             if any(k and k.isdigit() and k in tokens for k in (_norm(sid), _norm(code)))]
     if len(coded) == 1:  # "naics 4482", "4482 shoe stores"
         return Target.from_row(series.iloc[coded[0]], "id")
     from rapidfuzz import fuzz, process
 
-    names = [_norm(n) for n in series["name"].astype(str)]
+    raw = list(series["name"].astype(str))
+    names = [_norm(n) for n in raw]
+    words = _content(want)
     good = [(score, idx) for _, score, idx in process.extract(want, names, scorer=fuzz.WRatio, limit=12)
-            if score >= FUZZY_MIN]
+            if score >= FUZZY_MIN  # and not by the words a name excludes: "convenience stores" ≠ "(except convenience)"
+            and (not words or _words_match(words, _content(_matchable(raw[idx]))))]
     if not good:
         return _by_words(want, series)
     tied = [idx for score, idx in good if score >= good[0][0] - TIE_MARGIN]
@@ -144,21 +156,45 @@ def _lexical(want: str, series: pd.DataFrame) -> Target | None:
     raise AmbiguousCategory(want, _rows(series, tied))
 
 
+def _vocabs(series: pd.DataFrame) -> list[set[str]]:
+    """Each row's content words: its name's, and its parent's name's (the hierarchy)."""
+    names = dict(zip(series["unique_id"].astype(str), series["name"].astype(str).map(_matchable)))
+    parents = series["parent_id"] if "parent_id" in series else pd.Series([None] * len(series), index=series.index)
+    out = []
+    for sid, parent in zip(series["unique_id"].astype(str), parents):
+        vocab = _content(names[sid])
+        if isinstance(parent, str) and parent in names:
+            vocab |= _content(names[parent])
+        out.append(vocab)
+    return out
+
+
+def _by_weight(want: str, series: pd.DataFrame, rows: list[int]) -> Target | None:
+    """When no name holds every word: the one row whose name and parent's name hold the rarest of them ("limited
+    service restaurants" → Limited service eating places, under Restaurants and other eating places, not Full
+    service restaurants), each word weighed by its rarity among the names (idf; a word no name holds weighs the
+    most). Decided only when the winner holds at least half the text's weight and leads by LEAD_IDF; else None."""
+    words = sorted(_content(want))
+    own = [_content(_matchable(n)) for n in series["name"].astype(str)]
+    n = len(own)
+    idf = {w: float(np.log(n / max(sum(_words_match({w}, v) > 0 for v in own), 0.5))) for w in words}
+    vocabs = _vocabs(series)
+    scored = sorted(((sum(idf[w] for w in words if _words_match({w}, vocabs[i])), i) for i in rows), reverse=True)
+    if not scored:
+        return None
+    best, idx = scored[0]
+    runner = scored[1][0] if len(scored) > 1 else 0.0
+    if best >= 0.5 * sum(idf.values()) and best - runner >= LEAD_IDF:
+        return Target.from_row(series.iloc[idx], "fuzzy")
+    return None
+
+
 def plausible(want: str, series: pd.DataFrame) -> list[int]:
     """Rows whose name, or whose parent's name, shares a content word with the (normalised) text."""
     words = _content(want)
     if not words:
         return []
-    names = dict(zip(series["unique_id"].astype(str), series["name"].astype(str).map(_norm)))
-    parents = series["parent_id"] if "parent_id" in series else pd.Series([None] * len(series), index=series.index)
-    out = []
-    for i, (sid, parent) in enumerate(zip(series["unique_id"].astype(str), parents)):
-        vocab = _content(names[sid])
-        if isinstance(parent, str) and parent in names:
-            vocab |= _content(names[parent])
-        if _words_match(words, vocab):
-            out.append(i)
-    return out
+    return [i for i, vocab in enumerate(_vocabs(series)) if _words_match(words, vocab)]
 
 
 def closest(want: str, series: pd.DataFrame, n: int = CLOSEST) -> list[tuple[str, str]]:
@@ -187,6 +223,9 @@ def resolve_category(
     if hit is not None:
         return hit
     candidates = plausible(want, series)
+    weighed = _by_weight(want, series, candidates)
+    if weighed is not None:
+        return weighed
     if semantic is not None and candidates:
         rows = series.iloc[candidates]
         sims = np.asarray(semantic(text, list(rows["name"].astype(str))), dtype=float)

@@ -201,18 +201,21 @@ def test_unresolvable_question_fails_fast_listing_the_closest(mrts, question, te
     assert "closest: " in msg and listed in msg and msg.count("[") == 5 and "\n" not in msg
 
 
-def test_cli_unresolvable_question_exits_2_in_under_2_seconds(mrts):
-    """The command itself, in a fresh process (imports, workspace, resolution): exit 2 and one line. Its wall time
-    is mostly imports (~1.5 s on an idle machine); the bound is generous for a shared CI machine and still far
-    below the 8-20 s this path took when it loaded the embedding model."""
+def test_cli_unresolvable_question_exits_2_on_little_cpu(mrts):
+    """The command itself, in a fresh process (imports, workspace, resolution): exit 2 and one line, on under 4 s
+    of CPU (~1.8 s measured, mostly imports; loading the embedding model alone took more). CPU, not wall time: on a
+    shared machine the wall clock measures the neighbours."""
+    import resource
+
     settings, _ = mrts
     cmd = [sys.executable, "-m", "trendcast", "--home", str(settings.home)]
     env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
-    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(cmd + ["ask", "how will zeppelin dealers trend next month?", "--as-of", "2020-03-31"],
                        capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
-    took = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert r.returncode == 2, r.stderr
     assert "no category matches 'zeppelin dealers'" in r.stderr + r.stdout
     assert len((r.stderr + r.stdout).strip().splitlines()) == 1
-    assert took < 8.0, f"{took:.2f} s"  # the model alone used to take 8-20 s to load on this path
+    assert cpu < 4.0, f"{cpu:.2f} s of CPU"
