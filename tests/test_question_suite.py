@@ -99,6 +99,9 @@ SUITE = [
     ('how will used merchandise stores do in 2 months', "2020-03-31", "45330", "2020-05-01", "2020-05-31"),  # Used merchandise stores
     ('floor covering stores next 12 months', "2020-03-31", "44221", "2020-04-01", "2021-03-31"),  # Floor covering stores
     ('how is the general merchandise stores outlook next month', "2020-03-31", "452", "2020-04-01", "2020-04-30"),  # General merchandise stores
+    ("how will limited service restaurants do next month?", "2020-03-31", "722513, 722514, 722515", "2020-04-01", "2020-04-30"),  # Limited service eating places
+    ("clothing accessories stores in the next 2 months", "2020-03-31", "448", "2020-04-01", "2020-05-31"),  # Clothing and clothing access. stores
+    ("what's the outlook for toy and game stores in H2 2020?", "2020-03-31", "45112", "2020-07-01", "2020-12-31"),  # Hobby, toy, and game stores
 ]
 
 # questions no stored category answers: a one-line error listing the closest, fast, without the embedding model
@@ -106,6 +109,7 @@ UNRESOLVABLE = [
     ("how will zeppelin dealers trend next month?", "'zeppelin dealers'", "Motor vehicle and parts dealers [441]"),
     ("what's the outlook for pet stores next month?", "'pet stores'", "[4521]"),
     ("how will florists do in May 2020?", "'florists'", "Floor covering stores [44221]"),
+    ("convenience stores next month", "'convenience stores'", "[44511]"),  # "Supermarkets … (except convenience)"
 ]
 
 
