@@ -100,8 +100,9 @@ def blocks(origins: list[dt.date], refit_every: int) -> list[list[dt.date]]:
 
 
 def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date], freq: str, models: list[str],
-                   train_window: int, n_jobs: int) -> pd.DataFrame:
-    """Baselines of the grid's cells at the block's origins: one cross_validation call, fit at the first origin."""
+                   train_window: int, n_jobs: int, session=None) -> pd.DataFrame:
+    """Baselines of the grid's cells at the block's origins: one cross_validation call, fit at the first origin;
+    on `session`'s engine (forecasting.distributed) when it is a distributed one, same numbers."""
     from trendcast.forecasting.combine import forecast_models
     from trendcast.forecasting.frequency import season_length
     from trendcast.forecasting.models import plan_models
@@ -123,8 +124,14 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     sf = statsforecast_class()(models=guarded, freq=freq, n_jobs=n_jobs)
     from trendcast.forecasting.baseline import captured_warnings
 
+    kwargs = dict(h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     with captured_warnings([]):  # numpy's divide-by-zero on short series: not for the terminal (workers: agent.workers)
-        cv = sf.cross_validation(df=df, h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
+        if session is not None and session.distributed:
+            from trendcast.forecasting.distributed import cross_validation
+
+            cv = cross_validation(sf, df, session, **kwargs)
+        else:
+            cv = sf.cross_validation(df=df, **kwargs)
     cv = cv.reset_index() if "unique_id" not in cv.columns else cv
     return _period_totals(cells, cv, names, fb, [g.alias for g in guarded])
 
@@ -198,8 +205,9 @@ def _period_totals(cells: pd.DataFrame, cv: pd.DataFrame, names: list[str], fall
 
 
 def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, freq: str, parts_dir: Path,
-                      progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """All cells' baselines, block by block; a block already written under `parts_dir` is read back."""
+                      progress: Callable[[int], None] | None = None, session=None) -> pd.DataFrame:
+    """All cells' baselines, block by block; a block already written under `parts_dir` is read back. `session`:
+    the engine the blocks' cross_validation runs on (forecasting.distributed.engine_session; None: local)."""
     from trendcast.forecasting.frequency import default_train_window
 
     b = suite.baseline
@@ -212,7 +220,7 @@ def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, fre
         if part.exists():
             frames.append(pd.read_parquet(part))
         else:
-            frame = baseline_block(panel, grid, block, freq, b.models, window, suite.n_jobs)
+            frame = baseline_block(panel, grid, block, freq, b.models, window, suite.n_jobs, session)
             write_parquet(frame, part)
             frames.append(frame)
         if progress:

@@ -50,9 +50,15 @@ def _progress(enabled: bool):
 @click.option("--llm-model", help="Model for llm variants that name none (default: env TRENDCAST_LLM_MODEL).")
 @click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
 @click.option("--jobs", type=click.IntRange(1), help="Worker processes (default: the suite's n_jobs).")
+@click.option("--engine", type=click.Choice(["local", "dask", "ray", "spark"]),
+              help="Where the bulk baselines run (default: the suite's engine, else env TRENDCAST_ENGINE, else local); "
+              "dask/ray/spark need the extra of that name.")
+@click.option("--engine-address", help="The engine's scheduler (dask tcp://host:8786, ray address, spark master); "
+              "default: env TRENDCAST_ENGINE_ADDRESS, else a local cluster of --jobs workers.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url, llm_model, no_cache, jobs, quiet):
+def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url, llm_model, no_cache, jobs, engine,
+            engine_address, quiet):
     """Run SUITE (a YAML file or a shipped suite name, see `trendcast eval list --suites`)."""
     from trendcast.agent.workers import Interrupted, interrupts
     from trendcast.eval.harness import RunOptions, new_run_dir, run_suite
@@ -67,6 +73,7 @@ def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url
     s = load_suite(suite).select(_names(only), _names(skip))
     if jobs:
         s = s.model_copy(update={"n_jobs": jobs})
+    s = s.model_copy(update={k: v for k, v in {"engine": engine, "engine_address": engine_address}.items() if v})
     if blind and not any(v.adjuster == "llm" for v in s.variants):
         raise CLIUserError("--blind only changes LLM prompts, and this run has no llm variant")
     run_dir = resume_dir or new_run_dir(settings, s, out)

@@ -97,6 +97,13 @@ def run_settings(settings, suite: Suite, echo):
     return s
 
 
+def suite_engine(suite: Suite, settings) -> tuple[str, str | None]:
+    """(engine, scheduler address) of a run: the suite's (--engine overrides it), else the settings'."""
+    engine = suite.engine or settings.engine
+    same = engine == settings.engine
+    return engine, suite.engine_address or (settings.engine_address if same else None)
+
+
 def check_endpoints(settings, suite: Suite) -> None:
     for v in suite.variants:
         if v.adjuster == "llm" and not variant_settings(settings, v).llm.configured:
@@ -107,16 +114,26 @@ def check_endpoints(settings, suite: Suite) -> None:
 def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
               opts: RunOptions | None = None) -> Path:
     """Run (or resume) a suite into `run_dir` and write its artifacts; returns run_dir."""
-    from trendcast.agent import workspace
-    from trendcast.eval.report import write_artifacts
-    from trendcast.forecasting.frequency import season_length
+    from trendcast.forecasting.distributed import engine_session
 
     opts = opts or RunOptions()
     check_endpoints(settings, suite)
-    meta = start_run(run_dir, suite, opts, resume)
-    t0 = dt.datetime.now(dt.timezone.utc)
-    workspace_settings = settings  # the registry is the user's workspace's, not a files suite's own workspace
-    settings = run_settings(settings, suite, opts.echo)
+    # the engine first: a missing extra or an unreachable scheduler is exit 2 before anything is written
+    with engine_session(*suite_engine(suite, settings), suite.n_jobs) as session:
+        meta = start_run(run_dir, suite, opts, resume)
+        meta["engine"] = session.describe()
+        t0 = dt.datetime.now(dt.timezone.utc)
+        workspace_settings = settings  # the registry is the user's workspace's, not a files suite's own workspace
+        settings = run_settings(settings, suite, opts.echo)
+        run = _baselines(suite, settings, run_dir, session, opts)
+    return _finish(suite, settings, workspace_settings, run_dir, meta, t0, opts, *run)
+
+
+def _baselines(suite: Suite, settings, run_dir: Path, session, opts: RunOptions):
+    """The run's grid of cells with their bulk baselines (on the session's engine), and what the rest needs."""
+    from trendcast.agent import workspace
+    from trendcast.forecasting.frequency import season_length
+
     store = workspace.sales_store(settings)
     all_series = store.series()
     series = select_series(all_series, suite)
@@ -130,8 +147,17 @@ def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
         raise SuiteError(f"suite {suite.name!r}: no series can be scored at origins {origins[0]}..{origins[-1]}")
     opts.echo(f"{grid['unique_id'].nunique()} series x {grid['origin'].nunique()} origins = {len(grid)} cells, "
               f"{len(suite.variants)} variants → {run_dir}")
+    if session.distributed:
+        opts.echo(f"baselines on {session.describe()}")
     base = compute_baselines(panel, grid, suite, freq, run_dir / "baselines",
-                             _bar(opts, "baselines", grid["origin"].nunique()))
+                             _bar(opts, "baselines", grid["origin"].nunique()), session)
+    return store, all_series, panel, freq, excluded, base
+
+
+def _finish(suite, settings, workspace_settings, run_dir, meta, t0, opts, store, all_series, panel, freq, excluded,
+            base) -> Path:
+    from trendcast.eval.report import write_artifacts
+
     base = rolling_combined(base, list(suite.baseline.models), freq)
     cells = _variant_cells(suite, settings, store, all_series, base, run_dir, opts)
     cells, trust = add_trusted(cells, base, suite, freq, settings.flat_band_pct)

@@ -171,6 +171,10 @@ class Suite(_Strict):
     bootstrap: Bootstrap = Field(default_factory=Bootstrap)
     windows: list[Window] = Field(default_factory=list)  # spans of origins scored on their own (the shock, ...)
     n_jobs: int = Field(default=2, ge=1)  # worker processes for fits and situations; not in the fingerprint
+    # where the bulk baselines run (forecasting.distributed); None: the settings' (TRENDCAST_ENGINE); --engine
+    # overrides. Not in the fingerprint either: every engine gives the same numbers (tests/test_engine.py)
+    engine: Literal["local", "dask", "ray", "spark"] | None = None
+    engine_address: str | None = None  # the scheduler; None: the settings', else a local cluster of n_jobs workers
 
     @field_validator("name")
     @classmethod
@@ -201,7 +205,7 @@ class Suite(_Strict):
 
     def fingerprint(self) -> str:
         """sha256 of the resolved suite (after includes), to tell runs of different configurations apart."""
-        config = self.model_dump(mode="json", exclude={"n_jobs"})
+        config = self.model_dump(mode="json", exclude={"n_jobs", "engine", "engine_address"})
         blob = json.dumps(config, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
