@@ -95,9 +95,11 @@ def demo(ctx, question, as_of, data_dir, adjuster, llm_kind, as_json):
 
 @cli.command()
 @click.option("-n", "limit", default=20, show_default=True, type=click.IntRange(1))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Every field of every call (messages, reply), as JSON.")
+@click.option("--wide", is_flag=True, help="One line per call with every column (laid out for 80 columns "
+              "otherwise).")
 @click.pass_context
-def logs(ctx, limit, as_json):
+def logs(ctx, limit, as_json, wide):
     """Show the most recent LLM calls (prompt, reply, latency, tokens, errors)."""
     from trendcast.agent.workspace import calllog
 
@@ -105,6 +107,6 @@ def logs(ctx, limit, as_json):
     if as_json:
         emit_json(rows)
         return
-    from trendcast.agent.render import print_logs
+    from trendcast.agent.tables import print_logs
 
-    print_logs(rows)
+    print_logs(rows, wide=wide)

@@ -172,14 +172,16 @@ def search(ctx, query, as_of, since, window, kinds, categories, k, mmr, as_json)
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Every field of every series, as JSON.")
+@click.option("--wide", is_flag=True, help="One line per series with every column (laid out for 80 columns "
+              "otherwise).")
 @click.pass_context
-def series(ctx, as_json):
+def series(ctx, as_json, wide):
     """List the series in the workspace."""
     table = workspace.sales_store(settings_of(ctx)).series()
     if as_json:
         emit_json(table.to_dict(orient="records"))
         return
-    from trendcast.agent.render import print_series
+    from trendcast.agent.tables import print_series
 
-    print_series(table)
+    print_series(table, wide=wide)

@@ -77,7 +77,7 @@ def test_print_hits_keeps_brackets_in_text_and_source():
 
 
 def test_print_logs_keeps_brackets_in_every_field():
-    from trendcast.agent.render import print_logs
+    from trendcast.agent.tables import print_logs
 
     c = _console()
     print_logs([{"id": 7, "time": "2020-03-02T10:00:00", "model": "[bold]qwen", "prompt_id": "few-shot@1",

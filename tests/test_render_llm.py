@@ -12,7 +12,8 @@ from rich.console import Console
 
 from trendcast.agent.adjusters import AdjustmentResult
 from trendcast.agent.answer import AdjustmentOut, Answer
-from trendcast.agent.render import llm_line, print_answer, print_logs
+from trendcast.agent.render import llm_line, print_answer
+from trendcast.agent.tables import print_logs
 from trendcast.agent.settings import Settings
 
 
