@@ -104,6 +104,8 @@ def print_answer(a, console: Console | None = None) -> None:
     c.print(f"vs same period last year{_span(h.last_year)} ({_n(h.same_period_last_year)}): "
             f"{_pct(f.change_vs_last_year_pct)}")
     c.print(f"direction: [bold]{_e(f.direction or 'n/a')}[/]")
+    if getattr(a, "direction_note", None):
+        c.print(f"[dim]{_e(a.direction_note)}[/]", highlight=False)
     adj = a.adjustment
     who = adj.model or adj.source
     if adj.prompt:
