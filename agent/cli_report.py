@@ -34,8 +34,8 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
 @click.option("--overwrite", is_flag=True, help="Replace report-YYYY-Www/ instead of writing a new folder.")
 @click.option("--format", "formats", default=",".join(FORMATS), show_default=True, callback=_formats,
               help="Comma list of md, html, json.")
-@click.option("--concurrency", type=click.IntRange(1, 1024), help="LLM requests in flight at once (default: "
-              "settings, env TRENDCAST_LLM_CONCURRENCY).")
+@click.option("--concurrency", type=click.IntRange(1, 1024), help="LLM requests in flight at once on each "
+              "server (default: settings, env TRENDCAST_LLM_CONCURRENCY).")
 @click.option("--prompt", help="Prompt template name[@version] (default: few-shot).")
 @click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
 @click.option("--top", "top_n", default=5, show_default=True, type=click.IntRange(1, 50),
