@@ -131,7 +131,8 @@ class Settings(BaseModel):
         llm.update(llm_options)
         data = {k: v for k, v in {"home": raw.home, "embed_model": raw.embed_model,
                                   "event_regressors": raw.EVENT_REGRESSORS, "engine": raw.ENGINE,
-                                  "engine_address": raw.ENGINE_ADDRESS}.items() if v}
+                                  "engine_address": raw.ENGINE_ADDRESS, "exact_index_max": raw.EXACT_INDEX_MAX}.items()
+                if v}
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**data, llm=LLMSettings(**llm))
@@ -144,6 +145,7 @@ ENV_VARS = {
     ("home",): "TRENDCAST_HOME", ("embed_model",): "TRENDCAST_EMBED_MODEL",
     ("event_regressors",): "TRENDCAST_EVENT_REGRESSORS",
     ("engine",): "TRENDCAST_ENGINE", ("engine_address",): "TRENDCAST_ENGINE_ADDRESS",
+    ("exact_index_max",): "TRENDCAST_EXACT_INDEX_MAX",
     ("url",): "TRENDCAST_LLM_URL", ("model",): "TRENDCAST_LLM_MODEL", ("api_key",): "TRENDCAST_LLM_API_KEY",
     ("timeout_s",): "TRENDCAST_LLM_TIMEOUT", ("budget_s",): "TRENDCAST_LLM_BUDGET",
     ("concurrency",): "TRENDCAST_LLM_CONCURRENCY", ("cooldown_s",): "TRENDCAST_LLM_COOLDOWN",
@@ -163,6 +165,7 @@ class _Env(BaseSettings):
     EVENT_REGRESSORS: str | None = None
     ENGINE: str | None = None
     ENGINE_ADDRESS: str | None = None
+    EXACT_INDEX_MAX: str | None = None
     LLM_URL: str | None = None
     LLM_MODEL: str | None = None
     LLM_API_KEY: str | None = Field(default=None, repr=False)
