@@ -1,9 +1,9 @@
 """Throughput of one LLMClient over 1, 2, 4 OpenAI-compatible servers (agent.llm.pool).
 
-Each server is the real local test server (tests/openai_server.py), in its own process, answering every chat request with a valid
-TrendAdjustment after an injected latency (a stand-in for a GPU server's generation time: the client's cost is what
-is measured, not a model's). N requests go through `LLMClient.run` with `concurrency` requests in flight on each
-server; one row per server count, plus one with a dead server (a port with nothing listening) in the list, and a
+Each server is the real local test server (tests/openai_server.py), in its own process, answering every chat request
+with a valid TrendAdjustment after an injected latency (a stand-in for a GPU server's generation time: the client's
+cost is what is measured, not a model's). N requests go through `LLMClient.run` with `concurrency` requests in flight
+on each server; one row per server count, plus one with a dead server (a port with nothing listening) in the list, and a
 control: one server taking as many requests at a time as the most servers do together (on a machine whose CPUs are
 the limit, it shows that limit). Replies are checked identical to the one-server run's.
 

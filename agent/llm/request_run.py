@@ -14,7 +14,8 @@ from trendcast.agent.llm.batch import Batch
 from trendcast.agent.llm.calllog import CallLog, request_hash
 from trendcast.agent.llm.dialects import DialectChoice
 from trendcast.agent.llm.pool import Endpoint, is_outage
-from trendcast.agent.llm.replies import clean_reply, describe_problem, dump_value, one_line, oversize_problem, reask_turns
+from trendcast.agent.llm.replies import (clean_reply, describe_problem, dump_value, one_line, oversize_problem,
+                                         reask_turns)
 from trendcast.agent.llm.requests import ChatRequest, LLMResult
 from trendcast.agent.llm.transport import MIN_TRY_S, Completion, Connection, TransportError, post_chat, with_retries
 
