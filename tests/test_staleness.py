@@ -85,3 +85,15 @@ def test_clipping_at_zero_is_said():
     w = clipped_warning(raised, [])
     assert w.code == "interval_clipped" and w.message.startswith("baseline 95 % lower bound clipped at 0")
     assert clipped_warning([], []) is None
+
+
+def test_every_warning_code_is_defined_once_and_typed():
+    import typing
+
+    from trendcast.agent import warning_codes as wc
+
+    constants = {v for k, v in vars(wc).items() if k.isupper() and isinstance(v, str)}
+    assert constants == set(typing.get_args(wc.Code))
+    with pytest.raises(ValueError):
+        wc.warn("not_a_code", "x")
+    assert str(wc.warn(wc.BREAK, "break: ...")) == "break: ..."  # templates print the message
