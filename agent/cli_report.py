@@ -42,10 +42,15 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
               help="Biggest movers listed each way.")
 @click.option("--workers", type=click.IntRange(1, 256), help="Processes for baselines and backtests (default: "
               "the usable CPUs).")
+@click.option("--engine", type=click.Choice(["local", "dask", "ray", "spark"]), help="Where bulk baselines and "
+              "backtests run (default: env TRENDCAST_ENGINE, else local); over 200 categories or any engine but local "
+              "the report computes them in bulk (agent.report.bulk).")
+@click.option("--engine-address", help="The engine's scheduler (dask tcp://host:8786, ray address, spark master); "
+              "default: a local cluster of --workers workers.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line (for cron).")
 @click.pass_context
 def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, overwrite, formats, concurrency, prompt,
-           no_cache, top_n, workers, quiet):
+           no_cache, top_n, workers, engine, engine_address, quiet):
     """Build the weekly trend report for every category of a level (or the named ones) in one run.
 
     LLM calls go out concurrently; a category whose adjustment fails falls back (and the report says so); the
@@ -65,6 +70,8 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, overwrite
     if concurrency:
         llm["concurrency"] = concurrency
     settings = settings.model_copy(update={**({"prompt": prompt} if prompt else {}),
+                                           **{k: v for k, v in {"engine": engine,
+                                                                "engine_address": engine_address}.items() if v},
                                            **({"llm": settings.llm.model_copy(update=llm)} if llm else {})})
     series = workspace.sales_store(settings).series()
     targets, selection = select_targets(series, split_list(levels), split_list(categories),

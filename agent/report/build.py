@@ -13,8 +13,10 @@ import pandas as pd
 from trendcast.agent import workspace
 from trendcast.agent.adjusters import AdjustmentResult, get_adjuster
 from trendcast.agent.engine import EvidenceSearch, assemble, choose_adjuster, default_question, prepare
+from trendcast.agent.report.bulk import bulk_precompute, servers_down, use_bulk
 from trendcast.agent.report.model import BADGES, ChartData, Entry, PerStep, Report, RunStats, warning_badges
 from trendcast.agent.report.progress import NullProgress
+from trendcast.agent.report.rollup import parent_level, rollup
 from trendcast.agent.report.targets import iso_week
 from trendcast.agent.report.warm import precompute, usable_cpus
 from trendcast.agent.resolve import Target
@@ -52,9 +54,13 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
     series = store.series()
     search = EvidenceSearch(settings)
 
-    baselines = {}
+    baselines, backtests, bulk_timings = {}, None, {}
     workers = min(workers or usable_cpus(), len(targets))
-    if workers > 1:
+    if use_bulk(settings, targets):  # a whole chain, or an engine: one forecast call per plan (agent.report.bulk)
+        baselines, backtests, bulk_timings = bulk_precompute(settings, series, targets, as_of=as_of, horizon=horizon,
+                                                             need_cases=name != "none", workers=max(workers, 1),
+                                                             progress=progress)
+    elif workers > 1:
         try:
             baselines = precompute(settings, series, targets, as_of=as_of, horizon=horizon,
                                    need_cases=name != "none", workers=workers, progress=progress)
@@ -68,7 +74,7 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
         try:
             sits.append(prepare(settings, t, question=default_question(t, horizon), as_of=as_of, horizon=horizon,
                                 need_cases=name != "none", series=series, search=search, store=store,
-                                baseline=baselines.get(t.series_id)))
+                                baseline=baselines.get(t.series_id), backtests=backtests))
         except Exception as exc:  # one category never sinks the run
             failed[t.series_id] = describe(exc)
             progress.counts(failed=len(failed))
@@ -83,7 +89,7 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
             log_warning = f"LLM call log unavailable ({describe(exc)}): no call counts"
     try:
         results, batch_warnings = _adjust(name, adj, settings, sits, progress, _poller(log, started, progress))
-        batch_warnings += [log_warning] if log_warning else []
+        batch_warnings += ([log_warning] if log_warning else []) + servers_down(results)
         stats = _llm_counts(log, started)
     finally:
         if log is not None:
@@ -104,14 +110,16 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
                  concurrency=settings.llm.concurrency if log is not None else 0,
                  wall_s=round(time.perf_counter() - t0, 3),
                  timings={"fits_s": round(t_fits - t0, 3), "prepare_s": round(t1 - t_fits, 3),
-                          "adjust_s": round(t2 - t1, 3)})
+                          "adjust_s": round(t2 - t1, 3), **bulk_timings})
     progress.counts(cache_hits=stats.get("cache_hits", 0), fallbacks=stats["fallbacks"], failed=stats["failed"])
     model, prompt = _model_and_prompt(entries, name, settings)
+    rows = rollup(entries, series)
     return Report(
         title=f"Weekly trend report {iso_week(as_of)}", week=iso_week(as_of), as_of=as_of, horizon=horizon,
         selection=selection, adjuster=name, model=model, prompt=prompt,
         generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0), entries=entries,
-        stats=RunStats(**stats), warnings=batch_warnings, version=_version(), top_n=top_n)
+        stats=RunStats(**stats), warnings=batch_warnings, version=_version(), top_n=top_n,
+        rollup=rows, rollup_level=parent_level(rows, series))
 
 
 def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentResult], list[str]]:

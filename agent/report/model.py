@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 from trendcast.agent.answer import Answer
+from trendcast.agent.report.rollup import RollupRow
 
 Status = Literal["ok", "break", "stale", "fallback", "failed"]
 # the badges an entry can carry, most severe first: its status is the first that applies, "ok" when none does
@@ -136,6 +137,8 @@ class Report(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     version: str = ""
     top_n: int = 5  # movers shown each way
+    rollup: list[RollupRow] = Field(default_factory=list)  # entries by parent (agent.report.rollup)
+    rollup_level: str = ""  # the parents' level, e.g. Store
 
     @computed_field
     @property

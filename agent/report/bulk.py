@@ -1,0 +1,161 @@
+"""The report's statistics in bulk, for a whole chain: every baseline in one StatsForecast `forecast` call per plan on
+the chosen engine, every past-case backtest once, before the categories are prepared (with nothing left to fit).
+
+`agent.report.warm.precompute` fits one category per task in local worker processes (~3 s of AutoETS + AutoARIMA
+per weekly Walmart series): fine for a level of 45 stores, hours for 3,331 store x department series. Here, when a
+report has more than BULK_MIN targets or the engine setting is not local:
+1. baselines: each target's observed history (`agent.situation.observed_history`, as `prepare` reads it) and
+   period; the workspace's baseline cache is read first (same key as `cached_baseline`), the rest go through
+   `forecasting.bulk.bulk_baselines` on the session of `forecasting.distributed.engine_session` and are written to
+   the cache. A target the bulk call cannot do (daily series with event regressors, a failed series) is left to
+   `prepare`, which fits it itself.
+2. backtests (carry / analog / llm adjusters): the related series of every target, backtested into the sales
+   store's situation cache in chunks — on the Dask workers for engine dask (`client.map`), in local worker
+   processes otherwise — then read back in ONE `agent.casebook.precompute_backtests` call, passed to `prepare`.
+   Cost, measured on the Walmart panel (3,376 weekly series, miss_origins' 239 origins of which ~30 inside the data):
+   ~0.6 s per series, one AutoETS fit per refit anchor dominating, not the origins; so the origins are not cut.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from trendcast.agent import workspace
+from trendcast.agent.resolve import Target
+from trendcast.agent.settings import Settings
+
+BULK_MIN = 200  # more targets than this (or an engine other than local): the bulk path
+CHUNKS_PER_WORKER = 8  # backtest tasks per worker
+
+
+def use_bulk(settings: Settings, targets: list[Target]) -> bool:
+    return len(targets) > BULK_MIN or settings.engine != "local"
+
+
+def bulk_precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.date, horizon: str,
+                    need_cases: bool, workers: int, progress=None) -> tuple[dict, object, dict]:
+    """(baselines by series id, the precomputed backtests or None, timings in seconds)."""
+    from trendcast.forecasting.distributed import engine_session
+
+    timings: dict[str, float] = {}
+    with engine_session(settings.engine, settings.engine_address, workers) as session:
+        t0 = time.perf_counter()
+        baselines = _baselines(settings, targets, as_of, horizon, session, workers, progress)
+        timings["bulk_baselines_s"] = round(time.perf_counter() - t0, 3)
+        backtests = None
+        if need_cases:
+            t1 = time.perf_counter()
+            backtests = _backtests(settings, series, targets, as_of, horizon, session, workers, progress)
+            timings["bulk_backtests_s"] = round(time.perf_counter() - t1, 3)
+    return baselines, backtests, timings
+
+
+def _baselines(settings, targets, as_of, horizon, session, workers, progress) -> dict:
+    from trendcast.agent.baseline_cache import BaselineCache, cache_key
+    from trendcast.agent.situation import observed_history
+    from trendcast.forecasting.bulk import bulk_baselines
+    from trendcast.forecasting.frequency import freq_kind
+    from trendcast.forecasting.periods import resolve_period
+
+    store = workspace.sales_store(settings)
+    cache = BaselineCache(settings.home / "baselines.sqlite")
+    out, todo = {}, {}  # todo: (freq, period) -> {series id: history}
+    keys = {}
+    if progress is not None:
+        progress.phase("histories", len(targets))
+    for t in targets:
+        if progress is not None:
+            progress.advance()
+        if settings.event_regressors and freq_kind(t.freq) == "D":
+            continue  # regressors: prepare() fits it (forecasting.bulk's module doc, (3))
+        try:
+            t_as_of, history = observed_history(store, t, as_of)
+            period = resolve_period(horizon, t_as_of, t.freq)
+        except Exception:  # too little history: prepare() reports it
+            continue
+        keys[t.series_id] = key = cache_key(history, t.freq, period, t_as_of, settings.baseline_models,
+                                            settings.train_window)
+        hit = cache.get(key, period, t_as_of)
+        if hit is not None:
+            out[t.series_id] = hit
+        else:
+            todo.setdefault((t.freq, period, t_as_of), {})[t.series_id] = history
+    n = sum(len(v) for v in todo.values())
+    if progress is not None:
+        progress.phase(f"baselines in bulk ({n} series, {session.describe()})", max(len(todo), 1))
+    for (freq, period, t_as_of), histories in todo.items():
+        got, _errors = bulk_baselines(histories, freq, period, t_as_of, settings.baseline_models,
+                                      settings.train_window, session=session, n_jobs=workers)
+        for uid, b in got.items():  # _errors: prepare() fits those itself and reports its own failure
+            cache.put(keys[uid], b)
+        out.update(got)
+        if progress is not None:
+            progress.advance()
+    return out
+
+
+def _backtests(settings, series, targets, as_of, horizon, session, workers, progress):
+    import pandas as pd
+
+    from trendcast.agent.casebook import backtest_series, miss_origins, precompute_backtests
+    from trendcast.agent.report.warm import _backtests as backtest_chunk
+
+    by_freq: dict[str, list[Target]] = {}
+    for t in targets:
+        by_freq.setdefault(t.freq, []).append(t)
+    db = str(settings.sales_db)
+    chunks = []
+    for freq, ts in by_freq.items():
+        ids = list(dict.fromkeys(i for t in ts for i in backtest_series(series, t.series_id)))
+        origins = miss_origins(as_of, horizon, freq)
+        n = max(1, min(len(ids), workers * CHUNKS_PER_WORKER))
+        chunks += [(db, ids[i::n], freq, origins, horizon) for i in range(n) if origins]
+    if progress is not None:
+        progress.phase(f"backtests ({len(chunks)} chunks, {session.describe()})", len(chunks))
+    _run_chunks(backtest_chunk, chunks, session, workers, progress)
+    store = workspace.sales_store(settings)
+    parts = [precompute_backtests(store, series, [t.series_id for t in ts], freq, [as_of], horizon)
+             for freq, ts in by_freq.items()]
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def _run_chunks(fn, chunks, session, workers, progress) -> None:
+    """Each chunk's backtests into the situation cache: on the Dask workers, else in local worker processes. A
+    failed chunk is not an error here: precompute_backtests computes what is missing."""
+    if session.kind == "dask":
+        from dask.distributed import as_completed
+
+        futures = session.client.map(fn, *zip(*chunks), pure=False) if chunks else []
+        for _ in as_completed(futures):
+            if progress is not None:
+                progress.advance()
+        return
+    from concurrent.futures import as_completed as done
+
+    from trendcast.agent.workers import WorkerPool
+
+    with WorkerPool(max(1, workers)) as pool:
+        for fut in done([pool.submit(fn, *args) for args in chunks]):
+            try:
+                fut.result()
+            except Exception:
+                pass
+            if progress is not None:
+                progress.advance()
+
+
+def servers_down(results) -> list[str]:
+    """The report's batch warnings for LLM servers that were out of the rotation: one line per server (the
+    answers' ``llm_server_down`` notes, agent.llm.pool's ``LLM server <url> was taken out ...``; each answer's note
+    carries its own seconds-left and servers-answering figures: the last one seen per server is kept)."""
+    import re
+
+    from trendcast.agent.warning_codes import LLM_SERVER_DOWN
+
+    by_server: dict[str, str] = {}
+    for r in results:
+        for w in getattr(r, "warnings", []):
+            if getattr(w, "code", None) == LLM_SERVER_DOWN:
+                m = re.match(r"LLM server (\S+) ", w.message)
+                by_server[m.group(1) if m else w.message] = w.message
+    return list(by_server.values())
