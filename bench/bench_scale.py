@@ -130,7 +130,7 @@ def walmart_workload(tmp: Path, n_origins: int, n_series: int):
     store = ingest(tmp / "walmart.duckdb", SHARED / "walmart" / "train.csv.gz",
                    SalesMapping(date="Date", value="Weekly_Sales", levels=["Store", "Dept"], dataset="walmart"))
     series = store.series()
-    series = series[series["level"] == "Store/Dept"] if (series["level"] == "Store/Dept").any() else series
+    series = series[series["level"] == "Dept"]  # the leaves Store=s/Dept=d (levels Total, Store, Dept)
     ids = series["unique_id"].tolist()
     ids = ids[:n_series] if n_series else ids
     panel = store.panel(ids)

@@ -94,7 +94,7 @@ def _dask(address: str | None, workers: int):
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=40) as cluster, Client(cluster, set_as_default=True) as client:
         yield client
 
@@ -120,12 +120,16 @@ def _ray(address: str | None, workers: int):
 @contextlib.contextmanager
 def _spark(address: str | None, workers: int):
     import shutil
+    import sys
 
     if shutil.which("java") is None:
         raise EngineError("engine 'spark' needs a Java runtime (Debian: apt-get install default-jre-headless)")
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master(address or f"local[{workers}]").appName("trendcast")
+    builder = SparkSession.builder.master(address or f"local[{workers}]").appName("trendcast")
+    if not address:  # local workers run this interpreter (PATH's python3 may lack pandas and statsforecast)
+        builder = builder.config("spark.pyspark.python", sys.executable)
+    spark = (builder
              .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(2 * workers))
              .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
     try:
