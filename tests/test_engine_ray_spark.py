@@ -28,7 +28,7 @@ def block(tmp_path_factory):
     from trendcast.eval.cells import plan_grid
     from trendcast.forecasting.ingest import ingest_sales
     from trendcast.forecasting.store import SalesStore
-    from tests.conftest import MRTS_FILE
+    from conftest import MRTS_FILE
 
     store = SalesStore(tmp_path_factory.mktemp("engine-smoke") / "sales.duckdb")
     ingest_sales(store, MRTS_FILE, mrts_mapping())
