@@ -29,7 +29,7 @@ PROBE = """
 import json, os
 from trendcast.agent.demo import MRTS, NEWS, bundled_data_dir
 from trendcast.eval.suite import load_suite, shipped_suites
-from trendcast from trendcast import agent
+from trendcast import agent
 files = load_suite("mrts-nsa-files").data
 print(json.dumps({"agent": agent.__file__, "data": str(bundled_data_dir()),
                   "demo_files": [os.path.isfile(bundled_data_dir() / n) for n in (MRTS, NEWS)],
@@ -77,7 +77,8 @@ def test_the_wheel_ships_the_demo_data_and_the_suites(installed):
     assert {p.name for p in (installed / "trendcast" / "eval" / "suites").glob("*.yaml")} >= {"mrts-nsa.yaml", "mrts-nsa-files.yaml"}
     assert not (installed / "data").exists()  # nothing outside the packages
     # one namespace: nothing named agent, eval, ... at the top of site-packages, where another project's could be
-    tops = {p.name for p in installed.iterdir() if not p.name.endswith((".dist-info", "__pycache__"))}
+    tops = {p.name for p in installed.iterdir()
+            if not p.name.endswith((".dist-info", "__pycache__")) and p.name != "bin"}  # bin: the console script
     assert tops == {"trendcast"}, tops
 
 
