@@ -25,6 +25,17 @@ FOUR = ("clothing stores", "electronics stores", "gasoline stations", "electroni
 GENERIC = "UK bicycle shops and repairers see a surge in business"
 
 
+
+@pytest.fixture(scope="module")
+def evidence_home(demo_workspace, tmp_path_factory):
+    """One writable copy of the demo workspace for this module: answers log themselves (the record), and the
+    session's demo workspace must stay as built (tests/test_record.py counts what is in it)."""
+    import shutil
+
+    h = tmp_path_factory.mktemp("evidence") / "home"
+    shutil.copytree(demo_workspace, h)
+    return h
+
 def ask(home, category: str, *args: str, human: bool = False) -> dict | str:
     r = CliRunner().invoke(cli, ["--home", str(home), "ask", f"how will {category} trend next month?", *args,
                                  *([] if human else ["--json"])], env={"COLUMNS": "200"}, catch_exceptions=False)
@@ -55,8 +66,8 @@ def test_category_terms_and_regions_of_real_headlines():
 # --- the demo workspace -------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_four_categories_cite_evidence_about_themselves(demo_workspace):
-    answers = {c: ask(demo_workspace, c, "--as-of", "2020-03-31") for c in FOUR}
+def test_four_categories_cite_evidence_about_themselves(evidence_home):
+    answers = {c: ask(evidence_home, c, "--as-of", "2020-03-31") for c in FOUR}
     lists = {c: [e["id"] for e in a["evidence"]] for c, a in answers.items()}
     for c, a in answers.items():
         print(c, [(e["score"], e["text"][:60]) for e in a["evidence"]])
@@ -82,8 +93,8 @@ def test_four_categories_cite_evidence_about_themselves(demo_workspace):
 
 
 @pytest.mark.slow
-def test_a_category_with_nothing_specific_says_so(demo_workspace):
-    a = ask(demo_workspace, "furniture stores", "--as-of", "2020-03-31")
+def test_a_category_with_nothing_specific_says_so(evidence_home):
+    a = ask(evidence_home, "furniture stores", "--as-of", "2020-03-31")
     assert a["evidence"] == [] and a["adjustment"]["evidence_ids"] == []
     [w] = [w for w in a["warnings"] if w["code"] == "no_specific_evidence"]
     assert w["message"].startswith("no specific evidence: nothing in the index dated by 2020-03-31 is about "
@@ -91,8 +102,8 @@ def test_a_category_with_nothing_specific_says_so(demo_workspace):
 
 
 @pytest.mark.slow
-def test_staleness_is_said(demo_workspace):
-    late = ask(demo_workspace, "clothing stores", "--as-of", "2025-01-31")
+def test_staleness_is_said(evidence_home):
+    late = ask(evidence_home, "clothing stores", "--as-of", "2025-01-31")
     assert "stale_as_of" in codes(late) and "stale_evidence" in codes(late)
     [w] = [w for w in late["warnings"] if w["code"] == "stale_as_of"]
     assert w["message"].startswith("as-of 2025-01-31 is 40 months after the data ends (2021-09)")
@@ -101,22 +112,22 @@ def test_staleness_is_said(demo_workspace):
     [clip] = [w for w in late["warnings"] if w["code"] == "interval_clipped"]
     assert "95 % lower bound clipped at 0" in clip["message"]
 
-    stopped = ask(demo_workspace, "drinking places", "--as-of", "2020-03-31")
+    stopped = ask(evidence_home, "drinking places", "--as-of", "2020-03-31")
     assert stopped["target"]["series_id"] == "7224" and "series_stopped" in codes(stopped)
 
-    now = ask(demo_workspace, "clothing stores")  # the default as-of, 2021-09-30: the headlines end 2020-07
+    now = ask(evidence_home, "clothing stores")  # the default as-of, 2021-09-30: the headlines end 2020-07
     assert now["as_of"] == "2021-09-30"
     assert codes(now).count("stale_evidence") == 1 and "stale_as_of" not in codes(now)
     assert now["evidence"] and all(e["date"] < "2021-09-01" for e in now["evidence"])
 
-    current = ask(demo_workspace, "clothing stores", "--as-of", "2020-03-31")
+    current = ask(evidence_home, "clothing stores", "--as-of", "2020-03-31")
     assert not {"stale_as_of", "series_stopped", "stale_evidence", "interval_clipped"} & set(codes(current))
 
 
 @pytest.mark.slow
-def test_closest_past_cases_are_distinct_months_and_directions_are_explained(demo_workspace):
+def test_closest_past_cases_are_distinct_months_and_directions_are_explained(evidence_home):
     for adjuster, marker in (("analog", "Closest: "), ("carry", "Closest past situations by news climate: ")):
-        a = ask(demo_workspace, "clothing stores", "--as-of", "2020-03-31", "--adjuster", adjuster)
+        a = ask(evidence_home, "clothing stores", "--as-of", "2020-03-31", "--adjuster", adjuster)
         shown = a["adjustment"]["rationale"].split(marker)[1]
         months = re.findall(r" (\d{4}-\d{2}) \(", shown)
         assert len(months) == 3 and len(set(months)) == 3, shown
@@ -125,7 +136,7 @@ def test_closest_past_cases_are_distinct_months_and_directions_are_explained(dem
     note = a["direction_note"]
     assert note.startswith("forecast is up vs March (+") and "the baseline puts April +" in note, note
     assert re.search(r"the adjustment \(down\) lowers it by \d+\.\d %$", note), note
-    human = " ".join(ask(demo_workspace, "clothing stores", "--as-of", "2020-03-31", "--adjuster", "carry",
+    human = " ".join(ask(evidence_home, "clothing stores", "--as-of", "2020-03-31", "--adjuster", "carry",
                          human=True).split())
     assert note in human
 

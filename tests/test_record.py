@@ -44,6 +44,7 @@ def test_an_eval_run_is_a_record_and_answers_weigh_by_it(demo_copy):
     from trendcast.eval.suite import load_suite
 
     settings = Settings(home=demo_copy)
+    assert not (demo_copy / "record.sqlite").exists()  # no past answers yet: the record is the run's cells alone
     suite = load_suite("mrts-smoke-llm").select(skip=["llm", "analog"])
     run = run_suite(suite, settings, demo_copy / "runs" / "smoke")
     cells = pd.read_parquet(run / "cells.parquet")
