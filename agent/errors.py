@@ -38,5 +38,7 @@ def register_leaf_errors() -> None:
 
 
 def is_user_error(exc: BaseException) -> bool:
+    if isinstance(exc, UserError):  # agent's and eval's own: no need to import the leaves (prompts pulls langchain)
+        return True
     register_leaf_errors()
     return isinstance(exc, UserError)
