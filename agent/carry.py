@@ -73,18 +73,18 @@ def _misses(bt: pd.DataFrame, freq: str, as_of: dt.date) -> dict[str, tuple[np.n
 
     ok = bt.dropna(subset=["baseline", "actual"])
     ok = ok[(ok["baseline"] > 0) & (ok["actual"] > 0)]
-    ok = ok.assign(known=known_dates(ok["period_start"], ok["period_end"], freq))
+    ok = ok.assign(known=known_dates(ok["period_start"], ok["period_end"], freq),
+                   origin=pd.to_datetime(ok["origin"]).to_numpy("datetime64[D]"),
+                   period_start=pd.to_datetime(ok["period_start"]).to_numpy("datetime64[D]"),
+                   log_miss=np.log(ok["actual"].to_numpy("float64") / ok["baseline"].to_numpy("float64")))
+    ok = ok[ok["known"].to_numpy("datetime64[D]") <= np.datetime64(as_of)]
     out = {}
     for sid, g in ok.groupby("unique_id", sort=True):
-        g = g.sort_values("origin")
-        known = g["known"].to_numpy("datetime64[D]")
-        keep = known <= np.datetime64(as_of)
-        if keep.sum() < MIN_SCALE_OBS + 2:
+        if len(g) < MIN_SCALE_OBS + 2:
             continue
-        g = g[keep]
-        out[str(sid)] = (pd.to_datetime(g["origin"]).to_numpy("datetime64[D]"), known[keep],
-                         np.log(g["actual"].to_numpy("float64") / g["baseline"].to_numpy("float64")),
-                         pd.to_datetime(g["period_start"]).to_numpy("datetime64[D]"))
+        g = g.sort_values("origin", kind="stable")
+        out[str(sid)] = (g["origin"].to_numpy("datetime64[D]"), g["known"].to_numpy("datetime64[D]"),
+                         g["log_miss"].to_numpy("float64"), g["period_start"].to_numpy("datetime64[D]"))
     return out
 
 

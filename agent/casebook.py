@@ -22,8 +22,26 @@ CASE_MODEL = "AutoETS"  # cheap backtest baseline of past cases
 CASE_REFIT_YEARS = 2  # its parameters are re-estimated every 2nd 31 December (states still run to each origin)
 
 
+_MEMO: list = [None, {}]  # [the last series table, {(function, target id): its answer}]
+
+
+def _memo(series: pd.DataFrame, fn, target_id: str) -> list[str]:
+    """fn(series, target_id), once per series table and target: a report over a chain asks each a few times per
+    target, and each answer scans the whole table."""
+    if _MEMO[0] is not series:
+        _MEMO[:] = [series, {}]
+    key = (fn.__name__, target_id)
+    if key not in _MEMO[1]:
+        _MEMO[1][key] = fn(series, target_id)
+    return list(_MEMO[1][key])
+
+
 def case_series(series: pd.DataFrame, target_id: str) -> list[str]:
     """The series a target's past cases come from: itself, its siblings, parent and children."""
+    return _memo(series, _case_series, target_id)
+
+
+def _case_series(series: pd.DataFrame, target_id: str) -> list[str]:
     return related_series(series, target_id, CASE_SERIES)
 
 
@@ -38,6 +56,10 @@ def miss_series(series: pd.DataFrame, target_id: str) -> list[str]:
     13 past new breaks, with its 5-digit children, carried 10 % of their miss), and levels behave differently: on
     MRTS before 2020, new breaks of 3-digit series carried 49 %, of 4-digit 74 %, of the small 5-digit series 6 %
     (idiosyncratic jumps that revert)."""
+    return _memo(series, _miss_series, target_id)
+
+
+def _miss_series(series: pd.DataFrame, target_id: str) -> list[str]:
     row = series.set_index("unique_id").loc[target_id]
     same = series[series["freq"] == row["freq"]]
     for col in ("dataset", "level"):
@@ -90,6 +112,19 @@ def backtests_for(store, series: pd.DataFrame, target_id: str, freq: str, as_of:
     ids, origins = backtest_series(series, target_id), miss_origins(as_of, horizon, freq)
     if precomputed is None:
         return backtest(store, ids, freq, origins, horizon, panel=panel)
-    rows = precomputed[precomputed["unique_id"].isin(ids)
-                       & pd.to_datetime(precomputed["origin"]).isin(pd.to_datetime(pd.Series(origins)))]
-    return rows.reset_index(drop=True)
+    by_id = _by_series(precomputed)
+    parts = [by_id[i] for i in ids if i in by_id]
+    if not parts:
+        return precomputed.iloc[:0].reset_index(drop=True)
+    rows = pd.concat(parts) if len(parts) > 1 else parts[0]
+    rows = rows[pd.to_datetime(rows["origin"]).isin(pd.to_datetime(pd.Series(origins)))]
+    return rows.sort_index().reset_index(drop=True)  # the precomputed frame's row order, as a filter would give
+
+
+_INDEXED: list = [None, {}]  # [the last precomputed frame, its rows by series id]: reports ask it thousands of times
+
+
+def _by_series(precomputed: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    if _INDEXED[0] is not precomputed:
+        _INDEXED[:] = [precomputed, {str(k): g for k, g in precomputed.groupby("unique_id", sort=False)}]
+    return _INDEXED[1]

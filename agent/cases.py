@@ -8,6 +8,7 @@ nothing after as-of can reach a prompt through them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -43,6 +44,11 @@ class PastCase:
 
 def origins_before(as_of: dt.date, horizon: str, freq: str, lookback: int) -> list[dt.date]:
     """Past origins, newest first, whose whole outcome period — its last step included — ended by as_of."""
+    return list(_origins_before(as_of, horizon, freq, lookback))
+
+
+@functools.lru_cache(maxsize=256)  # a pure function of its arguments; a report over a chain asks it per target
+def _origins_before(as_of: dt.date, horizon: str, freq: str, lookback: int) -> tuple[dt.date, ...]:
     h = relative_horizon(horizon)
     out = []
     for i in range(1, lookback + 1):
@@ -54,7 +60,7 @@ def origins_before(as_of: dt.date, horizon: str, freq: str, lookback: int) -> li
             o = (pd.Timestamp(as_of) - pd.DateOffset(months=i)).date()
         if known_by(resolve_period(h, o, freq), freq) <= as_of:
             out.append(o)
-    return out
+    return tuple(out)
 
 
 def related_series(series: pd.DataFrame, target_id: str, n: int) -> list[str]:
@@ -66,9 +72,9 @@ def related_series(series: pd.DataFrame, target_id: str, n: int) -> list[str]:
     if isinstance(parent, str) and parent:
         order += same.loc[same["parent_id"] == parent, "unique_id"].tolist() + [parent]
     order += same.loc[same["parent_id"] == target_id, "unique_id"].tolist()
-    seen, out = set(), []
+    seen, out, known = set(), [], set(same["unique_id"])
     for sid in order:
-        if sid not in seen and sid in set(same["unique_id"]):
+        if sid not in seen and sid in known:
             seen.add(sid)
             out.append(sid)
     return out[:n]

@@ -252,15 +252,24 @@ def known_by(period: Period, freq: str) -> date:
     return max(period.end, period_ends(steps[-1:], freq)[0].date())
 
 
+_KNOWN: dict[tuple, np.datetime64] = {}  # (start, end, freq) -> known_by, for the process (a pure function)
+
+
 def known_dates(starts, ends, freq: str) -> np.ndarray:
     """`known_by` of many periods (aligned start and end dates), as datetime64[D]: computed once per distinct
-    period, so a backtest of thousands of rows over a few hundred periods costs a few hundred calls."""
-    s = pd.to_datetime(pd.Series(starts)).dt.date.to_numpy()
-    e = pd.to_datetime(pd.Series(ends)).dt.date.to_numpy()
-    memo: dict[tuple, date] = {}
-    out = np.empty(len(s), dtype="datetime64[D]")
-    for i, pair in enumerate(zip(s, e)):
-        if pair not in memo:
-            memo[pair] = known_by(Period(*pair), freq)
-        out[i] = np.datetime64(memo[pair], "D")
-    return out
+    period and frequency in the process, so thousands of situations over the same few hundred periods (a report
+    over a whole chain) cost a few hundred calls."""
+    s = pd.to_datetime(pd.Series(starts)).to_numpy("datetime64[D]")
+    e = pd.to_datetime(pd.Series(ends)).to_numpy("datetime64[D]")
+    if not len(s):
+        return np.empty(0, dtype="datetime64[D]")
+    pairs, inverse = np.unique(np.stack([s.astype("int64"), e.astype("int64")], axis=1), axis=0,
+                               return_inverse=True)
+    values = np.empty(len(pairs), dtype="datetime64[D]")
+    for k, (a, b) in enumerate(pairs):
+        key = (int(a), int(b), freq)
+        if key not in _KNOWN:
+            start, end = (np.datetime64(int(v), "D").astype(object) for v in (a, b))
+            _KNOWN[key] = np.datetime64(known_by(Period(start, end), freq), "D")
+        values[k] = _KNOWN[key]
+    return values[np.asarray(inverse).reshape(-1)]
