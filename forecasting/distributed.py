@@ -124,11 +124,16 @@ def _spark(address: str | None, workers: int):
 
     if shutil.which("java") is None:
         raise EngineError("engine 'spark' needs a Java runtime (Debian: apt-get install default-jre-headless)")
+    import os
+
     from pyspark.sql import SparkSession
 
+    if not address:  # local Python workers run this interpreter (PATH's python3 may lack pandas and statsforecast):
+        # pyspark reads PYSPARK_PYTHON when its context starts (the spark.pyspark.python setting is not seen by
+        # local workers); a value the user set is kept
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.master(address or f"local[{workers}]").appName("trendcast")
-    if not address:  # local workers run this interpreter (PATH's python3 may lack pandas and statsforecast)
-        builder = builder.config("spark.pyspark.python", sys.executable)
     spark = (builder
              .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(2 * workers))
              .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
