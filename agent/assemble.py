@@ -29,7 +29,9 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
     bounds move with it (the raw variants of eval). With it, pct is the *proposal*: the change applied is the
     trusted one and the 80/95 % bounds come from the record's own past errors (forecasting.conformal), widened on
     either side by recent breaks (`ext`: Situation.break_extent, agent.carry.break_extents). `floor` (0 for data
-    that is never negative, `floor_of`): the total and bounds are raised to it where below."""
+    that is never negative, `floor_of`): the total and bounds are raised to it where below. A baseline whose total
+    is not positive (a department clipped to 0) has no log-scale spread: its own bounds move with the applied
+    change instead, so the answer never carries NaN bounds."""
     from trendcast.forecasting import conformal
     from trendcast.forecasting.adjust import apply_adjustment, direction
     from trendcast.forecasting.comparisons import pct_change
@@ -42,7 +44,10 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
         applied = learned.applied(pct)
         total = baseline.total * (1.0 + applied / 100.0)
         sigma = conformal.log_sigma(baseline.total, baseline.lo_80, baseline.hi_80)
-        f = {"total": total, **conformal.bounds(total, sigma, math.log1p(applied / 100.0), learned.q, ext)}
+        if math.isfinite(sigma):
+            f = {"total": total, **conformal.bounds(total, sigma, math.log1p(applied / 100.0), learned.q, ext)}
+        else:
+            f = apply_adjustment(baseline, applied)
     f, _ = conformal.clip_at(f, floor)
     vs_last = pct_change(f["total"], last_total)
     return ForecastOut(total=f["total"], lo_80=f["lo_80"], hi_80=f["hi_80"], lo_95=f["lo_95"], hi_95=f["hi_95"],

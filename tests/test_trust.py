@@ -99,3 +99,18 @@ def test_a_break_widens_its_own_side_only():
     # a score is measured against the width of the side the actual fell on
     s = conformal.scores([50.0, 150.0], [100.0, 100.0], 0.1, 0.0, math.log(2), 0.0)
     assert s[0] == pytest.approx(math.log(2) / (0.1 + math.log(2))) and s[1] == pytest.approx(math.log(1.5) / 0.1)
+
+
+def test_a_baseline_clipped_to_zero_keeps_finite_bounds():
+    """A department whose baseline total is 0 (members negative, clipped): no log-scale spread to read, so its own
+    bounds move with the applied change — never NaN (a report.json with NaN bounds could not be read back)."""
+    from trendcast.agent.assemble import adjusted_forecast
+
+    class Zero:
+        total, lo_80, hi_80, lo_95, hi_95 = 0.0, 0.0, 1372.5, 0.0, 2184.5
+
+    f = adjusted_forecast(Zero, -20.0, last_total=40.0, last_year_total=None, flat_band_pct=1.0,
+                          learned=prior_only("carry"), floor=0.0)
+    assert f.total == 0.0 and (f.lo_80, f.lo_95) == (0.0, 0.0)
+    assert f.hi_80 == pytest.approx(1372.5 * 0.8) and f.hi_95 == pytest.approx(2184.5 * 0.8)
+    assert f.direction == "down"
