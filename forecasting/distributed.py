@@ -96,7 +96,15 @@ def _dask(address: str | None, workers: int):
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=40) as cluster, Client(cluster, set_as_default=True) as client:
+        client.run(_quiet_worker)  # workers we started print nothing on the user's console
         yield client
+
+
+def _quiet_worker() -> None:
+    """On a worker: no pandas deprecation lines from dask's groupby-apply (fugue's partitioning: not ours to fix)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 @contextlib.contextmanager

@@ -87,3 +87,24 @@ def test_an_unreachable_scheduler_is_one_line_exit_2(ws):
     assert r.exit_code == 2, r.output
     assert r.output.startswith("Error: no Dask scheduler at tcp://127.0.0.1:9")
     assert len(r.output.strip().splitlines()) == 1 and not (ws / "unreachable").exists()
+
+
+@pytest.mark.slow
+def test_a_local_cluster_prints_nothing_on_the_console(capfd):
+    """Workers we start inherit the console: dask's groupby-apply deprecation lines (one per partition) must not
+    reach it, and the forecast is the local one."""
+    import numpy as np
+    from statsforecast import StatsForecast
+    from statsforecast.models import Naive
+
+    from trendcast.forecasting.distributed import Session, engine_session, forecast
+
+    df = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 20), "y": np.arange(40.0),
+                       "ds": list(pd.date_range("2020-01-01", periods=20, freq="MS")) * 2})
+    sf = StatsForecast(models=[Naive()], freq="MS")
+    local = forecast(sf, df, Session("local", 1), h=2)
+    with engine_session("dask", None, 2) as session:
+        got = forecast(sf, df, session, h=2)
+    pd.testing.assert_frame_equal(local.reset_index(drop=True), got.reset_index(drop=True), check_dtype=False)
+    err = capfd.readouterr().err
+    assert "FutureWarning" not in err and "Warning" not in err, err[-2000:]
