@@ -103,7 +103,9 @@ def logs(ctx, limit, as_json, wide):
     """Show the most recent LLM calls (prompt, reply, latency, tokens, errors)."""
     from trendcast.agent.workspace import calllog
 
-    rows = calllog(settings_of(ctx)).recent(limit)
+    settings = settings_of(ctx)
+    # no call log yet: nothing to show, and a read-only command creates no llm.sqlite
+    rows = calllog(settings).recent(limit) if settings.llm_db.exists() else []
     if as_json:
         emit_json(rows)
         return

@@ -104,6 +104,7 @@ def test_an_empty_workspace_says_how_to_fill_it(tmp_path):
     logs = tc(home, "logs")
     assert "no LLM calls logged yet" in logs and max(len(line) for line in logs.splitlines()) <= 80
     assert json.loads(tc(home, "logs", "--json")) == []
+    assert not (home / "llm.sqlite").exists()  # reading the log creates none
 
 
 def test_wrap_id_breaks_after_hyphens_and_keeps_short_ids():
