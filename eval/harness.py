@@ -126,7 +126,7 @@ def run_suite(suite: Suite, settings, run_dir: Path, *, resume: bool = False,
         workspace_settings = settings  # the registry is the user's workspace's, not a files suite's own workspace
         settings = run_settings(settings, suite, opts.echo)
         run = _baselines(suite, settings, run_dir, session, opts)
-    return _finish(suite, settings, workspace_settings, run_dir, meta, t0, opts, *run)
+        return _finish(suite, settings, workspace_settings, run_dir, meta, t0, opts, session, *run)
 
 
 def _baselines(suite: Suite, settings, run_dir: Path, session, opts: RunOptions):
@@ -154,12 +154,12 @@ def _baselines(suite: Suite, settings, run_dir: Path, session, opts: RunOptions)
     return store, all_series, panel, freq, excluded, base
 
 
-def _finish(suite, settings, workspace_settings, run_dir, meta, t0, opts, store, all_series, panel, freq, excluded,
-            base) -> Path:
+def _finish(suite, settings, workspace_settings, run_dir, meta, t0, opts, session, store, all_series, panel, freq,
+            excluded, base) -> Path:
     from trendcast.eval.report import write_artifacts
 
     base = rolling_combined(base, list(suite.baseline.models), freq)
-    cells = _variant_cells(suite, settings, store, all_series, base, run_dir, opts)
+    cells = _variant_cells(suite, settings, store, all_series, base, run_dir, opts, session)
     cells, trust = add_trusted(cells, base, suite, freq, settings.flat_band_pct)
     panel_used = panel[panel["ds"] <= base["period_end"].max()]
     write_artifacts(run_dir, suite, settings, meta=meta, base=base, cells=cells, panel=panel_used, freq=freq,
@@ -173,9 +173,11 @@ def _finish(suite, settings, workspace_settings, run_dir, meta, t0, opts, store,
     return run_dir
 
 
-def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: RunOptions) -> pd.DataFrame:
+def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: RunOptions,
+                   session=None) -> pd.DataFrame:
     """Every (variant, origin) part: read when already written, else computed and written. `series`: the
-    workspace's whole series table (past cases look at parents and siblings outside the suite too)."""
+    workspace's whole series table (past cases look at parents and siblings outside the suite too). On a
+    distributed `session` the past-case backtests are computed on its workers first (agent.backtest_warm)."""
     origins = sorted(base["origin"].unique())
     parts, todo = [], []
     for origin in origins:
@@ -193,6 +195,11 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
         freq = str(series.set_index("unique_id").loc[base["unique_id"].iloc[0], "freq"])
         as_ofs = sorted(pd.Timestamp(o).date() for o, b in adjusted.items() if b)
         ids = sorted(base["unique_id"].unique())
+        if session is not None and session.distributed:
+            from trendcast.agent.backtest_warm import warm
+
+            opts.echo(f"past-case backtests on {session.describe()}")
+            warm(str(settings.sales_db), series, ids, freq, as_ofs, suite.horizon, session, session.workers)
         backtests = engine.precompute_backtests(store, series, ids, freq, as_ofs, suite.horizon)
         if suite.n_jobs > 1:
             from trendcast.eval.parallel import Preparer

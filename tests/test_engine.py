@@ -81,6 +81,33 @@ def test_dask_gives_the_local_baselines_and_leaderboard(runs):
                         est[k], rel=1e-9, abs=1e-12, nan_ok=True), (variant, group, metric, k)
 
 
+@pytest.mark.slow
+def test_past_case_backtests_on_the_workers_give_the_local_carry(ws):
+    """With an engine, the carry variant's past-case backtests are computed on its workers first
+    (agent.backtest_warm, into the store's situation cache): its cells are the local run's. Each run has a
+    workspace of its own, so neither reads backtests the other cached."""
+    from trendcast.agent import workspace
+    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.settings import Settings
+    from tests.conftest import MRTS_FILE
+
+    got = {}
+    for engine, jobs in (("local", "1"), ("dask", "2")):
+        home = ws / f"carry-home-{engine}"
+        workspace.ingest_sales(Settings(home=home), MRTS_FILE, mrts_mapping())
+        r = CliRunner().invoke(cli, ["--home", str(home), "eval", "run", str(ws / "tiny.yaml"), "--only", "carry",
+                                     "--engine", engine, "--jobs", jobs, "--out", str(ws / f"carry-{engine}")],
+                               catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        assert ("past-case backtests on dask scheduler" in r.output) == (engine == "dask"), r.output
+        got[engine] = pd.read_parquet(ws / f"carry-{engine}" / "cells.parquet").sort_values(
+            ["unique_id", "origin", "variant"], ignore_index=True)
+    a, b = got["local"], got["dask"]
+    assert set(a["variant"]) >= {"carry"} and len(a[a["variant"] == "carry"]) == 4 * 6
+    num = [c for c in a.columns if pd.api.types.is_float_dtype(a[c])]
+    pd.testing.assert_frame_equal(a[num], b[num], check_exact=False, rtol=1e-9, atol=1e-6)
+
+
 def test_an_unreachable_scheduler_is_one_line_exit_2(ws):
     r = tc(ws, "eval", "run", str(ws / "tiny.yaml"), "--quiet", "--only", "SeasonalNaive", "--engine", "dask",
            "--engine-address", "tcp://127.0.0.1:9", "--out", str(ws / "unreachable"))

@@ -10,8 +10,9 @@ report has more than BULK_MIN targets or the engine setting is not local:
    the cache. A target the bulk call cannot do (daily series with event regressors, a failed series) is left to
    `prepare`, which fits it itself.
 2. backtests (carry / analog / llm adjusters): the related series of every target, backtested into the sales
-   store's situation cache in chunks — on the Dask workers for engine dask (`client.map`), in local worker
-   processes otherwise — then read back in ONE `agent.casebook.precompute_backtests` call, passed to `prepare`.
+   store's situation cache in chunks by `agent.backtest_warm` — on the Dask workers for engine dask, in local
+   worker processes otherwise — then read back in ONE `agent.casebook.precompute_backtests` call, passed to
+   `prepare`.
    Cost, measured on the Walmart panel (3,376 weekly series, miss_origins' 239 origins of which ~30 inside the data):
    ~0.6 s per series, one AutoETS fit per refit anchor dominating, not the origins; so the origins are not cut.
 """
@@ -25,7 +26,6 @@ from trendcast.agent.resolve import Target
 from trendcast.agent.settings import Settings
 
 BULK_MIN = 200  # more targets than this (or an engine other than local): the bulk path
-CHUNKS_PER_WORKER = 8  # backtest tasks per worker
 
 
 def use_bulk(settings: Settings, targets: list[Target]) -> bool:
@@ -97,51 +97,19 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
 def _backtests(settings, series, targets, as_of, horizon, session, workers, progress):
     import pandas as pd
 
-    from trendcast.agent.casebook import backtest_series, miss_origins, precompute_backtests
-    from trendcast.agent.report.warm import _backtests as backtest_chunk
+    from trendcast.agent.backtest_warm import warm
+    from trendcast.agent.casebook import precompute_backtests
 
     by_freq: dict[str, list[Target]] = {}
     for t in targets:
         by_freq.setdefault(t.freq, []).append(t)
-    db = str(settings.sales_db)
-    chunks = []
     for freq, ts in by_freq.items():
-        ids = list(dict.fromkeys(i for t in ts for i in backtest_series(series, t.series_id)))
-        origins = miss_origins(as_of, horizon, freq)
-        n = max(1, min(len(ids), workers * CHUNKS_PER_WORKER))
-        chunks += [(db, ids[i::n], freq, origins, horizon) for i in range(n) if origins]
-    if progress is not None:
-        progress.phase(f"backtests ({len(chunks)} chunks, {session.describe()})", len(chunks))
-    _run_chunks(backtest_chunk, chunks, session, workers, progress)
+        warm(str(settings.sales_db), series, [t.series_id for t in ts], freq, [as_of], horizon, session, workers,
+             progress)
     store = workspace.sales_store(settings)
     parts = [precompute_backtests(store, series, [t.series_id for t in ts], freq, [as_of], horizon)
              for freq, ts in by_freq.items()]
     return pd.concat(parts, ignore_index=True) if parts else None
-
-
-def _run_chunks(fn, chunks, session, workers, progress) -> None:
-    """Each chunk's backtests into the situation cache: on the Dask workers, else in local worker processes. A
-    failed chunk is not an error here: precompute_backtests computes what is missing."""
-    if session.kind == "dask":
-        from dask.distributed import as_completed
-
-        futures = session.client.map(fn, *zip(*chunks), pure=False) if chunks else []
-        for _ in as_completed(futures):
-            if progress is not None:
-                progress.advance()
-        return
-    from concurrent.futures import as_completed as done
-
-    from trendcast.agent.workers import WorkerPool
-
-    with WorkerPool(max(1, workers)) as pool:
-        for fut in done([pool.submit(fn, *args) for args in chunks]):
-            try:
-                fut.result()
-            except Exception:
-                pass
-            if progress is not None:
-                progress.advance()
 
 
 def servers_down(results) -> list[str]:

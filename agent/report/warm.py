@@ -17,6 +17,7 @@ import os
 from concurrent.futures import as_completed
 
 from trendcast.agent import workspace
+from trendcast.agent.backtest_warm import backtest_chunk as _backtests
 from trendcast.agent.resolve import Target
 from trendcast.agent.settings import Settings
 from trendcast.agent.workers import WorkerPool
@@ -75,12 +76,3 @@ def _baseline(settings: Settings, target: Target, as_of: dt.date, horizon: str):
     except Exception:  # too little history: prepare() reports it
         return None
     return cached_baseline(settings, history, target.freq, resolve_period(horizon, as_of, target.freq), as_of)
-
-
-def _backtests(db: str, ids: list[str], freq: str, origins, horizon: str) -> None:
-    """Backtest these series into the store's situation cache, exactly as prepare()'s past cases would."""
-    from trendcast.agent.casebook import backtest
-    from trendcast.forecasting.store import SalesStore
-
-    backtest(SalesStore(db, lock_timeout_s=60.0), ids, freq, origins, horizon)
-    return None
