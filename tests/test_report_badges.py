@@ -114,3 +114,27 @@ def test_html_stays_small_per_category(tmp_path):
     print(f"HTML {per_category:,.0f} bytes per category, of which the chart {svg:,} bytes")
     assert per_category < 10_000 and svg < 2_500
     assert len(list((folder / "charts").glob("*.svg"))) == n
+
+
+def test_a_tiny_departments_huge_change_is_not_a_mover():
+    """Over a chain a department that sold 7.50 last month and is forecast at 3,952 (+52,000 %) tops any ranking by
+    change: the movers and each parent's biggest mover skip entries whose last period is under 5 % of the report's
+    median last period (agent.report.rollup.material); the summary still lists it."""
+    import pandas as pd
+
+    from trendcast.agent.report.rollup import material_floor, rollup
+
+    tiny = entry("S1/D59", "Store 1 / Dept 59", 52_000.0)
+    h = tiny.answer.history.model_copy(update={"last_period_total": 7.5})
+    tiny = tiny.model_copy(update={"answer": tiny.answer.model_copy(update={"history": h})})
+    big = [entry("S1/D1", "Store 1 / Dept 1", 12.0), entry("S1/D2", "Store 1 / Dept 2", -8.0),
+           entry("S1/D3", "Store 1 / Dept 3", 3.0)]
+    rep = make_report([tiny, *big], top_n=3)
+    assert material_floor(rep.entries) == 0.05 * 1000.0
+    assert rep.movers_up == ["S1/D1", "S1/D3"] and rep.movers_down == ["S1/D2"]
+    assert rep.ranking[0] == "S1/D59"  # the summary is every category, by change
+    series = pd.DataFrame({"unique_id": ["S1/D59", "S1/D1", "S1/D2", "S1/D3", "S1"],
+                           "parent_id": ["S1"] * 4 + [None], "name": ["d"] * 4 + ["Store 1"],
+                           "level": ["Dept"] * 4 + ["Store"]})
+    (row,) = rollup(rep.entries, series)
+    assert row.top_mover == "S1/D1" and row.categories == 4

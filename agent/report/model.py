@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, computed_field
 
 from trendcast.agent.answer import Answer
-from trendcast.agent.report.rollup import RollupRow
+from trendcast.agent.report.rollup import RollupRow, material, material_floor
 
 Status = Literal["ok", "break", "stale", "fallback", "failed"]
 # the badges an entry can carry, most severe first: its status is the first that applies, "ok" when none does
@@ -173,9 +173,12 @@ class Report(BaseModel):
         return sorted(known, key=lambda e: -e.change(basis)) + unknown
 
     def movers(self) -> tuple[list[Entry], list[Entry]]:
-        """The top_n biggest rises (change > 0) and the top_n biggest falls (change < 0), largest first."""
+        """The top_n biggest rises (change > 0) and the top_n biggest falls (change < 0), largest first, among the
+        material categories (`material`): over a chain, +50,000 % on a department that sold 7.50 last month is
+        noise, not a mover."""
         n, basis = self.top_n, self.rank_by
-        known = [(e.change(basis), e) for e in self.entries if e.change(basis) is not None]
+        floor = material_floor(self.entries)
+        known = [(e.change(basis), e) for e in self.entries if e.change(basis) is not None and material(e, floor)]
         up = [e for c, e in sorted(known, key=lambda ce: -ce[0]) if c > 0][:n]
         down = [e for c, e in sorted(known, key=lambda ce: ce[0]) if c < 0][:n]
         return up, down

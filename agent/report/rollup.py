@@ -1,6 +1,7 @@
 """The report's roll-up: entries grouped by their parent series (a Walmart store for its departments), per parent
 the sums of baseline and adjusted forecast, the change vs the summed last period, the badge counts and the
-biggest mover inside (by the adjusted forecast's change, as the report's movers rank).
+biggest mover inside (by the adjusted forecast's change, as the report's movers rank, among the material entries:
+`material`).
 
 Sums are over the entries that have an answer; `last_period_total` sums only those whose last period is known,
 and `change_pct` compares the forecast of those same entries with it (so a department without a last period does
@@ -28,6 +29,26 @@ class RollupRow(BaseModel):
     top_mover_change_pct: float | None = None
 
 
+MATERIAL_SHARE = 0.05  # a mover's last period is at least this share of the report's median last period
+
+
+def material_floor(entries) -> float:
+    """The smallest last-period total a mover may have: MATERIAL_SHARE of the median over the entries that have one
+    (0 when none has)."""
+    import statistics
+
+    lasts = [e.answer.history.last_period_total for e in entries
+             if e.answer is not None and e.answer.history.last_period_total]
+    return MATERIAL_SHARE * statistics.median(lasts) if lasts else 0.0
+
+
+def material(entry, floor: float) -> bool:
+    """Whether the entry's last period is big enough for its change to rank (entries without one rank as before:
+    their change is vs last year)."""
+    last = entry.answer.history.last_period_total if entry.answer is not None else None
+    return not last or last >= floor
+
+
 def rollup(entries, series) -> list[RollupRow]:
     """One row per parent of the entries (`series`: SalesStore.series(), for parent ids and names), in the
     order of the parents' ids; parents with the biggest |change| are not re-sorted (the table is a lookup)."""
@@ -40,15 +61,17 @@ def rollup(entries, series) -> list[RollupRow]:
         p = parent_of.get(e.series_id)
         if isinstance(p, str) and p:
             groups.setdefault(p, []).append(e)
-    return [_row(p, name_of.get(p, p), es) for p, es in sorted(groups.items(), key=lambda kv: _natural(kv[0]))]
+    floor = material_floor(entries)  # the report's movers rule: a tiny department's +50,000 % is not the mover
+    return [_row(p, name_of.get(p, p), es, floor)
+            for p, es in sorted(groups.items(), key=lambda kv: _natural(kv[0]))]
 
 
-def _row(parent: str, name: str, entries) -> RollupRow:
+def _row(parent: str, name: str, entries, floor: float = 0.0) -> RollupRow:
     ok = [e for e in entries if e.answer is not None]
     known = [e for e in ok if e.answer.history.last_period_total]
     last = sum(e.answer.history.last_period_total for e in known) if known else None
     fc_known = sum(e.answer.forecast.total for e in known)
-    moves = [(abs(c), c, e) for e in ok if (c := e.change()) is not None]
+    moves = [(abs(c), c, e) for e in ok if (c := e.change()) is not None and material(e, floor)]
     top = max(moves, key=lambda m: m[0]) if moves else None
     return RollupRow(
         parent_id=parent, name=name, categories=len(entries), failed=len(entries) - len(ok),
