@@ -21,7 +21,7 @@ RECENT = 36  # history points an answer carries for sparklines and charts
 
 def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_year_total: float | None,
                       flat_band_pct: float, learned=None, ext: tuple[float, float] = (0.0, 0.0),
-                      floor: float | None = None) -> ForecastOut:
+                      floor: float | None = None, ceiling: float | None = None) -> ForecastOut:
     """The forecast: the baseline's total times (1 + pct / 100), its change against the comparison totals (None
     when unknown) and its direction (None when the last period is unknown).
 
@@ -31,7 +31,8 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
     either side by recent breaks (`ext`: Situation.break_extent, agent.carry.break_extents). `floor` (0 for data
     that is never negative, `floor_of`): the total and bounds are raised to it where below. A baseline whose total
     is not positive (a department clipped to 0) has no log-scale spread: its own bounds move with the applied
-    change instead, so the answer never carries NaN bounds."""
+    change instead, so the answer never carries NaN bounds. `ceiling` (`ceiling_of`): no bound above it (nor
+    below the total)."""
     from trendcast.forecasting import conformal
     from trendcast.forecasting.adjust import apply_adjustment, direction
     from trendcast.forecasting.comparisons import pct_change
@@ -49,6 +50,9 @@ def adjusted_forecast(baseline, pct: float, *, last_total: float | None, last_ye
         else:
             f = apply_adjustment(baseline, applied)
     f, _ = conformal.clip_at(f, floor)
+    if ceiling is not None:
+        top = max(ceiling, f["total"])
+        f = {k: (min(v, top) if k != "total" else v) for k, v in f.items()}
     vs_last = pct_change(f["total"], last_total)
     return ForecastOut(total=f["total"], lo_80=f["lo_80"], hi_80=f["hi_80"], lo_95=f["lo_95"], hi_95=f["hi_95"],
                        change_vs_last_period_pct=vs_last,
@@ -62,13 +66,29 @@ def floor_of(history) -> float | None:
     return 0.0 if y is not None and float(y.min()) >= 0 else None
 
 
-def situation_forecast(sit, adj: AdjustmentResult, settings: Settings, *, clip: bool = True) -> ForecastOut:
+CEILING_FACTOR = 10.0  # no bound above this many times the series' largest step, times the period's steps
+
+
+def ceiling_of(history, steps: int) -> float | None:
+    """CEILING_FACTOR x the largest value the history ever had x the period's steps: bounds above it say nothing
+    (a sparse Walmart department's log-scale spread once put its 95 % bound at 2e30 on a forecast of 4). None for a
+    history with no positive value."""
+    if history is None or not len(history):
+        return None
+    top = float(history["y"].max())
+    return CEILING_FACTOR * top * max(int(steps), 1) if top > 0 else None
+
+
+def situation_forecast(sit, adj: AdjustmentResult, settings: Settings, *, clip: bool = True,
+                       cap: bool = True) -> ForecastOut:
     """`adjusted_forecast` for a prepared situation (trusted when the result carries its record's trust), clipped
-    at 0 for non-negative history unless `clip` is False."""
+    at 0 for non-negative history unless `clip` is False, bounds capped at `ceiling_of` unless `cap` is False."""
     pct = adj.pct if adj.trust is None else adj.proposed_pct
+    steps = getattr(sit.baseline, "steps", None)
     return adjusted_forecast(sit.baseline, pct, last_total=sit.last_period_total,
                              last_year_total=sit.same_period_last_year, flat_band_pct=settings.flat_band_pct,
-                             learned=adj.trust, ext=sit.break_extent, floor=floor_of(sit.history) if clip else None)
+                             learned=adj.trust, ext=sit.break_extent, floor=floor_of(sit.history) if clip else None,
+                             ceiling=ceiling_of(sit.history, 0 if steps is None else len(steps)) if cap else None)
 
 
 
@@ -114,8 +134,10 @@ def _clipped(sit, adj: AdjustmentResult, settings: Settings, forecast: ForecastO
     b = sit.baseline
     base, base_clipped = conformal.clip_at({k: getattr(b, k) for k in ("total", *BOUNDS)}, floor_of(sit.history))
     raw = situation_forecast(sit, adj, settings, clip=False)
-    f_clipped = [k for k in ("total", *BOUNDS) if getattr(raw, k) != getattr(forecast, k)]
-    return base, clipped_warning(base_clipped, f_clipped)
+    f_clipped = [k for k in ("total", *BOUNDS) if getattr(raw, k) != getattr(forecast, k) and getattr(raw, k) < 0]
+    uncapped = situation_forecast(sit, adj, settings, cap=False)
+    capped = [k for k in BOUNDS if getattr(uncapped, k) != getattr(forecast, k)]
+    return base, clipped_warning(base_clipped, f_clipped, capped, CEILING_FACTOR)
 
 
 def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:

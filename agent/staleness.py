@@ -97,12 +97,17 @@ BOUND_NAMES = {"total": "point forecast", "lo_80": "80 % lower bound", "lo_95": 
                "hi_80": "80 % upper bound", "hi_95": "95 % upper bound"}
 
 
-def clipped_warning(baseline_clipped: list[str], forecast_clipped: list[str]) -> WarningOut | None:
-    """`interval_clipped` naming what was raised to 0 (the data is non-negative)."""
+def clipped_warning(baseline_clipped: list[str], forecast_clipped: list[str],
+                    forecast_capped: list[str] = (), factor: float | None = None) -> WarningOut | None:
+    """`interval_clipped` naming what was raised to 0 (the data is non-negative) and which bounds were capped at
+    `factor` x the series' largest value per step (agent.assemble.ceiling_of)."""
     parts = []
     for what, names in (("forecast", forecast_clipped), ("baseline", baseline_clipped)):
         if names:
             parts.append(f"{what} {', '.join(BOUND_NAMES.get(n, n) for n in names)}")
-    if not parts:
-        return None
-    return warn(INTERVAL_CLIPPED, f"{'; '.join(parts)} clipped at 0 (the data is never negative)")
+    text = f"{'; '.join(parts)} clipped at 0 (the data is never negative)" if parts else ""
+    if forecast_capped:
+        cap = (f"forecast {', '.join(BOUND_NAMES.get(n, n) for n in forecast_capped)} capped at "
+               f"{factor:g}x the series' largest value per step (its spread is too wide to bound it)")
+        text = f"{text}; {cap}" if text else cap
+    return warn(INTERVAL_CLIPPED, text) if text else None

@@ -114,3 +114,34 @@ def test_a_baseline_clipped_to_zero_keeps_finite_bounds():
     assert f.total == 0.0 and (f.lo_80, f.lo_95) == (0.0, 0.0)
     assert f.hi_80 == pytest.approx(1372.5 * 0.8) and f.hi_95 == pytest.approx(2184.5 * 0.8)
     assert f.direction == "down"
+
+
+def test_bounds_are_capped_at_ten_times_the_largest_step_and_say_so():
+    """A sparse department's log-scale spread (sigma and break extents of several log units) once put its 95 %
+    bound at 2e30 on a forecast of 4: bounds stop at CEILING_FACTOR x the largest value per step x the period's
+    steps, the answer says which were capped, and an ordinary series is untouched."""
+    import types
+
+    from trendcast.agent.assemble import CEILING_FACTOR, _clipped, situation_forecast
+    from trendcast.agent.settings import Settings
+
+    class Sparse:
+        total, lo_80, hi_80, lo_95, hi_95 = 4.0, 0.01, 400.0, 0.001, 4000.0
+        steps = [0] * 4  # a 4-week period
+
+    history = pd.DataFrame({"ds": pd.date_range("2012-01-06", periods=40, freq="W-FRI"),
+                            "y": [0.0, 12.0, 3.0, 40.0] * 10})
+    sit = types.SimpleNamespace(baseline=Sparse, history=history, last_period_total=20.0,
+                                same_period_last_year=None, break_extent=(6.0, 6.0))
+    adj = types.SimpleNamespace(pct=0.0, proposed_pct=0.0, trust=prior_only("carry"))
+    settings = Settings()
+    uncapped = situation_forecast(sit, adj, settings, cap=False)
+    assert uncapped.hi_95 > 1e9  # what it was
+    f = situation_forecast(sit, adj, settings)
+    assert f.hi_95 == f.hi_80 == CEILING_FACTOR * 40.0 * 4 and f.total == 4.0 and f.lo_95 == uncapped.lo_95
+    _, w = _clipped(sit, adj, settings, f)
+    assert w.code == "interval_clipped" and "95 % upper bound" in w.message and "capped at 10x" in w.message
+    ordinary = types.SimpleNamespace(**{**vars(sit), "break_extent": (0.0, 0.0)})
+    ordinary.baseline = type("B", (), {"total": 100.0, "lo_80": 90.0, "hi_80": 110.0, "lo_95": 85.0, "hi_95": 118.0,
+                                       "steps": [0] * 4})
+    assert situation_forecast(ordinary, adj, settings) == situation_forecast(ordinary, adj, settings, cap=False)
