@@ -28,6 +28,7 @@ from trendcast.forecasting.errors import InputError
 ENGINES = ("local", "dask", "ray", "spark")
 EXTRA = {"dask": "dask", "ray": "ray", "spark": "spark"}  # pip install 'trendcast[<extra>]'
 MODULE = {"dask": "dask.distributed", "ray": "ray", "spark": "pyspark"}
+PYSPARK_DEFAULT_PYTHON = "python3"  # pyspark's worker interpreter when PYSPARK_PYTHON is not set
 PARTITIONS_PER_WORKER = 2  # frame partitions per worker: fugue repartitions by unique_id anyway
 
 
@@ -132,19 +133,17 @@ def _spark(address: str | None, workers: int):
 
     if shutil.which("java") is None:
         raise EngineError("engine 'spark' needs a Java runtime (Debian: apt-get install default-jre-headless)")
-    import os
-
     from pyspark.sql import SparkSession
 
-    if not address:  # local Python workers run this interpreter (PATH's python3 may lack pandas and statsforecast):
-        # pyspark reads PYSPARK_PYTHON when its context starts (the spark.pyspark.python setting is not seen by
-        # local workers); a value the user set is kept
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.master(address or f"local[{workers}]").appName("trendcast")
     spark = (builder
              .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", str(2 * workers))
              .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    if not address and spark.sparkContext.pythonExec == PYSPARK_DEFAULT_PYTHON:
+        # local Python workers run this interpreter (PATH's python3 may lack pandas and statsforecast): every Python
+        # function shipped to them names the context's pythonExec, which pyspark took from PYSPARK_PYTHON (kept when
+        # the user set it) or its default; the spark.pyspark.python setting is not seen by local workers
+        spark.sparkContext.pythonExec = sys.executable
     try:
         yield spark
     finally:

@@ -170,7 +170,8 @@ def test_timeout_stays_within_budget(openai_server):
     elapsed = time.monotonic() - started
     assert not res.ok and res.status == "timeout"
     assert elapsed < settings.budget_s + 0.5
-    assert "did not answer within 0.4s" in res.error
+    # the last try ends by its own 0.4 s timeout or, on a loaded machine, by the budget running out first
+    assert "did not answer within 0.4s" in res.error or "LLM time budget of 1.5s used up" in res.error, res.error
     assert res.calls >= 2 and log.counts()["failed_requests"] == 1
 
 
