@@ -13,20 +13,24 @@ from __future__ import annotations
 import datetime as dt
 
 from trendcast.agent import workspace
-from trendcast.agent.adjusters import AdjustmentResult, get_adjuster
-from trendcast.agent.answer import Answer
-from trendcast.agent.assemble import adjusted_forecast, assemble, situation_forecast, trusted_forecast
-from trendcast.agent.casebook import case_origins, case_series, precompute_backtests
-from trendcast.agent.evidence import EvidenceSearch
-from trendcast.agent.question import QuestionError, parse_question
-from trendcast.agent.record import RECORD_COLUMNS, finished_runs, known_rows, run_cells, workspace_record
-from trendcast.agent.trust import learn as learn_trust
-from trendcast.agent.trust import record_key
-from trendcast.agent.resolve import Target, resolve_category
+from trendcast.agent.llm.calllog import CallLog, utc_now
+from trendcast.agent.llm.redact import public_url, redact_json
+from trendcast.agent.situation.backtest_warm import warm as warm_backtests
+from trendcast.agent.adjusters.registry import AdjustmentResult, get_adjuster
+from trendcast.agent.answer.model import Answer
+from trendcast.agent.answer.assemble import adjusted_forecast, assemble, situation_forecast, trusted_forecast
+from trendcast.agent.situation.casebook import case_origins, case_series, precompute_backtests
+from trendcast.agent.evidence.search import EvidenceSearch
+from trendcast.agent.question.parse import QuestionError, parse_question
+from trendcast.agent.trust.record import RECORD_COLUMNS, finished_runs, known_rows, run_cells, workspace_record
+from trendcast.agent.trust.learn import learn as learn_trust
+from trendcast.agent.trust.learn import record_key
+from trendcast.agent.question.resolve import Target, resolve_category
 from trendcast.agent.settings import Settings
-from trendcast.agent.situation import Situation, cached_baseline, observed_history, prepare
+from trendcast.agent.situation.build import Situation, cached_baseline, observed_history, prepare
 
-__all__ = ["RECORD_COLUMNS", "AdjustmentResult", "Answer", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
+__all__ = ["RECORD_COLUMNS", "AdjustmentResult", "Answer", "CallLog", "public_url", "redact_json", "utc_now",
+           "warm_backtests", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
            "answer_batch", "assemble", "cached_baseline", "case_origins", "case_series", "choose_adjuster",
            "finished_runs", "get_adjuster", "known_rows", "learn_trust", "observed_history", "precompute_backtests", "prepare",
            "record_key", "run_cells", "semantic_matcher", "situation_forecast", "target_by_id", "trusted_forecast", "workspace_record"]
@@ -56,7 +60,7 @@ def answer_batch(settings: Settings, targets: list[Target], *, as_of: dt.date | 
             for t in targets]
     t0 = time.perf_counter()
     results = get_adjuster(name, settings, **deps).adjust_many(sits, progress=progress)
-    from trendcast.agent.record import apply_trust
+    from trendcast.agent.trust.record import apply_trust
 
     apply_trust(settings, sits, results)
     for s in sits:

@@ -31,8 +31,9 @@ def register_leaf_errors() -> None:
     from trendcast.forecasting.errors import InputError as SalesInputError
     from trendcast.prompts.spec import PromptError
     from trendcast.retrieval.errors import RetrievalError
+    from trendcast.common.stores import StoreBusyError
 
-    for cls in (SalesInputError, RetrievalError, PromptError):
+    for cls in (SalesInputError, RetrievalError, PromptError, StoreBusyError):
         UserError.register(cls)
     _registered = True
 

@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--refit-every", type=int, default=6)
     args = ap.parse_args()
 
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.eval.cells import compute_baselines, plan_grid
     from trendcast.eval.suite import Suite
     from trendcast.forecasting.baseline import forecast_period

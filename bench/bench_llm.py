@@ -50,7 +50,7 @@ AS_OFS = (dt.date(2020, 3, 31), dt.date(2019, 11, 30), dt.date(2020, 6, 30))
 def situations(settings, n: int) -> list:
     """n situations: (category, as-of) pairs taken round-robin so that a few already cover every category and month."""
     from trendcast.agent import engine, workspace
-
+    
     store = workspace.sales_store(settings)
     series = store.series()
     search = engine.EvidenceSearch(settings)
@@ -140,7 +140,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
 
-    from trendcast.agent.llm_adjuster import LLMAdjuster
+    from trendcast.agent.adjusters.llm import LLMAdjuster
     from trendcast.agent.settings import LLMSettings, Settings
 
     if not (args.home / "index" / "manifest.json").exists():

@@ -27,7 +27,7 @@ from openai_server import OpenAIServer, adjustment_reply, closed_port_url, sleep
 
 
 def requests(n: int) -> list:
-    from trendcast.agent.llm import adjustment_request
+    from trendcast.agent.adjusters.llm_request import adjustment_request
 
     return [adjustment_request([{"role": "user", "content": f"How will series {k} trend? Evidence ids you may "
                                                             "cite: D1"}], ["D1"], min_pct=-50, max_pct=50,

@@ -107,7 +107,7 @@ def ingest(store_path: Path, path: Path, mapping) -> "object":
 
 
 def mrts_workload(tmp: Path, n_origins: int):
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.eval.cells import plan_grid, select_series
     from trendcast.eval.suite import load_suite
 

@@ -125,7 +125,7 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     from trendcast.forecasting.baseline import captured_warnings
 
     kwargs = dict(h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
-    with captured_warnings([]):  # numpy's divide-by-zero on short series: not for the terminal (workers: agent.workers)
+    with captured_warnings([]):  # numpy's divide-by-zero on short series: not for the terminal (workers: trendcast.common.processes)
         if session is not None and session.distributed:
             from trendcast.forecasting.distributed import cross_validation
 
@@ -153,13 +153,13 @@ def _pad_to(df: pd.DataFrame, end: pd.Timestamp, freq: str) -> pd.DataFrame:
 
 @functools.cache
 def statsforecast_class():
-    """StatsForecast whose own worker pools (n_jobs > 1: a multiprocessing.Pool per call) are agent.workers'
+    """StatsForecast whose own worker pools (n_jobs > 1: a multiprocessing.Pool per call) are trendcast.common.processes'
     fork_pool: the workers die with this process and ignore Ctrl-C, and the pool's `with` terminates them when an
     interrupt unwinds the call. StatsForecast builds every pool through `_get_pool`; tests/test_faults_processes.py
     checks that it still does."""
     from statsforecast import StatsForecast
 
-    from trendcast.agent.workers import fork_pool
+    from trendcast.common.processes import fork_pool
 
     class _StatsForecast(StatsForecast):
         def _get_pool(self):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from trendcast.agent.cli import CLIUserError, emit_json, settings_of
+from trendcast.agent.cli.base import CLIUserError, emit_json, settings_of
 
 
 @click.group("eval")
@@ -60,7 +60,7 @@ def _progress(enabled: bool):
 def run_cmd(ctx, suite, out, resume_dir, only, skip, blind, blind_shift, llm_url, llm_model, no_cache, jobs, engine,
             engine_address, quiet):
     """Run SUITE (a YAML file or a shipped suite name, see `trendcast eval list --suites`)."""
-    from trendcast.agent.workers import Interrupted, interrupts
+    from trendcast.common.processes import Interrupted, interrupts
     from trendcast.eval.harness import RunOptions, new_run_dir, run_suite
     from trendcast.eval.suite import load_suite
 

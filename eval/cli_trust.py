@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from trendcast.agent.cli import emit_json, settings_of
+from trendcast.agent.cli.base import emit_json, settings_of
 
 
 @click.command("trust")

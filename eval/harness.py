@@ -60,7 +60,7 @@ def start_run(run_dir: Path, suite: Suite, opts: RunOptions, resume: bool) -> di
     if run_dir.exists() and any(run_dir.iterdir()):
         raise SuiteError(f"{run_dir}: folder exists and is not empty (use --resume to continue a run)")
     run_dir.mkdir(parents=True, exist_ok=True)
-    from trendcast.agent.llm.redact import redact_json  # a model.url in the suite may carry a credential
+    from trendcast.agent.engine import redact_json  # a model.url in the suite may carry a credential
 
     (run_dir / "suite.yaml").write_text(yaml.safe_dump(redact_json(suite.model_dump(mode="json")), sort_keys=False))
     meta = {"run_id": run_dir.name, "suite": suite.id, "fingerprint": suite.fingerprint(),
@@ -190,13 +190,13 @@ def _variant_cells(suite, settings, store, series, base, run_dir: Path, opts: Ru
     search, backtests, preparer = None, None, None
     if any(adjusted.values()):
         from trendcast.agent import engine
-
+        
         opts.echo("past cases: one backtest of the related series for every origin")
         freq = str(series.set_index("unique_id").loc[base["unique_id"].iloc[0], "freq"])
         as_ofs = sorted(pd.Timestamp(o).date() for o, b in adjusted.items() if b)
         ids = sorted(base["unique_id"].unique())
         if session is not None and session.distributed:
-            from trendcast.agent.backtest_warm import warm
+            from trendcast.agent.engine import warm_backtests as warm
 
             opts.echo(f"past-case backtests on {session.describe()}")
             warm(str(settings.sales_db), series, ids, freq, as_ofs, suite.horizon, session, session.workers)

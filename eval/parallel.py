@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trendcast.agent.workers import WorkerPool
+from trendcast.common.processes import WorkerPool
 
 _WORKER: dict = {}
 
@@ -57,7 +57,7 @@ def worker_home(settings, scratch: Path):
 def _init(settings, scratch: Path, series: pd.DataFrame, target_ids: list[str], freq: str, as_ofs,
           horizon: str) -> None:
     from trendcast.agent import engine, workspace
-
+    
     settings = worker_home(settings, scratch)
     store = workspace.sales_store(settings)
     _WORKER.update(settings=settings, series=series, horizon=horizon, search=engine.EvidenceSearch(settings),
@@ -82,7 +82,7 @@ class Preparer:
         embed_queries_once(settings, names)
         self.scratch = Path(scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
-        # spawned workers that die with this process (agent.workers); close(abort=True) terminates them
+        # spawned workers that die with this process (trendcast.common.processes); close(abort=True) terminates them
         self.pool = WorkerPool(n_jobs, initializer=_init,
                                initargs=(settings, self.scratch, series, target_ids, freq, as_ofs, horizon))
         self.futures: dict = {}

@@ -171,13 +171,13 @@ def _iso(values) -> list[str]:
 
 def _names(settings) -> pd.DataFrame:
     from trendcast.agent import workspace
-
+    
     return workspace.sales_store(settings).series()[["unique_id", "name", "level"]]
 
 
 def _datasets(settings) -> dict:
     from trendcast.agent import workspace
-
+    
     d = workspace.sales_store(settings).datasets()
     return {str(r.name): {"file": r.file, "file_hash": r.file_hash} for r in d.itertuples(index=False)}
 
@@ -218,13 +218,13 @@ def git_info() -> dict:
 
 
 def _public(url: str | None) -> str | None:
-    from trendcast.agent.llm.redact import public_url
+    from trendcast.agent.engine import public_url
 
     return public_url(url)
 
 
 def _redacted(results: dict) -> dict:
     """results with no credential in any URL (a suite's model.url may carry one)."""
-    from trendcast.agent.llm.redact import redact_json
+    from trendcast.agent.engine import redact_json
 
     return redact_json(results)

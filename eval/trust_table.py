@@ -20,7 +20,7 @@ from trendcast.eval.significance import resample_weights, skill_ci
 def all_records(settings, freq: str | None = None) -> pd.DataFrame:
     """Every key's record rows from the workspace's finished runs (keys `none` left out)."""
     from trendcast.agent import engine
-
+    
     parts = [c[c["key"] != "none"] for c in engine.run_cells(settings.home)]
     if not parts:
         return pd.DataFrame(columns=engine.RECORD_COLUMNS)
@@ -33,7 +33,7 @@ def trust_rows(settings, *, as_of: dt.date | None = None, freq: str = "MS", resa
                seed: int = 0) -> list[dict]:
     """One row per key: record size, trust now (fitted on rows known at as_of, default: all), FVA raw and trusted."""
     from trendcast.agent import engine
-
+    
     rows = all_records(settings)
     if as_of is not None:
         rows = engine.known_rows(rows, freq, as_of)
@@ -60,7 +60,7 @@ def trust_rows(settings, *, as_of: dt.date | None = None, freq: str = "MS", resa
 def _trusted_pct(rec: pd.DataFrame, key: str, freq: str) -> np.ndarray:
     """Each row's proposal weighed by the trust fitted on the rows known at its origin."""
     from trendcast.agent import engine
-
+    
     out = np.empty(len(rec))
     for origin, idx in rec.groupby("origin").groups.items():
         past = engine.known_rows(rec[rec["origin"] < origin], freq, pd.Timestamp(origin).date())

@@ -25,7 +25,7 @@ def add_trusted(cells: pd.DataFrame, base: pd.DataFrame, suite, freq: str, flat_
     """(cells with a `+trust` variant per adjusted variant, the trust table). `cells`: the raw cells of every
     variant (eval.variants.CELL_COLUMNS); `base`: the grid with baselines and actuals."""
     from trendcast.agent import engine
-
+    
     from trendcast.forecasting.conformal import log_sigma
 
     grid = base[["unique_id", "origin", "period_start", "period_end", "actual", "last"]]

@@ -51,7 +51,7 @@ class OriginContext:
 
     def _prepare(self, baseline: str) -> list:
         from trendcast.agent import engine
-
+        
         out = []
         for row in self.base.to_dict("records"):
             target = engine.target_by_id(self.series, row["unique_id"])
@@ -104,7 +104,7 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
             progress(len(frame))
         return frame, {"seconds": round(time.perf_counter() - t0, 3)}
     from trendcast.agent import engine
-
+    
     from trendcast.forecasting.conformal import log_sigma
 
     sits = oc.situations(variant.baseline)
@@ -143,7 +143,7 @@ def run_variant(oc: OriginContext, variant: Variant, progress=None) -> tuple[pd.
 def _calllog(settings, variant: Variant):
     if variant.adjuster != "llm":
         return None, None
-    from trendcast.agent.llm.calllog import CallLog, utc_now
+    from trendcast.agent.engine import CallLog, utc_now
 
     try:
         return CallLog(settings.llm_db), utc_now()

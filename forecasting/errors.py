@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from trendcast.common.stores import StoreBusyError  # noqa: F401  (one class for every store)
+
 
 class InputError(ValueError):
     """Bad user input (a file, a mapping, a horizon). The CLI prints the message and exits with code 2.
@@ -32,14 +34,3 @@ class InputError(ValueError):
             where.append(f"row {row + 1}" + (f" (line {row + 2} counting the header)" if has_header_line else ""))
         prefix = Path(file).name + ": " + (", ".join(where) + ": " if where else "")
         return cls(prefix + problem)
-
-
-class StoreBusyError(InputError):
-    """Another process kept the sales store locked for longer than this process would wait (one line, exit 2)."""
-
-    def __init__(self, path: str | Path, waited_s: float, holder: str | None = None):
-        self.path = str(path)
-        self.waited_s = waited_s
-        by = f" (held by PID {holder})" if holder else ""
-        super().__init__(f"{self.path}: locked by another trendcast process{by} for more than {waited_s:.0f} s; "
-                         "try again when it has finished")

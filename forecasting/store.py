@@ -8,12 +8,6 @@ use of a store whose file does not exist creates nothing and sees empty tables.
 """
 from __future__ import annotations
 
-import itertools
-import os
-import random
-import re
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -21,7 +15,8 @@ from typing import Iterator, Mapping
 import duckdb
 import pandas as pd
 
-from trendcast.forecasting.errors import InputError, StoreBusyError
+from trendcast.common.stores import attached
+from trendcast.forecasting.errors import InputError
 
 SERIES_COLUMNS = ["unique_id", "name", "code", "level", "depth", "parent_id", "freq", "dataset", "start", "end", "n_obs"]
 SITUATION_COLUMNS = ["unique_id", "origin", "period_start", "period_end", "baseline", "actual"]
@@ -40,56 +35,6 @@ CREATE TABLE IF NOT EXISTS situations (
 """
 _DATE_COLUMNS = ("ds", "start", "end", "origin", "period_start", "period_end", "ingested_at")
 
-_HOST: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (pid, in-memory database the file is attached to)
-_HOST_LOCK = threading.Lock()
-_PATH_LOCKS: dict[str, threading.RLock] = {}  # one operation at a time per file in this process
-_ALIASES = itertools.count()
-
-
-def _host() -> duckdb.DuckDBPyConnection:
-    global _HOST
-    with _HOST_LOCK:
-        if _HOST is None or _HOST[0] != os.getpid():  # a forked child must not share its parent's database
-            _HOST = (os.getpid(), duckdb.connect(":memory:"))
-        return _HOST[1]
-
-
-@contextmanager
-def _attached(path: Path, read_only: bool, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor whose default database is the file at `path`, attached for the duration of the block only.
-
-    Waits (jittered backoff) while another process holds a conflicting lock, up to `timeout_s`; then StoreBusyError.
-    """
-    key = str(path.resolve())
-    with _HOST_LOCK:
-        lock = _PATH_LOCKS.setdefault(key, threading.RLock())
-    with lock:
-        cur = _host().cursor()
-        alias = f"sales_{next(_ALIASES)}"
-        quoted = key.replace("'", "''")
-        try:
-            deadline, delay = time.monotonic() + timeout_s, 0.01
-            while True:
-                try:
-                    cur.execute(f"ATTACH '{quoted}' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
-                    break
-                except duckdb.Error as exc:
-                    if not (isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()):
-                        raise
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        holder = re.search(r"PID (\d+)", str(exc))
-                        raise StoreBusyError(path, timeout_s, holder.group(1) if holder else None) from None
-                    time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
-                    delay = min(delay * 2, 0.2)
-            try:
-                cur.execute(f"USE {alias}")
-                yield cur
-            finally:
-                cur.execute("USE memory")
-                cur.execute(f"DETACH {alias}")  # releases the file lock (and checkpoints after a write)
-        finally:
-            cur.close()
 
 
 class SalesStore:
@@ -104,7 +49,7 @@ class SalesStore:
         """Run one read query on a read-only attachment; an absent file or table reads as an empty frame."""
         if not self.path.exists():
             return _typed(pd.DataFrame(columns=empty_columns or []))
-        with _attached(self.path, True, self.lock_timeout_s) as con:
+        with attached(self.path, True, self.lock_timeout_s, "sales") as con:
             try:
                 return _typed(con.execute(sql, params or []).df())
             except duckdb.CatalogException:
@@ -113,7 +58,7 @@ class SalesStore:
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _attached(self.path, False, self.lock_timeout_s) as con:
+        with attached(self.path, False, self.lock_timeout_s, "sales") as con:
             con.execute(_SCHEMA)
             con.execute("BEGIN TRANSACTION")
             try:

@@ -19,21 +19,16 @@ file does not exist yet create nothing and see no documents.
 """
 from __future__ import annotations
 
-import itertools
-import os
-import random
 import re
-import threading
-import time
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence, TypeVar
 
 import duckdb
 import numpy as np
 
-from .errors import StoreBusyError
+from trendcast.common.stores import attached
+
 from .mapping import DocMapping  # noqa: F401  (re-exported: the internals doc lists it with DocStore)
 
 if TYPE_CHECKING:
@@ -78,63 +73,6 @@ DOC_COLUMNS = ("kind", "date", "title", "text", "body", "source", "url", "catego
 ROW_COLUMNS = ("doc_id", "kind", "date", "title", "text", "body", "source", "url", "categories")
 T = TypeVar("T")
 
-_HOST: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (pid, in-memory database the files are attached to)
-_HOST_LOCK = threading.Lock()
-_PATH_LOCKS: dict[str, threading.RLock] = {}  # one operation at a time per file in this process
-_ALIASES = itertools.count()
-
-
-def _host() -> duckdb.DuckDBPyConnection:
-    global _HOST
-    with _HOST_LOCK:
-        if _HOST is None or _HOST[0] != os.getpid():  # a forked child must not share its parent's database
-            _HOST = (os.getpid(), duckdb.connect(":memory:"))
-        return _HOST[1]
-
-
-def _path_lock(key: str) -> threading.RLock:
-    with _HOST_LOCK:
-        return _PATH_LOCKS.setdefault(key, threading.RLock())
-
-
-def _is_lock_conflict(exc: duckdb.Error) -> bool:
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
-
-
-@contextmanager
-def _attached(path: Path, read_only: bool, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor whose default database is the file at `path`, attached for the duration of the block only.
-
-    Waits (jittered backoff) while another process holds a conflicting lock, up to `timeout_s`; then StoreBusyError.
-    """
-    key = str(path.resolve())
-    with _path_lock(key):
-        cur = _host().cursor()
-        alias = f"store_{next(_ALIASES)}"
-        quoted = key.replace("'", "''")
-        try:
-            deadline, delay = time.monotonic() + timeout_s, 0.01
-            while True:
-                try:
-                    cur.execute(f"ATTACH '{quoted}' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
-                    break
-                except duckdb.Error as exc:
-                    if not _is_lock_conflict(exc):
-                        raise
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        holder = re.search(r"PID (\d+)", str(exc))
-                        raise StoreBusyError(path, timeout_s, holder.group(1) if holder else None) from None
-                    time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
-                    delay = min(delay * 2, 0.2)
-            try:
-                cur.execute(f"USE {alias}")
-                yield cur
-            finally:
-                cur.execute("USE memory")
-                cur.execute(f"DETACH {alias}")  # releases the file lock (and checkpoints after a write)
-        finally:
-            cur.close()
 
 
 def _blobs_to_array(blobs: Sequence[bytes]) -> np.ndarray:
@@ -157,7 +95,7 @@ class DocStore:
         """fn(cursor) on a read-only attachment; `empty()` when the file or its tables do not exist yet."""
         if not self.path.exists():
             return empty()
-        with _attached(self.path, True, self.lock_timeout_s) as cur:
+        with attached(self.path, True, self.lock_timeout_s, "store") as cur:
             try:
                 return fn(cur)
             except duckdb.CatalogException:
@@ -166,7 +104,7 @@ class DocStore:
     def _write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """fn(cursor) in one transaction on a read-write attachment (the file and tables are created if need be)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _attached(self.path, False, self.lock_timeout_s) as cur:
+        with attached(self.path, False, self.lock_timeout_s, "store") as cur:
             cur.execute(_SCHEMA)
             cur.begin()
             try:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from trendcast.common.stores import StoreBusyError  # noqa: F401  (one class for every store)
+
 
 class RetrievalError(Exception):
     """Base of every error in this package that a user can fix (bad file, missing or stale index, unknown model)."""
@@ -42,14 +44,3 @@ class IndexMismatchError(RetrievalError):
 
 class EmbedderError(RetrievalError):
     """An embedding model could not be found or loaded."""
-
-
-class StoreBusyError(RetrievalError):
-    """Another process kept a workspace file locked for longer than this process would wait (one line, exit 2)."""
-
-    def __init__(self, path: str | Path, waited_s: float, holder: str | None = None):
-        self.path = str(path)
-        self.waited_s = waited_s
-        by = f" (held by PID {holder})" if holder else ""
-        super().__init__(f"{self.path}: locked by another trendcast process{by} for more than {waited_s:.0f} s; "
-                         "try again when it has finished")

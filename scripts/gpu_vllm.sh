@@ -32,7 +32,7 @@ fi
 MODEL="${1:-}"
 if [ -z "$MODEL" ]; then
   [ -x .venv/bin/python ] || bash scripts/setup.sh dev,local
-  MODEL="$(.venv/bin/python -c 'from agent.llm.local import bundled_gguf; print(bundled_gguf())')"
+  MODEL="$(.venv/bin/python -c 'from trendcast.agent.llm.local import bundled_gguf; print(bundled_gguf())')"
 fi
 NAME="${VLLM_SERVED_NAME:-$(basename "${MODEL%.gguf}")}"
 ARGS=(--host 127.0.0.1 --port "$PORT" --served-model-name "$NAME" --max-model-len 8192 --gpu-memory-utilization 0.5)

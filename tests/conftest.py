@@ -41,7 +41,7 @@ def shared_data() -> Path:
 def demo_workspace(tmp_path_factory) -> Path:
     """The demo workspace (real MRTS NSA sales + 20,560 real headlines, indexed with the real model), built ONCE per
     test session. Read-only by convention: a test that writes copies it with `demo_copy`."""
-    from trendcast.agent.demo import build_demo_workspace
+    from trendcast.agent.cli.demo import build_demo_workspace
     from trendcast.agent.settings import Settings
 
     h = tmp_path_factory.mktemp("demo") / "home"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 from conftest import MRTS_FILE
 
 MRTS_ARGS = ["ingest", "sales", str(MRTS_FILE), "--date", "month", "--value", "sales_musd", "--id", "naics_code",

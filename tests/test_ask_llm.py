@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from openai_server import (Reply, adjustment_reply, always, closed_port_url, openai_server, queue,  # noqa: F401
                            valid_adjustment)
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 pytestmark = pytest.mark.slow
 Q = "how will clothing stores trend next month?"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from openai_server import Reply, always, openai_server, valid_adjustment  # noqa: F401
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 pytestmark = pytest.mark.slow
 Q = "how will clothing stores trend next month?"

@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trendcast.agent.carry import KINDS, Z_BREAK, carried_pct, latest_miss, learn_shares
+from trendcast.agent.situation.misses import KINDS, Z_BREAK, carried_pct, latest_miss, learn_shares
 
 IDS = ["448", "4481", "4482", "441", "4411", "445", "4451", "722", "444", "446"]
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.forecasting.ingest import ingest_sales
     from trendcast.forecasting.store import SalesStore
     from tests.conftest import MRTS_FILE
@@ -25,7 +25,7 @@ def store(tmp_path_factory):
 
 
 def _backtest(panel, as_of: dt.date) -> pd.DataFrame:
-    from trendcast.agent.casebook import CASE_MODEL, CASE_REFIT_YEARS, miss_origins
+    from trendcast.agent.situation.casebook import CASE_MODEL, CASE_REFIT_YEARS, miss_origins
     from trendcast.forecasting.backtest import backtest_situations
 
     return backtest_situations(panel, "MS", miss_origins(as_of, "next-month", "MS"), "next-month",
@@ -78,7 +78,7 @@ def test_changing_the_future_changes_nothing_the_learner_sees(store, bt_2020):
 
 
 def test_kinds_of_miss():
-    from trendcast.agent.carry import _is_break, _kind
+    from trendcast.agent.situation.misses import _is_break, _kind
 
     assert _kind(False, True) == "ordinary"
     assert _kind(True, False) == "new break" and _kind(True, True) == "continuing break"
@@ -90,7 +90,7 @@ def test_kinds_of_miss():
 def test_break_extents_follow_the_breaks(store):
     """As of 2020-03-31 clothing's March break widens the lower side only; as of 2020-05-31 the April and March
     breaks before May widen both sides; in 2019 nothing does."""
-    from trendcast.agent.carry import break_extents
+    from trendcast.agent.situation.misses import break_extents
 
     ids = ["448", "4481", "4482"]
     bt = _backtest(store.panel(ids), dt.date(2020, 5, 31))
@@ -106,7 +106,7 @@ def test_break_extents_follow_the_breaks(store):
 def test_a_common_shock_widens_a_series_that_has_not_broken(bt_2020):
     """March 2020: clothing, motor vehicles, food services, grocery (+23 %) broke; building materials and health &
     personal care did not, and get the peers' median break on both sides."""
-    from trendcast.agent.carry import break_extents
+    from trendcast.agent.situation.misses import break_extents
 
     as_of = dt.date(2020, 3, 31)
     kinds = {sid: latest_miss(bt_2020, sid, "MS", as_of).kind for sid in IDS}

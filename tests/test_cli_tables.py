@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from trendcast.agent import workspace
-from trendcast.agent.cli import cli
-from trendcast.agent.demo import MRTS, bundled_data_dir, mrts_mapping
+from trendcast.agent.cli.main import cli
+from trendcast.agent.cli.demo import MRTS, bundled_data_dir, mrts_mapping
 from trendcast.agent.settings import Settings
-from trendcast.agent.tables import wrap_id
+from trendcast.agent.cli.tables import wrap_id
 
 COLUMNS_80 = {"COLUMNS": "80", "LINES": "24", "TRENDCAST_LLM_URL": None}
 LONG_ERROR = ("direction_sign: direction 'up' contradicts change_pct 0.5: with a flat band of ±1%, direction must "

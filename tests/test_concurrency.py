@@ -104,17 +104,19 @@ def test_the_stores_hold_no_lock_between_calls(small_home):
 
 
 def test_a_store_locked_past_the_wait_raises_the_user_error_naming_the_file(small_home):
-    from trendcast.forecasting.errors import InputError
+    from trendcast.agent.errors import is_user_error
+    from trendcast.common.stores import StoreBusyError
     from trendcast.forecasting.store import SalesStore
-    from trendcast.retrieval import DocStore, RetrievalError
+    from trendcast.retrieval import DocStore
 
     holder = hold(30, small_home / "docs.duckdb", small_home / "sales.duckdb")
     try:
         started = time.monotonic()
-        with pytest.raises(RetrievalError, match=r"docs\.duckdb: locked by another trendcast process \(held by PID"):
+        with pytest.raises(StoreBusyError, match=r"docs\.duckdb: locked by another trendcast process \(held by PID"):
             DocStore(small_home / "docs.duckdb", lock_timeout_s=0.5).count()
-        with pytest.raises(InputError, match=r"sales\.duckdb: locked by another trendcast process"):
+        with pytest.raises(StoreBusyError, match=r"sales\.duckdb: locked by another trendcast process") as info:
             SalesStore(small_home / "sales.duckdb", lock_timeout_s=0.5).series()
+        assert is_user_error(info.value)  # one class for every store, exit 2 at the CLI
         assert 1.0 <= time.monotonic() - started < 10  # it did wait, and not forever
     finally:
         holder.kill()

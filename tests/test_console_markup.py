@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 WIDE = {"COLUMNS": "400"}  # rich wraps at the terminal width; a wide one keeps every printed line whole
 BUT = "Clothing stores [but] not shoe stores"
@@ -66,7 +66,7 @@ def _console() -> Console:
 
 
 def test_print_hits_keeps_brackets_in_text_and_source():
-    from trendcast.agent.render import print_hits
+    from trendcast.agent.cli.console import print_hits
 
     c = _console()
     print_hits([_hit(1, "Sales rose, [but] margins fell", "cnbc[x]"), _hit(2, "Shoppers vent on [/r/retail]", "[b]")],
@@ -77,7 +77,7 @@ def test_print_hits_keeps_brackets_in_text_and_source():
 
 
 def test_print_logs_keeps_brackets_in_every_field():
-    from trendcast.agent.tables import print_logs
+    from trendcast.agent.cli.tables import print_logs
 
     c = _console()
     print_logs([{"id": 7, "time": "2020-03-02T10:00:00", "model": "[bold]qwen", "prompt_id": "few-shot@1",

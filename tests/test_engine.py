@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 pytest.importorskip("dask.distributed", reason="the dask extra is not installed (pip install 'trendcast[dask]')")
 
@@ -30,7 +30,7 @@ MEMBERS = "AutoETS,AutoARIMA,AutoTheta,SeasonalNaive"  # and the reference, comb
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     from trendcast.agent import workspace
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.agent.settings import Settings
     from tests.conftest import MRTS_FILE
 
@@ -87,7 +87,7 @@ def test_past_case_backtests_on_the_workers_give_the_local_carry(ws):
     (agent.backtest_warm, into the store's situation cache): its cells are the local run's. Each run has a
     workspace of its own, so neither reads backtests the other cached."""
     from trendcast.agent import workspace
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.agent.settings import Settings
     from tests.conftest import MRTS_FILE
 

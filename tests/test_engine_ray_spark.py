@@ -24,7 +24,7 @@ def _skip_reason(kind: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def block(tmp_path_factory):
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.eval.cells import plan_grid
     from trendcast.forecasting.ingest import ingest_sales
     from trendcast.forecasting.store import SalesStore

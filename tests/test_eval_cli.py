@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 SUITE = """\
 include: mrts-nsa
@@ -23,7 +23,7 @@ bootstrap: {resamples: 300}
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     from trendcast.agent import workspace
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.agent.settings import Settings
     from tests.conftest import MRTS_FILE
 

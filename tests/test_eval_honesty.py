@@ -17,7 +17,7 @@ IDS = ["448", "4482"]
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.forecasting.ingest import ingest_sales
     from trendcast.forecasting.store import SalesStore
     from tests.conftest import MRTS_FILE

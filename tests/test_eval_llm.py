@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from openai_server import adjustment_reply, always, openai_server, queue, valid_adjustment  # noqa: F401
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 pytestmark = pytest.mark.slow
 CANARY_AFTER = "CANARY-7f3a"
@@ -39,7 +39,7 @@ bootstrap: {resamples: 200}
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     from trendcast.agent import workspace as ws
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.agent.settings import Settings
     from trendcast.retrieval import HEADLINES_MAPPING
     from tests.conftest import MRTS_FILE, NEWS_FILE

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trendcast.agent.adjusters import AdjustmentResult
+from trendcast.agent.adjusters.registry import AdjustmentResult
 from trendcast.agent.settings import Settings
 from trendcast.eval.leaderboard import counts_text
 from trendcast.eval.report import dialect_counts, problem_counts
@@ -26,7 +26,7 @@ class _Scripted:
 
 def test_cells_carry_the_dialect_and_the_kinds_of_rejected_replies(monkeypatch):
     from trendcast.agent import engine
-
+    
     results = [
         AdjustmentResult("llm", pct=-4.0, direction="down", attempts=3, dialect="json_object",
                          llm_problems=["direction_sign", "copied_example"]),

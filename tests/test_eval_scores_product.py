@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def ws(tmp_path_factory):
     from conftest import MRTS_FILE
 
     from trendcast.agent import workspace
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.agent.settings import Settings
 
     root = tmp_path_factory.mktemp("product")
@@ -58,7 +58,7 @@ def _ask(ws) -> dict:
 
 
 def test_changing_the_product_forecast_changes_the_leaderboard(ws, monkeypatch):
-    import trendcast.agent.assemble
+    import trendcast.agent.answer.assemble
 
     cells, board = _run(ws, "plain")
     answer = _ask(ws)
@@ -66,13 +66,13 @@ def test_changing_the_product_forecast_changes_the_leaderboard(ws, monkeypatch):
     for k, col in (("total", "forecast"), ("lo_80", "lo_80"), ("hi_95", "hi_95")):
         assert cells.loc["4482", col] == pytest.approx(answer["forecast"][k], rel=1e-9)
 
-    real = trendcast.agent.assemble.adjusted_forecast
+    real = trendcast.agent.answer.assemble.adjusted_forecast
 
     def doubled(baseline, pct, **kw):
         f = real(baseline, pct, **kw)
         return f.model_copy(update={k: 2 * getattr(f, k) for k in ("total", "lo_80", "hi_80", "lo_95", "hi_95")})
 
-    monkeypatch.setattr(trendcast.agent.assemble, "adjusted_forecast", doubled)
+    monkeypatch.setattr(trendcast.agent.answer.assemble, "adjusted_forecast", doubled)
     cells2, board2 = _run(ws, "doubled")
     assert (cells2["forecast"] / cells["forecast"]).round(9).tolist() == [2.0, 2.0]
     assert board2["carry+trust"] > 1.5 * board["carry+trust"]  # forecasts twice too high score far worse

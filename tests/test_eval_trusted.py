@@ -20,7 +20,7 @@ CUT = pd.Timestamp("2020-01-31")
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.forecasting.ingest import ingest_sales
     from trendcast.forecasting.store import SalesStore
     from tests.conftest import MRTS_FILE
@@ -107,7 +107,7 @@ def test_the_rolling_combination_picks_members_by_their_past_errors(store, tmp_p
 def test_trusted_cells_are_what_the_product_would_answer(store, tmp_path):
     """A trusted cell = engine.adjusted_forecast of its proposal with the trust learned from earlier origins."""
     from trendcast.agent import engine
-    from trendcast.agent.trust import learn
+    from trendcast.agent.trust.learn import learn
 
     base = _base(store.panel(IDS), tmp_path / "c")
     raw = _raw_cells(base)

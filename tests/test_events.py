@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 from trendcast.forecasting.holidays import us_retail_holidays
 
 
@@ -73,7 +73,7 @@ def test_a_month_lists_its_holidays_but_adds_no_event_effect(demo_copy):
     assert "Scheduled in the period: Easter Sunday (2019-04-21); no effect added" in rationale
     from trendcast.agent.settings import Settings
     from trendcast.agent import workspace
-
+    
     docs = workspace.doc_store(Settings(home=demo_copy))
     past = docs.occurrences(["Easter Sunday"], pd.Timestamp("2019-04-01").date(), pd.Timestamp("2019-03-31").date())
     assert past and all(p["event_date"] < pd.Timestamp("2019-04-01").date() for p in past)

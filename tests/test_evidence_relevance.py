@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 from rapidfuzz import fuzz
 
-from trendcast.agent.cli import cli
-from trendcast.agent.demo import bundled_data_dir
+from trendcast.agent.cli.main import cli
+from trendcast.agent.cli.demo import bundled_data_dir
 from trendcast.retrieval.relevance import DUPLICATE_RATIO, MIN_RELEVANCE, region_of, terms
 
 FOUR = ("clothing stores", "electronics stores", "gasoline stations", "electronic shopping and mail-order houses")
@@ -142,8 +142,8 @@ def test_closest_past_cases_are_distinct_months_and_directions_are_explained(evi
 
 
 def test_direction_note_only_when_the_directions_differ():
-    from trendcast.agent.answer import ForecastOut
-    from trendcast.agent.direction_note import direction_note
+    from trendcast.agent.answer.model import ForecastOut
+    from trendcast.agent.answer.direction_note import direction_note
     from trendcast.forecasting.comparisons import Span
     from trendcast.forecasting.periods import Period
 

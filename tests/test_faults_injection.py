@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from openai_server import adjustment_reply, openai_server  # noqa: F401
 
-from trendcast.agent.injection import PATTERNS, at_bound, flag_evidence, injection_reason, withhold_reason
+from trendcast.agent.evidence.injection import PATTERNS, at_bound, flag_evidence, injection_reason, withhold_reason
 from trendcast.prompts import PromptContext, load_prompt
 from tests.conftest import NEWS_FILE
 
@@ -141,7 +141,7 @@ def _obeying(body: dict, i: int) -> str:
 
 
 def _invoke(*args: str, env: dict | None = None):
-    from trendcast.agent.cli import cli
+    from trendcast.agent.cli.main import cli
 
     result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output

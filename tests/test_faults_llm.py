@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 from openai_server import (HUGE, Reply, closed_port_url, openai_server, queue, valid_adjustment)  # noqa: F401
 
-from trendcast.agent.llm import CallLog, LLMClient, adjustment_request
+from trendcast.agent.llm import CallLog, LLMClient
+from trendcast.agent.adjusters.llm_request import adjustment_request
 from trendcast.agent.settings import LLMSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,7 +165,8 @@ def test_no_credential_in_the_workspace_or_run_folder(server_up, demo_copy, open
 
 CLIENT = textwrap.dedent("""\
     import json, sys, tracemalloc
-    from trendcast.agent.llm import CallLog, LLMClient, adjustment_request
+    from trendcast.agent.llm import CallLog, LLMClient
+    from trendcast.agent.adjusters.llm_request import adjustment_request
     from trendcast.agent.settings import LLMSettings
     url, db, messages = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     client = LLMClient(LLMSettings(url=url, model="test-model", use_cache=False, budget_s=60), CallLog(db))

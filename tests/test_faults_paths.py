@@ -9,7 +9,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 ESCAPING = """\
 include: mrts-nsa

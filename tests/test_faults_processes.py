@@ -149,7 +149,7 @@ def interrupt_check_clean(run: Run, sig: int, expect_line: str) -> str:
 
 POOLS = """\
 import time
-from trendcast.agent.workers import WorkerPool, fork_pool
+from trendcast.common.processes import WorkerPool, fork_pool
 
 if __name__ == "__main__":
     pool = WorkerPool(2)
@@ -162,7 +162,7 @@ if __name__ == "__main__":
 
 @linux_only
 def test_both_kinds_of_pool_die_with_a_killed_parent(tmp_path):
-    """agent.workers on its own: a spawned WorkerPool (and its resource tracker) and a fork_pool, both busy."""
+    """trendcast.common.processes on its own: a spawned WorkerPool (and its resource tracker) and a fork_pool, both busy."""
     script = tmp_path / "pools.py"
     script.write_text(POOLS)
     run = Run([sys.executable, str(script)], tmp_path, {"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
@@ -179,7 +179,7 @@ def test_both_kinds_of_pool_die_with_a_killed_parent(tmp_path):
 
 @pytest.mark.parametrize("mine", [True, False], ids=["parent-alive", "parent-gone"])
 def test_a_worker_whose_parent_died_before_it_started_exits_at_once(mine):
-    code = ("import sys; from agent.workers import die_with_parent; die_with_parent(int(sys.argv[1])); "
+    code = ("import sys; from trendcast.common.processes import die_with_parent; die_with_parent(int(sys.argv[1])); "
             "print('alive')")
     parent = os.getpid() if mine else os.getpid() + 1_000_000  # not its parent: as if reparented
     res = subprocess.run([sys.executable, "-c", code, str(parent)], capture_output=True, text=True, timeout=60,
@@ -247,7 +247,7 @@ SUITES = {
 @pytest.fixture(scope="module")
 def eval_ws(tmp_path_factory):
     from trendcast.agent import workspace
-    from trendcast.agent.demo import mrts_mapping
+    from trendcast.agent.cli.demo import mrts_mapping
     from trendcast.agent.settings import Settings
     from tests.conftest import MRTS_FILE
 
@@ -293,13 +293,13 @@ def test_eval_interrupted_stops_its_workers_and_says_how_to_resume(eval_run, eva
 
 
 def test_statsforecast_still_builds_its_pools_through_get_pool():
-    """eval.cells hands StatsForecast agent.workers' fork_pool through `_get_pool`; if a StatsForecast upgrade
+    """eval.cells hands StatsForecast trendcast.common.processes' fork_pool through `_get_pool`; if a StatsForecast upgrade
     stopped calling it, its pools would again outlive a killed parent."""
     import inspect
 
     from statsforecast.core import _StatsForecast
 
-    from trendcast.agent.workers import fork_pool
+    from trendcast.common.processes import fork_pool
     from trendcast.eval.cells import statsforecast_class
 
     assert statsforecast_class()(models=[], freq="MS")._get_pool() == (fork_pool, {})

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 from trendcast.forecasting import InputError, SalesMapping, SalesStore, ingest_sales, read_sales
 from conftest import MRTS_FILE
 

@@ -27,7 +27,7 @@ DATA_FILES = ("mrts_sales_by_kind_of_business_long.csv.gz", "headlines_dated.csv
 
 PROBE = """
 import json, os
-from trendcast.agent.demo import MRTS, NEWS, bundled_data_dir
+from trendcast.agent.cli.demo import MRTS, NEWS, bundled_data_dir
 from trendcast.eval.suite import load_suite, shipped_suites
 from trendcast import agent
 files = load_suite("mrts-nsa-files").data
@@ -54,8 +54,8 @@ def installed(tmp_path_factory) -> Path:
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
-    for pkg in PACKAGES:
-        shutil.copytree(REPO / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for pkg in PACKAGES:  # trendcast/'s links to the five folders stay links, as in a clone
+        shutil.copytree(REPO / pkg, src / pkg, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), str(src)],
                    check=True, timeout=300)
@@ -89,7 +89,27 @@ def test_the_distribution_lists_every_package_folder():
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     folders = {"trendcast." + ".".join(p.parent.relative_to(REPO).parts) for top in PACKAGES[:-1]
                for p in (REPO / top).rglob("__init__.py") if "__pycache__" not in p.parts}
-    assert folders | {"trendcast"} == listed
+    own = {"trendcast." + ".".join(p.parent.relative_to(REPO / "trendcast").parts)
+           for p in (REPO / "trendcast").glob("*/__init__.py") if not p.parent.is_symlink()}
+    assert folders | own | {"trendcast"} == listed
+
+
+def test_the_checkout_links_are_the_wheel_layout(installed):
+    """trendcast/agent, ... in a checkout are links to the five top-level folders, one per `package-dir` entry, and
+    the modules static tools read through them are exactly the modules the wheel installs."""
+    import tomllib
+
+    mapping = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    links = {p.name: os.readlink(p) for p in (REPO / "trendcast").iterdir() if p.is_symlink()}
+    assert links == {name.split(".", 1)[1]: f"../{folder}" for name, folder in mapping.items() if name != "trendcast"}
+
+    def modules(root: Path) -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*.py") if "__pycache__" not in p.parts}
+
+    for name in links:
+        assert modules(REPO / "trendcast" / name) == modules(installed / "trendcast" / name), name
+    assert modules(REPO / "trendcast") - {m for m in modules(REPO / "trendcast") if m.split("/")[0] in links} \
+        == {m for m in modules(installed / "trendcast") if m.split("/")[0] not in links}
 
 
 def test_an_install_finds_its_data_and_suites_from_any_folder(installed, tmp_path):

@@ -9,7 +9,8 @@ import time
 import pytest
 from openai_server import (TRICKLE, Reply, always, openai_server, valid_adjustment)  # noqa: F401
 
-from trendcast.agent.llm import CallLog, ChatRequest, LLMClient, adjustment_request
+from trendcast.agent.llm import CallLog, ChatRequest, LLMClient
+from trendcast.agent.adjusters.llm_request import adjustment_request
 from trendcast.agent.settings import LLMSettings
 
 MARGIN_S = 1.0  # what run() may take beyond its deadline (the watchdog's slack and grace are 0.5 s together)

@@ -9,9 +9,10 @@ import pytest
 from openai_server import (HANG, Reply, adjustment_reply, always, closed_port_url, openai_server, queue,  # noqa: F401
                            sleep_each, valid_adjustment)
 
-from trendcast.agent.llm import CallLog, ChatRequest, LLMClient, adjustment_request
+from trendcast.agent.llm import CallLog, ChatRequest, LLMClient
+from trendcast.agent.adjusters.llm_request import adjustment_request
 from trendcast.agent.llm.calllog import request_hash
-from trendcast.agent.schema import TrendAdjustment, adjustment_json_schema
+from trendcast.agent.adjusters.schema import TrendAdjustment, adjustment_json_schema
 from trendcast.agent.settings import LLMSettings
 from trendcast.forecasting.adjust import direction
 

@@ -8,11 +8,12 @@ import json
 import pytest
 from openai_server import Reply, adjustment_reply, openai_server, queue, valid_adjustment  # noqa: F401
 
-from trendcast.agent.llm import CallLog, LLMClient, adjustment_request
+from trendcast.agent.llm import CallLog, LLMClient
+from trendcast.agent.adjusters.llm_request import adjustment_request
 from trendcast.agent.llm.dialects import DIALECTS, DialectChoice, apply, is_refusal
 from trendcast.agent.llm.problems import KINDS, classify
 from trendcast.agent.llm.tokens import TokenCounter, estimate
-from trendcast.agent.schema import adjustment_json_schema
+from trendcast.agent.adjusters.schema import adjustment_json_schema
 from trendcast.agent.settings import LLMSettings
 
 MESSAGES = [

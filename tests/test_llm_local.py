@@ -25,7 +25,7 @@ SCHEMA = {"type": "object", "properties": {"direction": {"type": "string", "enum
 
 
 def _cli(args, env=None):
-    from trendcast.agent.cli import cli
+    from trendcast.agent.cli.main import cli
 
     return CliRunner().invoke(cli, args, env=env)
 

@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 from openai_server import adjustment_reply, closed_port_url, openai_server, sleep_each  # noqa: F401
 
-from trendcast.agent.llm import CallLog, LLMClient, adjustment_request
+from trendcast.agent.llm import CallLog, LLMClient
+from trendcast.agent.adjusters.llm_request import adjustment_request
 from trendcast.agent.llm.pool import FAIL_LIMIT
 from trendcast.agent.settings import LLMSettings, Settings
 
@@ -116,7 +117,7 @@ def test_ping_lists_every_server_and_the_cli_says_which_are_down(openai_server):
     assert ping.ok and [e.ok for e in ping.endpoints] == [True, False]
     assert ping.endpoints[0].models == ["test-model"] and "connection refused" in ping.endpoints[1].error
 
-    from trendcast.agent.cli import cli
+    from trendcast.agent.cli.main import cli
 
     out = CliRunner().invoke(cli, ["llm", "ping"], env={"TRENDCAST_LLM_URL": f"{up.url}, {dead}"})
     lines = out.output.splitlines()
@@ -139,7 +140,7 @@ def test_the_url_setting_takes_a_comma_list_or_a_list():
 @pytest.mark.slow
 def test_ask_over_servers_one_dead_answers_with_a_warning_and_all_dead_falls_back(demo_copy, openai_server):
     """`trendcast ask` end to end (demo workspace: real sales, headlines, FAISS) with a list of servers."""
-    from trendcast.agent.cli import cli
+    from trendcast.agent.cli.main import cli
 
     live, dead = openai_server(), closed_port_url()
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from openai_server import OpenAIServer, adjustment_reply
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 
 pytestmark = pytest.mark.slow
 

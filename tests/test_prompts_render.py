@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from trendcast.agent.schema import TrendAdjustment, validation_context
+from trendcast.agent.adjusters.schema import TrendAdjustment, validation_context
 from trendcast.forecasting.adjust import direction
 from trendcast.prompts import (PromptContext, PromptError, PromptSpec, blind_context, list_prompts, load_prompt,
                      outcome_answer_json, shift_years)

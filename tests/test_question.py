@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from trendcast.agent.question import QuestionError, parse_question
-from trendcast.agent.resolve import AmbiguousCategory, resolve_category
+from trendcast.agent.question.parse import QuestionError, parse_question
+from trendcast.agent.question.resolve import AmbiguousCategory, resolve_category
 
 
 @pytest.mark.parametrize("q, category, horizon", [

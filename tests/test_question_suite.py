@@ -117,7 +117,7 @@ UNRESOLVABLE = [
 def mrts(tmp_path_factory):
     """A workspace holding the bundled MRTS sales (real ingest), and its series table."""
     from trendcast.agent import workspace
-    from trendcast.agent.cli import cli
+    from trendcast.agent.cli.main import cli
     from trendcast.agent.settings import Settings
 
     home = tmp_path_factory.mktemp("suite") / "home"
@@ -139,8 +139,8 @@ def test_the_suite_is_large_enough():
 
 @pytest.mark.parametrize("question, as_of, series_id, start, end", SUITE, ids=[q for q, *_ in SUITE])
 def test_question(mrts, question, as_of, series_id, start, end):
-    from trendcast.agent.question import parse_question
-    from trendcast.agent.resolve import resolve_category
+    from trendcast.agent.question.parse import parse_question
+    from trendcast.agent.question.resolve import resolve_category
     from trendcast.forecasting.periods import resolve_period
 
     _, series = mrts
@@ -160,8 +160,8 @@ def test_lexical_questions_never_load_the_embedding_model(mrts):
 import json, sys
 from trendcast.agent import workspace
 from trendcast.agent.engine import semantic_matcher
-from trendcast.agent.question import QuestionError, parse_question
-from trendcast.agent.resolve import resolve_category
+from trendcast.agent.question.parse import QuestionError, parse_question
+from trendcast.agent.question.resolve import resolve_category
 from trendcast.agent.settings import Settings
 
 built = []

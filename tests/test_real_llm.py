@@ -11,7 +11,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 from trendcast.agent.llm.local import CPU_CLIENT
 from trendcast.agent.settings import ENV_VARS
 
@@ -60,7 +60,8 @@ def test_ask_through_the_real_model(demo_copy, real_llm):
 
 
 def test_dialect_switch_against_the_real_server(tmp_path, real_llm):
-    from trendcast.agent.llm import CallLog, LLMClient, adjustment_request
+    from trendcast.agent.llm import CallLog, LLMClient
+    from trendcast.agent.adjusters.llm_request import adjustment_request
     from trendcast.agent.settings import LLMSettings
 
     messages = [{"role": "system", "content": "Answer with a JSON object."},

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pandas as pd
 from rich.console import Console
 
-from trendcast.agent.adjusters import AdjustmentResult
-from trendcast.agent.answer import AdjustmentOut, Answer
-from trendcast.agent.render import llm_line, print_answer
-from trendcast.agent.tables import print_logs
+from trendcast.agent.adjusters.registry import AdjustmentResult
+from trendcast.agent.answer.model import AdjustmentOut, Answer
+from trendcast.agent.cli.console import llm_line, print_answer
+from trendcast.agent.cli.tables import print_logs
 from trendcast.agent.settings import Settings
 
 
@@ -42,7 +42,7 @@ def _situation():
 
 
 def _answer(**adj) -> Answer:
-    from trendcast.agent.assemble import assemble
+    from trendcast.agent.answer.assemble import assemble
 
     return assemble(_situation(), AdjustmentResult(**adj), Settings())
 

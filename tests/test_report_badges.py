@@ -6,7 +6,7 @@ import datetime as dt
 
 from test_report_render import AS_OF, make_answer, make_entry
 
-from trendcast.agent.answer import EvidenceOut
+from trendcast.agent.answer.model import EvidenceOut
 from trendcast.agent.report import output
 from trendcast.agent.report.build import badge_counts
 from trendcast.agent.report.charts import chart_svg

@@ -7,14 +7,15 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent import adjusters, workspace
-from trendcast.agent.cli import cli
-from trendcast.agent.demo import bundled_data_dir, mrts_mapping, MRTS
-from trendcast.agent.question import QuestionError
+from trendcast.agent import workspace
+from trendcast.agent.adjusters import registry as adjusters
+from trendcast.agent.cli.main import cli
+from trendcast.agent.cli.demo import bundled_data_dir, mrts_mapping, MRTS
+from trendcast.agent.question.parse import QuestionError
 from trendcast.agent.report.build import build_report
 from trendcast.agent.report.warm import precompute
 from trendcast.agent.report.targets import iso_week, report_as_of, select_targets, split_list
-from trendcast.agent.resolve import Target
+from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
 
 AS_OF = dt.date(2020, 3, 31)

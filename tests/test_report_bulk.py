@@ -87,7 +87,7 @@ def test_bulk_report_has_the_per_target_forecasts_and_a_store_rollup(walmart_two
     from trendcast.agent.report import bulk
     from trendcast.agent.report.build import build_report
     from trendcast.agent.report.render import render_html, render_markdown
-    from trendcast.agent.resolve import Target
+    from trendcast.agent.question.resolve import Target
 
     home = tmp_path / "home"
     shutil.copytree(walmart_two_stores, home)

@@ -14,7 +14,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from trendcast.agent.cli import cli
+from trendcast.agent.cli.main import cli
 from trendcast.agent.settings import Settings
 from openai_server import OpenAIServer, adjustment_reply, fail_every, valid_adjustment
 from test_report_render import SCRIPT, assert_shows_summary_and_chart, screenshot

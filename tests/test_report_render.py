@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from trendcast.agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+from trendcast.agent.answer.model import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           TargetOut)
 from trendcast.agent.report import output
 from trendcast.agent.report.charts import chart_svg, compact

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from trendcast.agent.schema import TrendAdjustment, adjustment_json_schema, direction_for, validation_context
+from trendcast.agent.adjusters.schema import TrendAdjustment, adjustment_json_schema, direction_for, validation_context
 
 
 def answer(**overrides) -> dict:

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from trendcast.agent import workspace
-from trendcast.agent.demo import bundled_data_dir, mrts_mapping
+from trendcast.agent.cli.demo import bundled_data_dir, mrts_mapping
 from trendcast.agent.settings import Settings
-from trendcast.agent.staleness import clipped_warning, data_warnings, evidence_warning, periods_after
+from trendcast.agent.situation.staleness import clipped_warning, data_warnings, evidence_warning, periods_after
 from trendcast.forecasting.conformal import clip_at
 from trendcast.forecasting.history import observed
 
@@ -91,7 +91,7 @@ def test_every_warning_code_is_defined_once_and_typed():
     import typing
 
     from trendcast.agent import warning_codes as wc
-
+    
     constants = {v for k, v in vars(wc).items() if k.isupper() and isinstance(v, str)}
     assert constants == set(typing.get_args(wc.Code))
     with pytest.raises(ValueError):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trendcast.agent.trust import PRIORS, STRENGTH, learn, prior_only, record_key
+from trendcast.agent.trust.learn import PRIORS, STRENGTH, learn, prior_only, record_key
 from trendcast.forecasting import conformal
 
 
@@ -104,7 +104,7 @@ def test_a_break_widens_its_own_side_only():
 def test_a_baseline_clipped_to_zero_keeps_finite_bounds():
     """A department whose baseline total is 0 (members negative, clipped): no log-scale spread to read, so its own
     bounds move with the applied change — never NaN (a report.json with NaN bounds could not be read back)."""
-    from trendcast.agent.assemble import adjusted_forecast
+    from trendcast.agent.answer.assemble import adjusted_forecast
 
     class Zero:
         total, lo_80, hi_80, lo_95, hi_95 = 0.0, 0.0, 1372.5, 0.0, 2184.5
@@ -122,7 +122,7 @@ def test_bounds_are_capped_at_ten_times_the_largest_step_and_say_so():
     steps, the answer says which were capped, and an ordinary series is untouched."""
     import types
 
-    from trendcast.agent.assemble import CEILING_FACTOR, _clipped, situation_forecast
+    from trendcast.agent.answer.assemble import CEILING_FACTOR, _clipped, situation_forecast
     from trendcast.agent.settings import Settings
 
     class Sparse:

@@ -117,7 +117,7 @@ def log_tail(path: Path, start: int = 0, lines: int = LOG_TAIL_LINES) -> str:
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
-    from trendcast.agent.workers import _set_pdeathsig
+    from trendcast.common.processes import _set_pdeathsig
 
     _set_pdeathsig()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from trendcast.agent.schema import inline_refs
+from trendcast.agent.llm.json_schema import inline_refs
 
 Message = dict[str, str]
 

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 
 from trendcast.agent import workspace
-from trendcast.agent.adjusters import AdjustmentResult, get_adjuster
+from trendcast.agent.adjusters.registry import AdjustmentResult, get_adjuster
 from trendcast.agent.engine import EvidenceSearch, assemble, choose_adjuster, default_question, prepare
 from trendcast.agent.report.bulk import bulk_precompute, servers_down, use_bulk
 from trendcast.agent.report.model import BADGES, ChartData, Entry, PerStep, Report, RunStats, warning_badges
@@ -19,7 +19,7 @@ from trendcast.agent.report.progress import NullProgress
 from trendcast.agent.report.rollup import parent_level, rollup
 from trendcast.agent.report.targets import iso_week
 from trendcast.agent.report.warm import precompute, usable_cpus
-from trendcast.agent.resolve import Target
+from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
 from trendcast.agent.warning_codes import FALLBACK, warn
 
@@ -136,7 +136,7 @@ def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentR
             if i:
                 for r in results:
                     r.warnings.append(warn(FALLBACK, warnings[-1]))
-            from trendcast.agent.record import apply_trust
+            from trendcast.agent.trust.record import apply_trust
 
             apply_trust(settings, sits, results)
             return list(results), warnings

@@ -22,7 +22,7 @@ import datetime as dt
 import time
 
 from trendcast.agent import workspace
-from trendcast.agent.resolve import Target
+from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
 
 BULK_MIN = 200  # more targets than this (or an engine other than local): the bulk path
@@ -51,8 +51,8 @@ def bulk_precompute(settings: Settings, series, targets: list[Target], *, as_of:
 
 
 def _baselines(settings, targets, as_of, horizon, session, workers, progress) -> dict:
-    from trendcast.agent.baseline_cache import BaselineCache, cache_key
-    from trendcast.agent.situation import observed_history
+    from trendcast.agent.situation.baseline_cache import BaselineCache, cache_key
+    from trendcast.agent.situation.build import observed_history
     from trendcast.forecasting.bulk import bulk_baselines
     from trendcast.forecasting.frequency import freq_kind
     from trendcast.forecasting.periods import resolve_period
@@ -97,8 +97,8 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
 def _backtests(settings, series, targets, as_of, horizon, session, workers, progress):
     import pandas as pd
 
-    from trendcast.agent.backtest_warm import warm
-    from trendcast.agent.casebook import precompute_backtests
+    from trendcast.agent.situation.backtest_warm import warm
+    from trendcast.agent.situation.casebook import precompute_backtests
 
     by_freq: dict[str, list[Target]] = {}
     for t in targets:

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from trendcast.agent.answer import Answer
+from trendcast.agent.answer.model import Answer
 from trendcast.agent.report.rollup import RollupRow, material, material_floor
 
 Status = Literal["ok", "break", "stale", "fallback", "failed"]
@@ -23,7 +23,7 @@ def warning_badges(warnings) -> list[str]:
     evidence), "break" (the last period broke from the baseline's pattern), "fallback" (another adjuster answered).
     A warning without a code (plain text) calls for none."""
     from trendcast.agent import warning_codes as wc
-
+    
     codes = {getattr(w, "code", None) for w in warnings or ()}
     found = {"fallback"} if wc.FALLBACK in codes else set()
     found |= {"stale"} if codes & wc.STALE else set()

@@ -5,8 +5,8 @@ import datetime as dt
 
 import pandas as pd
 
-from trendcast.agent.question import QuestionError
-from trendcast.agent.resolve import Target, resolve_category
+from trendcast.agent.question.parse import QuestionError
+from trendcast.agent.question.resolve import Target, resolve_category
 
 
 def split_list(values) -> list[str]:

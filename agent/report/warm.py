@@ -17,10 +17,10 @@ import os
 from concurrent.futures import as_completed
 
 from trendcast.agent import workspace
-from trendcast.agent.backtest_warm import backtest_chunk as _backtests
-from trendcast.agent.resolve import Target
+from trendcast.agent.situation.backtest_warm import backtest_chunk as _backtests
+from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
-from trendcast.agent.workers import WorkerPool
+from trendcast.common.processes import WorkerPool
 
 CHUNKS_PER_WORKER = 4  # backtest tasks per worker: small enough to balance, big enough to amortise
 
@@ -35,7 +35,7 @@ def usable_cpus() -> int:
 def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.date, horizon: str,
                need_cases: bool, workers: int, progress=None) -> dict:
     """Baselines by series id (only those that worked); the situation cache warmed as a side effect."""
-    from trendcast.agent.casebook import backtest_series, miss_origins
+    from trendcast.agent.situation.casebook import backtest_series, miss_origins
 
     db = str(settings.sales_db)
     tasks = [(_baseline, (settings, t, as_of, horizon), t.series_id) for t in targets]
@@ -68,7 +68,7 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
 
 def _baseline(settings: Settings, target: Target, as_of: dt.date, horizon: str):
     """What prepare() fits for one category (the same observed history and period, through the same cache)."""
-    from trendcast.agent.situation import cached_baseline, observed_history
+    from trendcast.agent.situation.build import cached_baseline, observed_history
     from trendcast.forecasting.periods import resolve_period
 
     try:

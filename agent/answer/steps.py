@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trendcast.agent.answer import StepOut
+from trendcast.agent.answer.model import StepOut
 
 
 def period_steps(baseline, forecast) -> list[StepOut]:

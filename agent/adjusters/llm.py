@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 
 from trendcast.agent import workspace
-from trendcast.agent.adjusters import AdjustmentResult, CarryAdjuster
-from trendcast.agent.cases import pick_examples
-from trendcast.agent.injection import at_bound, flag_evidence, withhold_reason
+from trendcast.agent.adjusters.registry import AdjustmentResult, CarryAdjuster
+from trendcast.agent.situation.cases import pick_examples
+from trendcast.agent.evidence.injection import at_bound, flag_evidence, withhold_reason
 from trendcast.agent.settings import Settings
 from trendcast.agent.warning_codes import FALLBACK, LLM_BOUND, LLM_SERVER_DOWN, warn
 
@@ -24,7 +24,7 @@ def copy_check(spec, ctx):
     the situation shows itself (its prompt rendered without examples)."""
     import json
 
-    from trendcast.agent.schema import numbers_in
+    from trendcast.agent.adjusters.schema import numbers_in
 
     examples = []
     for ex in ctx.examples:
@@ -99,8 +99,8 @@ class LLMAdjuster:
 
     def prepare_request(self, sit):
         """The ChatRequest for one situation and the Fitted prompt it carries (what was trimmed to fit)."""
-        from trendcast.agent.llm import adjustment_request
-        from trendcast.agent.prompt_fit import fit_prompt
+        from trendcast.agent.adjusters.llm_request import adjustment_request
+        from trendcast.agent.adjusters.prompt_fit import fit_prompt
 
         s = self.settings
         ctx = build_context(sit, s, s.n_examples if self.spec.few_shot else 0)

@@ -14,8 +14,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from trendcast.agent.cases import closest
-from trendcast.agent.injection import flag_evidence
+from trendcast.agent.situation.cases import closest
+from trendcast.agent.evidence.injection import flag_evidence
 from trendcast.agent.settings import Settings
 from trendcast.agent.warning_codes import NO_RECORD, warn
 from trendcast.forecasting.adjust import direction
@@ -70,7 +70,7 @@ def adjuster_names() -> list[str]:
 
 def get_adjuster(name: str, settings: Settings, **deps) -> Adjuster:
     if name not in _REGISTRY:
-        from trendcast.agent.question import QuestionError
+        from trendcast.agent.question.parse import QuestionError
 
         raise QuestionError(f"unknown adjuster {name!r}; choose one of {', '.join(adjuster_names())}")
     return _REGISTRY[name](settings, deps)
@@ -148,7 +148,7 @@ class CarryAdjuster(OneByOne):
         self.settings = settings
 
     def adjust_one(self, sit) -> AdjustmentResult:
-        from trendcast.agent.carry import carried_pct, latest_miss, learn_shares
+        from trendcast.agent.situation.misses import carried_pct, latest_miss, learn_shares
 
         s, freq = self.settings, sit.target.freq
         bt = sit.misses
@@ -221,7 +221,7 @@ register_adjuster("carry", CarryAdjuster)
 
 
 def _llm_factory(settings: Settings, deps: dict) -> Adjuster:
-    from trendcast.agent.llm_adjuster import LLMAdjuster
+    from trendcast.agent.adjusters.llm import LLMAdjuster
 
     return LLMAdjuster(settings, deps)
 

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from trendcast.agent.question import QuestionError
+from trendcast.agent.question.parse import QuestionError
 
 FUZZY_MIN = 86.0  # rapidfuzz WRatio (0..100) needed for a fuzzy match
 TIE_MARGIN = 2.0  # candidates within this of the best are a tie → ambiguous

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from trendcast.agent.cli import _date, cli, emit_json, settings_of
+from trendcast.agent.cli.base import date_arg, emit_json, settings_of
+from trendcast.agent.cli.main import cli
 from trendcast.agent import workspace
 
 
@@ -47,7 +48,7 @@ def _where(values: tuple[str, ...]) -> tuple[dict, dict]:
               help="With --aggregate: keep negative lines (returns, cancellations: net sales) or drop them.")
 @click.option("--week-label", type=click.Choice(["start", "end"]), default="start", show_default=True,
               help="Weekly dates name the week's first or last day.")
-@click.option("--complete-through", callback=_date,
+@click.option("--complete-through", callback=date_arg,
               help="The data is complete through this date: later-ending periods are left out.")
 @click.option("--namespace", is_flag=True, help="Prefix series ids with '<dataset>:' (to share a workspace with "
               "data sets whose ids clash).")
@@ -141,8 +142,8 @@ def index(ctx, rebuild):
 
 @cli.command()
 @click.argument("query")
-@click.option("--as-of", callback=_date, help="Only documents dated on or before this date (YYYY-MM-DD).")
-@click.option("--since", callback=_date, help="Only documents dated on or after this date.")
+@click.option("--as-of", callback=date_arg, help="Only documents dated on or before this date (YYYY-MM-DD).")
+@click.option("--since", callback=date_arg, help="Only documents dated on or after this date.")
 @click.option("--window", help="Only the last N days before as-of, e.g. 30d.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["news", "product", "note"]))
 @click.option("--category", "categories", multiple=True, help="Only documents tagged with this category.")
@@ -166,7 +167,7 @@ def search(ctx, query, as_of, since, window, kinds, categories, k, mmr, as_json)
     if as_json:
         emit_json([h.as_dict() if hasattr(h, "as_dict") else dict(h.__dict__) for h in hits])
         return
-    from trendcast.agent.render import print_hits
+    from trendcast.agent.cli.console import print_hits
 
     print_hits(hits)
 
@@ -182,6 +183,6 @@ def series(ctx, as_json, wide):
     if as_json:
         emit_json(table.to_dict(orient="records"))
         return
-    from trendcast.agent.tables import print_series
+    from trendcast.agent.cli.tables import print_series
 
     print_series(table, wide=wide)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from trendcast.agent.llm.requests import ChatRequest, Message
-from trendcast.agent.schema import (DEFAULT_FLAT_BAND_PCT, DEFAULT_MAX_PCT, DEFAULT_MIN_PCT, TrendAdjustment,
+from trendcast.agent.adjusters.schema import (DEFAULT_FLAT_BAND_PCT, DEFAULT_MAX_PCT, DEFAULT_MIN_PCT, TrendAdjustment,
                           adjustment_json_schema, validation_context)
 
 SCHEMA_NAME = "trend_adjustment"

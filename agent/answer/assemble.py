@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trendcast.agent.adjusters import AdjustmentResult
-from trendcast.agent.answer import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+from trendcast.agent.adjusters.registry import AdjustmentResult
+from trendcast.agent.answer.model import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           ScheduledOut,
                           SpanOut, TargetOut)
-from trendcast.agent.direction_note import direction_note
+from trendcast.agent.answer.direction_note import direction_note
 from trendcast.agent.settings import Settings
-from trendcast.agent.steps import period_steps
+from trendcast.agent.answer.steps import period_steps
 from trendcast.agent.warning_codes import BREAK, FLAGGED_EVIDENCE, WarningOut, has, warn
 
 RECENT = 36  # history points an answer carries for sparklines and charts
@@ -106,7 +106,7 @@ def _span(span) -> SpanOut | None:
 
 def _evidence(hits) -> tuple[list[EvidenceOut], list[WarningOut]]:
     """The answer's evidence list, flagged where a text reads like instructions to a model, and a warning each."""
-    from trendcast.agent.injection import flag_evidence, flag_warning
+    from trendcast.agent.evidence.injection import flag_evidence, flag_warning
 
     flags = flag_evidence(hits)
     out = [EvidenceOut(id=h.id, date=h.date, kind=h.kind, source=h.source, text=h.text, score=round(float(h.score), 4),
@@ -127,7 +127,7 @@ def _trust_out(adj: AdjustmentResult) -> dict:
 def _clipped(sit, adj: AdjustmentResult, settings: Settings, forecast: ForecastOut):
     """The baseline's numbers clipped at the situation's floor, and the `interval_clipped` warning (None: nothing
     clipped)."""
-    from trendcast.agent.staleness import clipped_warning
+    from trendcast.agent.situation.staleness import clipped_warning
     from trendcast.forecasting import conformal
     from trendcast.forecasting.constants import BOUNDS
 

@@ -18,7 +18,7 @@ def warm(db: str, series, target_ids: list[str], freq: str, as_ofs: list[dt.date
          workers: int, progress=None) -> int:
     """Backtest every series `casebook.backtest_series` names for `target_ids` at every `miss_origins` origin of
     `as_ofs` into the store at `db`. Returns the number of chunks run."""
-    from trendcast.agent.casebook import backtest_series, miss_origins
+    from trendcast.agent.situation.casebook import backtest_series, miss_origins
 
     ids = list(dict.fromkeys(i for t in target_ids for i in backtest_series(series, t)))
     origins = sorted({o for a in as_ofs for o in miss_origins(a, horizon, freq)})
@@ -33,7 +33,7 @@ def warm(db: str, series, target_ids: list[str], freq: str, as_ofs: list[dt.date
 def backtest_chunk(db: str, ids: list[str], freq: str, origins, horizon: str) -> None:
     """Backtest these series into the store's situation cache, exactly as prepare()'s past cases would (in a worker:
     it opens the store itself)."""
-    from trendcast.agent.casebook import backtest
+    from trendcast.agent.situation.casebook import backtest
     from trendcast.forecasting.store import SalesStore
 
     backtest(SalesStore(db, lock_timeout_s=60.0), ids, freq, origins, horizon)
@@ -52,7 +52,7 @@ def run_chunks(fn, chunks, session, workers: int, progress=None) -> None:
         return
     from concurrent.futures import as_completed as done
 
-    from trendcast.agent.workers import WorkerPool
+    from trendcast.common.processes import WorkerPool
 
     with WorkerPool(max(1, workers)) as pool:
         for fut in done([pool.submit(fn, *args) for args in chunks]):

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from trendcast.agent.cli import _date, cli, emit_json, settings_of
+from trendcast.agent.cli.base import date_arg, emit_json, settings_of
+from trendcast.agent.cli.main import cli
 
 HORIZONS = ["next-month", "next-week", "next-quarter", "next-4-weeks"]
 
@@ -16,7 +17,7 @@ def _answer_options(f):
     f = click.option("--prompt", help="Prompt template name[@version] (default: few-shot).")(f)
     f = click.option("--adjuster", type=click.Choice(["llm", "carry", "analog", "none"]),
                      help="Default: llm when TRENDCAST_LLM_URL is set, else carry.")(f)
-    f = click.option("--as-of", callback=_date, help="Forecast as of this date (default: last observed period).")(f)
+    f = click.option("--as-of", callback=date_arg, help="Forecast as of this date (default: last observed period).")(f)
     return f
 
 
@@ -46,14 +47,14 @@ def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as
     if as_json:
         click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
     else:
-        from trendcast.agent.render import print_answer
+        from trendcast.agent.cli.console import print_answer
 
         print_answer(a)
 
 
 @cli.command()
 @click.option("--question", default="how will clothing stores trend next month?", show_default=True)
-@click.option("--as-of", callback=_date, default="2020-03-31", show_default=True)
+@click.option("--as-of", callback=date_arg, default="2020-03-31", show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Folder with the bundled data (default: the copy shipped in the package, agent/data/).")
 @click.option("--adjuster", type=click.Choice(["llm", "carry", "analog", "none"]))
@@ -66,7 +67,7 @@ def demo(ctx, question, as_of, data_dir, adjuster, llm_kind, as_json):
     """Build a workspace from the bundled real data (US Census retail sales + news) and answer a question."""
     from contextlib import nullcontext
 
-    from trendcast.agent.demo import build_demo_workspace
+    from trendcast.agent.cli.demo import build_demo_workspace
     from trendcast.agent.engine import answer
 
     settings = settings_of(ctx)
@@ -87,7 +88,7 @@ def demo(ctx, question, as_of, data_dir, adjuster, llm_kind, as_json):
     if as_json:
         click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
         return
-    from trendcast.agent.render import print_answer
+    from trendcast.agent.cli.console import print_answer
 
     click.echo(f"\n$ trendcast ask {question!r} --as-of {as_of}\n")
     print_answer(a)
@@ -109,6 +110,6 @@ def logs(ctx, limit, as_json, wide):
     if as_json:
         emit_json(rows)
         return
-    from trendcast.agent.tables import print_logs
+    from trendcast.agent.cli.tables import print_logs
 
     print_logs(rows, wide=wide)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from trendcast.agent.settings import Settings
-from trendcast.agent.trust import Learned, learn, record_key
+from trendcast.agent.trust.learn import Learned, learn, record_key
 
 RECORD_COLUMNS = ["key", "unique_id", "origin", "period_start", "period_end", "baseline", "pct", "actual", "sigma",
                   "ext_down", "ext_up"]
@@ -61,7 +61,7 @@ def run_cells(home: Path) -> list[pd.DataFrame]:
 def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
     """The record of `key` known at as_of: the workspace's finished eval runs (raw variants only), then its past
     answers."""
-    from trendcast.agent.answers_log import answered_record
+    from trendcast.agent.trust.answers_log import answered_record
 
     parts = [c[c["key"] == key] for c in run_cells(settings.home)]
     parts += [answered_record(settings, key, freq, as_of)]  # newest run first, answers last
@@ -93,6 +93,6 @@ def apply_trust(settings: Settings, situations: list, results: list) -> None:
         res.proposed_pct, res.trust = res.pct, learned
         res.pct = learned.applied(res.pct)
         res.direction = direction(res.pct, settings.flat_band_pct)
-    from trendcast.agent.answers_log import log_answers
+    from trendcast.agent.trust.answers_log import log_answers
 
     log_answers(settings, situations, results)

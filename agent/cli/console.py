@@ -94,7 +94,7 @@ def print_answer(a, console: Console | None = None) -> None:
     t.add_row(f"[bold]forecast[/] [dim]({_e(a.adjustment.source)} {_pct(a.adjustment.pct)})[/]",
               f"[bold]{_n(f.total)}[/]", f"{_n(f.lo_80)} .. {_n(f.hi_80)}", f"{_n(f.lo_95)} .. {_n(f.hi_95)}")
     c.print(t)
-    from trendcast.agent.steps import steps_table
+    from trendcast.agent.answer.steps import steps_table
 
     if (st := steps_table(a)) is not None:
         c.print(st)

@@ -52,7 +52,7 @@ def log_answers(settings: Settings, situations: list, results: list) -> int:
 def answered_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
     """Past answers of `key` whose period was observed by as_of, with the observed actual from the sales store."""
     from trendcast.agent import workspace
-    from trendcast.agent.record import RECORD_COLUMNS, known_rows
+    from trendcast.agent.trust.record import RECORD_COLUMNS, known_rows
     from trendcast.forecasting.backtest import period_actual
     from trendcast.forecasting.history import observed
     from trendcast.forecasting.periods import Period

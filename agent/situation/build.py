@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from trendcast.agent import workspace
-from trendcast.agent.cases import PastCase, find_cases
-from trendcast.agent.casebook import backtest_series, backtests_for, case_origins, case_series, miss_series
-from trendcast.agent.evidence import EvidenceSearch, category_of
-from trendcast.agent.question import QuestionError
-from trendcast.agent.resolve import Target
+from trendcast.agent.situation.cases import PastCase, find_cases
+from trendcast.agent.situation.casebook import backtest_series, backtests_for, case_origins, case_series, miss_series
+from trendcast.agent.evidence.search import EvidenceSearch, category_of
+from trendcast.agent.question.parse import QuestionError
+from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
 from trendcast.agent.warning_codes import BASELINE, BREAK, NO_INDEX, NO_SPECIFIC_EVIDENCE, WarningOut, warn
 
@@ -78,7 +78,7 @@ def observed_history(store, target: Target, as_of: dt.date | None) -> tuple[dt.d
 
 def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period, as_of: dt.date, events=None):
     """forecast_period through the workspace's baseline cache (`events`: day → names, regressors of daily fits)."""
-    from trendcast.agent.baseline_cache import BaselineCache, cache_key
+    from trendcast.agent.situation.baseline_cache import BaselineCache, cache_key
 
     cache = BaselineCache(settings.home / "baselines.sqlite")
     key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window, events)
@@ -139,7 +139,7 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         regressors = _regressor_events(settings, series, target, history, period, as_of)
         baseline = cached_baseline(settings, history, target.freq, period, as_of, regressors)
     timings["baseline_s"] = time.perf_counter() - t0
-    from trendcast.agent.staleness import data_warnings, evidence_warning
+    from trendcast.agent.situation.staleness import data_warnings, evidence_warning
 
     warnings = data_warnings(series, target, history, as_of) + [warn(BASELINE, w) for w in baseline.warnings]
     t1 = time.perf_counter()
@@ -161,7 +161,7 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     timings["cases_s"] = time.perf_counter() - t2
     extent = (0.0, 0.0)
     if misses is not None and not misses.empty:
-        from trendcast.agent.carry import break_extents, break_text, latest_miss
+        from trendcast.agent.situation.misses import break_extents, break_text, latest_miss
 
         miss = latest_miss(misses, target.series_id, target.freq, as_of)
         if miss is not None and miss.kind != "ordinary":
@@ -182,8 +182,8 @@ def _regressor_events(settings: Settings, series, target: Target, history, perio
 
     if not settings.event_regressors or freq_kind(target.freq) != "D":
         return None
-    from trendcast.agent import events
-
+    from trendcast.agent.situation import events
+    
     tags = events.series_tags(series, target.series_id, target.name)
     found = events.scheduled(workspace.doc_store(settings), tags, pd.Timestamp(history["ds"].min()).date(),
                              period.end, as_of)
@@ -195,8 +195,8 @@ def _regressor_events(settings: Settings, series, target: Target, history, perio
 
 def _events(settings: Settings, series: pd.DataFrame, target: Target, period, as_of: dt.date, misses):
     """The events scheduled inside the period known by as_of, and their past effect (agent.events)."""
-    from trendcast.agent import events
-
+    from trendcast.agent.situation import events
+    
     docs = workspace.doc_store(settings)
     tags = events.series_tags(series, target.series_id, target.name)
     found = events.scheduled(docs, tags, period.start, period.end, as_of)

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
-from trendcast.agent.cases import origins_before, related_series
+from trendcast.agent.situation.cases import origins_before, related_series
 
 CASE_LOOKBACK = 36  # past origins considered for analogues / few-shot examples
 MISS_LOOKBACK = 240  # past origins the carry adjuster learns from (agent.carry): breaks are rare, look far back

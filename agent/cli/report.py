@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from trendcast.agent.cli import _date, settings_of
+from trendcast.agent.cli.base import date_arg, settings_of
 
 FORMATS = ("md", "html", "json")
 
@@ -21,7 +21,7 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
 
 
 @click.command("report")
-@click.option("--as-of", callback=_date, help="Report as of this date (default: the last observed period).")
+@click.option("--as-of", callback=date_arg, help="Report as of this date (default: the last observed period).")
 @click.option("--level", "levels", multiple=True, help="Hierarchy level(s), comma list, e.g. 3-digit,4-digit.")
 @click.option("--categories", multiple=True, help="Categories (ids, codes or names), comma list.")
 @click.option("--horizon", default="next-month", show_default=True,
@@ -63,7 +63,7 @@ def report(ctx, as_of, levels, categories, horizon, adjuster, out_dir, overwrite
     from trendcast.agent.report.output import write_report
     from trendcast.agent.report.progress import progress_for
     from trendcast.agent.report.targets import report_as_of, select_targets, split_list
-    from trendcast.agent.workers import Interrupted, interrupts
+    from trendcast.common.processes import Interrupted, interrupts
 
     settings = settings_of(ctx)
     llm = {"use_cache": False} if no_cache else {}

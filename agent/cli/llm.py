@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from trendcast.agent.cli import cli, settings_of
+from trendcast.agent.cli.base import settings_of
+from trendcast.agent.cli.main import cli
 
 
 @cli.group()
@@ -23,7 +24,7 @@ def llm():
 def serve(ctx, port, gguf, threads):
     """Start an OpenAI-compatible server, print the exports that point trendcast at it, serve until Ctrl-C."""
     from trendcast.agent.llm.local import LocalLLMError, LocalServer, cpu_client_exports, log_tail
-    from trendcast.agent.workers import Interrupted, interrupts
+    from trendcast.common.processes import Interrupted, interrupts
 
     settings = settings_of(ctx)
     server = LocalServer.from_settings(settings, port=port, gguf=gguf, threads=threads)

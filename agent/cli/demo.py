@@ -74,7 +74,7 @@ def warm_backtests(settings: Settings, as_of: dt.date, echo: Callable[[str], Non
     and the carry adjuster's 20 years of misses), into the store's situation cache: later answers read them."""
     import time
 
-    from trendcast.agent.casebook import miss_origins, precompute_backtests
+    from trendcast.agent.situation.casebook import miss_origins, precompute_backtests
 
     t0 = time.perf_counter()
     store = workspace.sales_store(settings)

@@ -1,0 +1,1 @@
+"""The answer: baseline + trusted adjustment → the forecast shown and scored, its bounds, steps and warnings."""

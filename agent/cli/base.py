@@ -1,0 +1,51 @@
+"""What every command shares, the root group's and the subcommands' registered from other packages (`report`,
+`eval`, `trust`): the user-error exit, the date option, the settings of a command, JSON output."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+from trendcast.agent.errors import is_user_error, one_line
+from trendcast.agent.settings import Settings
+
+
+class CLIUserError(click.ClickException):
+    """A user error on its way out: one line on stderr, exit code 2, no traceback."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return " ".join(str(self.message).split())
+
+
+class Group(click.Group):
+    """Turns every UserError (agent.errors) into exit code 2 with one line and no traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if is_user_error(exc):
+                raise CLIUserError(one_line(exc)) from None
+            raise
+
+
+def date_arg(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+def emit_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))

@@ -1,0 +1,1 @@
+"""The question: what an analyst typed → a category (resolve) and a horizon (parse)."""
