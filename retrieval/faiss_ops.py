@@ -32,7 +32,7 @@ def to_gpus(index):
         return None
 
 
-# IVF sizing, measured on the 20,551 real headline embeddings (bench/bench_ivf.py; README "Large corpora"): with
+# IVF sizing, measured on the 20,551 real headline embeddings (bench/bench_ivf.py; bench/README.md): with
 # ~4·sqrt(n) lists (>= 39 vectors each), recall@10 against the exact index reaches 0.95 at nprobe 64 and not at 32,
 # on held-out headlines and on real questions alike. The fraction of lists needed fell as the corpus grew (1/4 at
 # 5k and 10k vectors, 1/8 at 20k), so probing at least 1/8 of them is the conservative carry-over to larger corpora.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU path, on a machine with an NVIDIA GPU (e.g. the `device` machine): vLLM in a venv of its own (its pins
+# The GPU path, on a machine with an NVIDIA GPU: vLLM in a venv of its own (its pins
 # conflict with ours), serving a model that is on the machine, then bench/bench_llm.py against it.
 #
 #   bash scripts/gpu_vllm.sh [MODEL]          # MODEL: a local HF model folder, or a .gguf file (default: the bundled

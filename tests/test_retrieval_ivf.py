@@ -1,6 +1,6 @@
 """The IVF index on the real headline embeddings: recall@10 against exact search at the product's nprobe, the
 product's index choice uses that nprobe, and the as-of filtered search keeps the recall (bench/bench_ivf.py measures
-the same at 1 M vectors; README "Large corpora")."""
+the same at 1 M vectors; bench/README.md)."""
 from __future__ import annotations
 
 from datetime import date
