@@ -1,7 +1,8 @@
 """Settings declared once: every field of Settings and LLMSettings has exactly one variable, the variable reaches it,
-options win, a bad value names its variable or option and the range."""
+options win, a bad value names its variable or option and the range, and README's table lists exactly these."""
 from __future__ import annotations
 
+import re
 import types
 import typing
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from trendcast.agent.settings import LLMSettings, Settings, SettingsError, variables
 
+REPO = Path(__file__).resolve().parents[1]
 # fields whose valid values a type cannot tell: (variable's text, the value that must arrive)
 PROBES = {"baseline_models": (" AutoETS, Naive ", ("AutoETS", "Naive"))}
 
@@ -137,3 +139,39 @@ def test_an_api_key_is_never_shown():
     with pytest.raises(SettingsError) as err:
         Settings.from_env(env={}, llm={"api_key": 12345})
     assert "--api-key" in str(err.value) and "12345" not in str(err.value)
+
+
+def _readme_rows() -> dict[str, str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Configuration"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = {}
+    for line in section.splitlines():
+        m = re.match(r"\|\s*`([A-Z0-9_]+)`\s*\|([^|]*)\|", line)
+        if m:
+            rows[m.group(1)] = m.group(2).strip()
+    return rows
+
+
+def _shown(default) -> str | None:
+    """How README's table writes a declared default (None: in words)."""
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, int):
+        return str(default)
+    if isinstance(default, float):
+        return f"{default:g}"
+    if isinstance(default, str):
+        return f"`{default}`"
+    if isinstance(default, tuple):
+        return f"`{','.join(default)}`"
+    return None
+
+
+def test_readme_configuration_table_lists_exactly_the_variables_with_their_defaults():
+    rows = _readme_rows()
+    assert sorted(rows) == sorted(variables())
+    for var, (cls, field) in variables().items():
+        shown = _shown(cls.model_fields[field].get_default(call_default_factory=False))
+        if shown is not None:
+            assert shown in rows[var], (var, shown, rows[var])
