@@ -175,3 +175,12 @@ def test_readme_configuration_table_lists_exactly_the_variables_with_their_defau
         shown = _shown(cls.model_fields[field].get_default(call_default_factory=False))
         if shown is not None:
             assert shown in rows[var], (var, shown, rows[var])
+
+
+def test_help_lists_every_variable():
+    from click.testing import CliRunner
+
+    from trendcast.agent.cli.main import cli
+
+    out = CliRunner().invoke(cli, ["--help"]).output
+    assert all(var in out for var in variables())
