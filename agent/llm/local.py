@@ -38,9 +38,9 @@ LOG_TAIL_LINES = 8
 
 def cpu_client_exports() -> str:
     """CPU_CLIENT as `NAME=value ...` (the variables agent.settings reads), for a shell's export line."""
-    from trendcast.agent.settings import ENV_VARS
+    from trendcast.agent.settings import LLMSettings
 
-    return " ".join(f"{ENV_VARS[(k,)]}={v:g}" if isinstance(v, float) else f"{ENV_VARS[(k,)]}={v}"
+    return " ".join(f"{LLMSettings.variable(k)}={v:g}" if isinstance(v, float) else f"{LLMSettings.variable(k)}={v}"
                     for k, v in CPU_CLIENT.items())
 
 

@@ -7,8 +7,8 @@ report has more than BULK_MIN targets or the engine setting is not local:
 1. baselines: each target's observed history (`agent.situation.observed_history`, as `prepare` reads it) and
    period; the workspace's baseline cache is read first (same key as `cached_baseline`), the rest go through
    `forecasting.bulk.bulk_baselines` on the session of `forecasting.distributed.engine_session` and are written to
-   the cache. A target the bulk call cannot do (daily series with event regressors, a failed series) is left to
-   `prepare`, which fits it itself.
+   the cache. A target the bulk call cannot do (a failed series) is left to `prepare`, which
+   fits it itself.
 2. backtests (carry / analog / llm adjusters): the related series of every target, backtested into the sales
    store's situation cache in chunks by `agent.backtest_warm` — on the Dask workers for engine dask, in local
    worker processes otherwise — then read back in ONE `agent.casebook.precompute_backtests` call, passed to
@@ -54,7 +54,6 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
     from trendcast.agent.situation.baseline_cache import BaselineCache, cache_key
     from trendcast.agent.situation.build import observed_history
     from trendcast.forecasting.bulk import bulk_baselines
-    from trendcast.forecasting.frequency import freq_kind
     from trendcast.forecasting.periods import resolve_period
 
     store = workspace.sales_store(settings)
@@ -66,8 +65,6 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
     for t in targets:
         if progress is not None:
             progress.advance()
-        if settings.event_regressors and freq_kind(t.freq) == "D":
-            continue  # regressors: prepare() fits it (forecasting.bulk's module doc, (3))
         try:
             t_as_of, history = observed_history(store, t, as_of)
             period = resolve_period(horizon, t_as_of, t.freq)

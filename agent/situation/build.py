@@ -76,19 +76,19 @@ def observed_history(store, target: Target, as_of: dt.date | None) -> tuple[dt.d
     return as_of, history
 
 
-def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period, as_of: dt.date, events=None):
-    """forecast_period through the workspace's baseline cache (`events`: day → names, regressors of daily fits)."""
+def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period, as_of: dt.date):
+    """forecast_period through the workspace's baseline cache."""
     from trendcast.agent.situation.baseline_cache import BaselineCache, cache_key
 
     cache = BaselineCache(settings.home / "baselines.sqlite")
-    key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window, events)
+    key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window)
     hit = cache.get(key, period, as_of)
     if hit is not None:
         return hit
     from trendcast.forecasting.baseline import forecast_period
 
     baseline = forecast_period(history, freq, period, as_of=as_of, models=settings.baseline_models,
-                               train_window=settings.train_window, events=events)
+                               train_window=settings.train_window)
     cache.put(key, baseline)
     return baseline
 
@@ -136,8 +136,7 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     period = resolve_period(horizon, as_of, target.freq)
     timings = {}
     if baseline is None:
-        regressors = _regressor_events(settings, series, target, history, period, as_of)
-        baseline = cached_baseline(settings, history, target.freq, period, as_of, regressors)
+        baseline = cached_baseline(settings, history, target.freq, period, as_of)
     timings["baseline_s"] = time.perf_counter() - t0
     from trendcast.agent.situation.staleness import data_warnings, evidence_warning
 
@@ -174,23 +173,6 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         last=last_steps(history, target.freq, period, as_of), last_year=year_ago(history, target.freq, period, as_of),
         evidence=evidence, cases=cases, misses=misses, break_extent=extent, scheduled=scheduled,
         event_effect=effect, warnings=warnings, timings=timings)
-
-
-def _regressor_events(settings: Settings, series, target: Target, history, period, as_of: dt.date):
-    """Day → event names known by as_of over the history and the period (daily data, `settings.event_regressors`)."""
-    from trendcast.forecasting.frequency import freq_kind
-
-    if not settings.event_regressors or freq_kind(target.freq) != "D":
-        return None
-    from trendcast.agent.situation import events
-    
-    tags = events.series_tags(series, target.series_id, target.name)
-    found = events.scheduled(workspace.doc_store(settings), tags, pd.Timestamp(history["ds"].min()).date(),
-                             period.end, as_of)
-    out: dict = {}
-    for e in found:
-        out.setdefault(e.event_date, []).append(e.text)
-    return out or None
 
 
 def _events(settings: Settings, series: pd.DataFrame, target: Target, period, as_of: dt.date, misses):
