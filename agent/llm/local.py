@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 from trendcast.agent.errors import UserError
 
@@ -157,7 +158,7 @@ class LocalServer:
 
     def client_settings(self, llm):
         """`llm` (LLMSettings) pointed at this server; the CPU_CLIENT fields the user did not set take its values."""
-        update = {"url": self.url, "model": self.model}
+        update: dict[str, object] = {"url": self.url, "model": self.model}
         update.update({k: v for k, v in CPU_CLIENT.items() if k not in llm.model_fields_set})
         return llm.model_copy(update=update)
 
@@ -235,7 +236,7 @@ class LocalServer:
             self.stop()
             raise
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         self.stop()
         return False
 

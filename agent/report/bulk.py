@@ -20,10 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import TYPE_CHECKING
 
 from trendcast.agent import workspace
 from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from trendcast.forecasting.baseline import BaselineForecast
+    from trendcast.forecasting.periods import Period
 
 BULK_MIN = 200  # more targets than this (or an engine other than local): the bulk path
 
@@ -33,7 +40,8 @@ def use_bulk(settings: Settings, targets: list[Target]) -> bool:
 
 
 def bulk_precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.date, horizon: str,
-                    need_cases: bool, workers: int, progress=None) -> tuple[dict, object, dict]:
+                    need_cases: bool, workers: int, progress=None
+                    ) -> tuple[dict[str, BaselineForecast], pd.DataFrame | None, dict[str, float]]:
     """(baselines by series id, the precomputed backtests or None, timings in seconds)."""
     from trendcast.forecasting.distributed import engine_session
 
@@ -58,7 +66,8 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
 
     store = workspace.sales_store(settings)
     cache = BaselineCache(settings.home / "baselines.sqlite")
-    out, todo = {}, {}  # todo: (freq, period) -> {series id: history}
+    out: dict[str, BaselineForecast] = {}
+    todo: dict[tuple[str, Period, dt.date], dict[str, pd.DataFrame]] = {}  # (freq, period, as-of) -> {id: history}
     keys = {}
     if progress is not None:
         progress.phase("histories", len(targets))

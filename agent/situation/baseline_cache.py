@@ -19,7 +19,7 @@ def cache_key(history: pd.DataFrame, freq: str, period, as_of, models, train_win
     h = hashlib.sha256()
     h.update(json.dumps([VERSION, freq, str(period.start), str(period.end), str(as_of), list(models),
                          train_window]).encode())
-    h.update(pd.util.hash_pandas_object(history[["ds", "y"]], index=False).values.tobytes())
+    h.update(pd.util.hash_pandas_object(history[["ds", "y"]], index=False).to_numpy().tobytes())
     return h.hexdigest()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,12 @@ from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
 from trendcast.agent.warning_codes import BASELINE, BREAK, NO_INDEX, NO_SPECIFIC_EVIDENCE, WarningOut, warn
 
+if TYPE_CHECKING:
+    from trendcast.agent.situation.events import EventEffect
+    from trendcast.forecasting.baseline import BaselineForecast
+    from trendcast.forecasting.comparisons import Span
+    from trendcast.forecasting.periods import Period
+
 MIN_HISTORY = 3  # observations a situation needs
 
 
@@ -32,11 +39,11 @@ class Situation:
     target: Target
     as_of: dt.date
     horizon: str
-    period: object  # forecasting.periods.Period
+    period: Period
     history: pd.DataFrame  # ds, y: the periods ended by as_of
-    baseline: object  # forecasting.baseline.BaselineForecast
-    last: object | None  # forecasting.comparisons.Span: the same number of steps just before the period
-    last_year: object | None  # forecasting.comparisons.Span: the period's steps a year earlier
+    baseline: BaselineForecast
+    last: Span | None  # the same number of steps just before the period
+    last_year: Span | None  # the period's steps a year earlier
     evidence: list = field(default_factory=list)
     cases: list[PastCase] = field(default_factory=list)
     # backtest rows (casebook.backtests_for) of the target and its related series at every `miss_origins` origin,
@@ -47,7 +54,7 @@ class Situation:
     break_extent: tuple[float, float] = (0.0, 0.0)
     # events inside the period known by as_of (agent.events.Scheduled) and what the same events did before
     scheduled: list = field(default_factory=list)
-    event_effect: object | None = None  # agent.events.EventEffect
+    event_effect: EventEffect | None = None
     unit: str | None = None
     warnings: list[WarningOut] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -163,8 +170,9 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         from trendcast.agent.situation.misses import break_extents, break_text, latest_miss
 
         miss = latest_miss(misses, target.series_id, target.freq, as_of)
-        if miss is not None and miss.kind != "ordinary":
-            warnings.append(warn(BREAK, break_text(miss, target.freq)))
+        text = break_text(miss, target.freq) if miss is not None else None  # None: not a break
+        if text is not None:
+            warnings.append(warn(BREAK, text))
         extent = break_extents(misses, target.series_id, target.freq, as_of)
     scheduled, effect = _events(settings, series, target, period, as_of, misses)
     return Situation(
