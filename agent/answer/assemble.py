@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 import pandas as pd
 
 from trendcast.agent.adjusters.registry import AdjustmentResult
-from trendcast.agent.answer.model import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+from trendcast.agent.answer.model import (AdjustmentOut, Answer, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           ScheduledOut,
                           SpanOut, TargetOut)
 from trendcast.agent.answer.direction_note import direction_note
@@ -168,7 +168,7 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
         history=HistoryOut(last_period_total=sit.last_period_total, same_period_last_year=sit.same_period_last_year,
                            last_period=_span(sit.last), last_year=_span(sit.last_year),
                            recent=[(pd.Timestamp(d).date(), float(y)) for d, y in zip(recent["ds"], recent["y"])]),
-        baseline=BaselineOut(model=b.model, **base, members=dict(b.members)),
+        baseline=b.model_copy(update={**{k: float(v) for k, v in base.items()}, "members": dict(b.members)}),
         adjustment=AdjustmentOut(source=adj.source, model=adj.model, prompt=adj.prompt, pct=round(adj.pct, 4),
                                  direction=adj.direction, confidence=adj.confidence, rationale=adj.rationale,
                                  evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,
