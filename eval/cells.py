@@ -123,11 +123,11 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     from trendcast.forecasting.baseline import captured_warnings
     from trendcast.forecasting.distributed import Session, cross_validation
 
-    kwargs = dict(h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     with captured_warnings([]):  # numpy's divide-by-zero on short series: not for the terminal (workers: trendcast.common.processes)
         # local: n_jobs processes of forecasting.pooled (workers that die with this process); else the engine's
         local = session is None or not session.distributed
-        cv = cross_validation(guarded, freq, df, Session("local", n_jobs) if local else session, **kwargs)
+        cv = cross_validation(guarded, freq, df, Session("local", n_jobs) if local else session, h=h,
+                              n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     return _period_totals(cells, cv, names, fb, [g.alias for g in guarded])
 
 

@@ -198,12 +198,12 @@ def cross_validation(models, freq: str, df: pd.DataFrame, session: Session, *, f
     """StatsForecast(models, freq, fallback_model=...).cross_validation(df=df, ...) on the session's engine
     (partitioned by unique_id; local: `session.workers` processes of forecasting.pooled), as a pandas frame sorted
     like one local call's: by unique_id, cutoff, ds."""
-    kwargs = dict(h=h, n_windows=n_windows, step_size=step_size, refit=refit, level=level)
     if not session.distributed:
         from trendcast.forecasting import pooled
 
-        return pooled.cross_validation(models, freq, df, fallback_model=fallback_model, n_jobs=session.workers,
-                                       **kwargs)
+        return pooled.cross_validation(models, freq, df, h=h, n_windows=n_windows, step_size=step_size, refit=refit,
+                                       level=level, fallback_model=fallback_model, n_jobs=session.workers)
+    kwargs = dict(h=h, n_windows=n_windows, step_size=step_size, refit=refit, level=level)
     import warnings
 
     with warnings.catch_warnings():  # dask's groupby-apply on the grouping column: a pandas deprecation, not ours
