@@ -23,7 +23,7 @@ BUILTINS = {"none", "analog", "carry", "llm"}
 QUESTION = "how will clothing stores trend next month?"
 
 FAKE_MODULE = '''\
-from trendcast.agent.adjusters.registry import AdjustmentResult
+from trendcast.agent.adjusters.adjustment import Adjustment
 
 
 class FakeAdjuster:
@@ -33,7 +33,7 @@ class FakeAdjuster:
         self.settings = settings
 
     def adjust_many(self, situations, progress=None):
-        return [AdjustmentResult("fake", pct=7.5, direction="up", confidence=0.9, model="fake-1",
+        return [Adjustment(source="fake", pct=7.5, direction="up", confidence=0.9, model="fake-1",
                                  rationale="a plug-in says +7.5 %") for _ in situations]
 '''
 

@@ -1,11 +1,11 @@
 """Issue 12: eval counts the LLM's rejected replies by kind, and the dialect(s) the server took, per variant — from
-each cell's AdjustmentResult (fast: a stand-in adjuster, no server; the end-to-end run against a protocol server is
+each cell's Adjustment (fast: a stand-in adjuster, no server; the end-to-end run against a protocol server is
 tests/test_eval_llm.py::test_rejected_replies_are_counted_by_kind_per_variant)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from trendcast.agent.adjusters.registry import AdjustmentResult
+from trendcast.agent.adjusters.adjustment import Adjustment
 from trendcast.agent.settings import Settings
 from trendcast.eval.leaderboard import counts_text
 from trendcast.eval.report import dialect_counts, problem_counts
@@ -28,12 +28,12 @@ def test_cells_carry_the_dialect_and_the_kinds_of_rejected_replies(monkeypatch):
     from trendcast.agent import engine
     
     results = [
-        AdjustmentResult("llm", pct=-4.0, direction="down", attempts=3, dialect="json_object",
+        Adjustment(source="llm", pct=-4.0, direction="down", attempts=3, dialect="json_object",
                          llm_problems=["direction_sign", "copied_example"]),
-        AdjustmentResult("llm", pct=2.0, direction="up", attempts=1, dialect="json_object"),
-        AdjustmentResult("analog", pct=1.0, direction="flat", attempts=3, dialect="json_schema",
+        Adjustment(source="llm", pct=2.0, direction="up", attempts=1, dialect="json_object"),
+        Adjustment(source="analog", pct=1.0, direction="flat", attempts=3, dialect="json_schema",
                          llm_problems=["not_json", "not_json", "direction_sign"]),
-        AdjustmentResult("analog", pct=0.5, direction="flat", attempts=1),  # an unreachable server
+        Adjustment(source="analog", pct=0.5, direction="flat", attempts=1),  # an unreachable server
     ]
     monkeypatch.setattr(engine, "get_adjuster", lambda name, settings, **deps: _Scripted(results))
     oc = OriginContext(settings=Settings(), store=None, series=pd.DataFrame(), base=pd.DataFrame(),

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pandas as pd
 from rich.console import Console
 
-from trendcast.agent.adjusters.registry import AdjustmentResult
-from trendcast.agent.answer.model import AdjustmentOut, Answer
+from trendcast.agent.adjusters.registry import Adjustment
+from trendcast.agent.answer.model import Adjustment, Answer
 from trendcast.agent.cli.console import llm_line, print_answer
 from trendcast.agent.cli.tables import print_logs
 from trendcast.agent.settings import Settings
@@ -44,7 +44,7 @@ def _situation():
 def _answer(**adj) -> Answer:
     from trendcast.agent.answer.assemble import assemble
 
-    return assemble(_situation(), AdjustmentResult(**adj), Settings())
+    return assemble(_situation(), Adjustment(**adj), Settings())
 
 
 def _printed(answer: Answer, width: int = 200) -> str:
@@ -56,7 +56,7 @@ def _printed(answer: Answer, width: int = 200) -> str:
 def test_assemble_carries_dialect_problems_and_trim_into_the_answer():
     a = _answer(source="llm", pct=-4.0, direction="down", model="smollm2", prompt="few-shot@2", attempts=3,
                 dialect="json_object", llm_problems=["direction_sign", "copied_example"],
-                trimmed=TRIMMED)
+                prompt_trimmed=TRIMMED)
     adj = a.adjustment
     assert adj.dialect == "json_object" and adj.llm_problems == ["direction_sign", "copied_example"]
     assert adj.prompt_trimmed == TRIMMED
@@ -72,32 +72,32 @@ def test_the_json_contract_only_gains_fields():
     assert data["adjustment"]["prompt_trimmed"] is None
     # an answer written before the fields existed still reads
     old = {k: v for k, v in data["adjustment"].items() if k not in ("dialect", "llm_problems", "prompt_trimmed")}
-    assert AdjustmentOut.model_validate(old).llm_problems == []
+    assert Adjustment.model_validate(old).llm_problems == []
     assert Answer.model_validate({**data, "adjustment": old}).adjustment.dialect is None
 
 
 def test_the_llm_line_only_where_the_llm_was_involved():
-    assert llm_line(AdjustmentOut(source="analog", model="analog(k=8)")) is None
-    assert llm_line(AdjustmentOut(source="none")) is None
+    assert llm_line(Adjustment(source="analog", model="analog(k=8)")) is None
+    assert llm_line(Adjustment(source="none")) is None
     assert "LLM" not in _printed(_answer(source="none"))
-    ok = AdjustmentOut(source="llm", model="qwen", dialect="json_schema", attempts=1)
+    ok = Adjustment(source="llm", model="qwen", dialect="json_schema", attempts=1)
     assert llm_line(ok) == "LLM: qwen · dialect json_schema · valid on the first reply"
-    cached = AdjustmentOut(source="llm", model="qwen", cached=True)
+    cached = Adjustment(source="llm", model="qwen", cached=True)
     assert llm_line(cached) == "LLM: qwen · cached reply"
-    one = AdjustmentOut(source="llm", model="qwen", dialect="structured_outputs", attempts=2,
+    one = Adjustment(source="llm", model="qwen", dialect="structured_outputs", attempts=2,
                         llm_problems=["not_json"])
     assert llm_line(one) == "LLM: qwen · dialect structured_outputs · 1 re-ask (not_json)"
     # a fallback after the LLM's replies were all rejected: the analog stands in, the kinds still show
-    failed = AdjustmentOut(source="analog", model="analog(k=8)", attempts=3, dialect="json_object",
+    failed = Adjustment(source="analog", model="analog(k=8)", attempts=3, dialect="json_object",
                            llm_problems=["empty", "whitespace_runaway", "whitespace_runaway"])
     assert llm_line(failed) == ("LLM: not applied, analog stands in · dialect json_object · 3 rejected replies "
                                 "(empty, whitespace_runaway, whitespace_runaway)")
     # an unreachable server: asked once, no dialect settled, no reply rejected
-    assert llm_line(AdjustmentOut(source="analog", attempts=1)) == "LLM: not applied, analog stands in"
+    assert llm_line(Adjustment(source="analog", attempts=1)) == "LLM: not applied, analog stands in"
 
 
 def test_the_llm_line_keeps_brackets_as_text():
-    a = _answer(source="llm", model="[bold]m[/]", dialect="json_schema", attempts=1, trimmed="[/x] evidence")
+    a = _answer(source="llm", model="[bold]m[/]", dialect="json_schema", attempts=1, prompt_trimmed="[/x] evidence")
     out = _printed(a)
     assert "LLM: [bold]m[/] · dialect json_schema" in out and "[/x] evidence" in out
 

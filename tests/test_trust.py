@@ -133,7 +133,7 @@ def test_bounds_are_capped_at_ten_times_the_largest_step_and_say_so():
                             "y": [0.0, 12.0, 3.0, 40.0] * 10})
     sit = types.SimpleNamespace(baseline=Sparse, history=history, last_period_total=20.0,
                                 same_period_last_year=None, break_extent=(6.0, 6.0))
-    adj = types.SimpleNamespace(pct=0.0, proposed_pct=0.0, trust=prior_only("carry"))
+    adj = types.SimpleNamespace(pct=0.0, proposed_pct=0.0, learned=prior_only("carry"))
     settings = Settings()
     uncapped = situation_forecast(sit, adj, settings, cap=False)
     assert uncapped.hi_95 > 1e9  # what it was

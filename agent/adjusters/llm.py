@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from trendcast.agent import workspace
-from trendcast.agent.adjusters.registry import AdjustmentResult, CarryAdjuster
+from trendcast.agent.adjusters.adjustment import Adjustment
+from trendcast.agent.adjusters.registry import CarryAdjuster
 from trendcast.agent.situation.cases import pick_examples
 from trendcast.agent.evidence.injection import at_bound, flag_evidence, withhold_reason
 from trendcast.agent.settings import Settings
@@ -147,18 +148,18 @@ class LLMAdjuster:
         out = []
         for sit, (_, fitted), r in zip(situations, prepared, results):
             res = self._result(sit, r)
-            res.dialect, res.llm_problems, res.trimmed = r.dialect, list(r.problems), fitted.trimmed
+            res.dialect, res.llm_problems, res.prompt_trimmed = r.dialect, list(r.problems), fitted.trimmed
             res.warnings.extend(warn(LLM_SERVER_DOWN, note) for note in r.warnings)  # agent.llm.pool
             out.append(res)
         return out
 
     def _result(self, sit, r):
-        """The AdjustmentResult of one LLM result: the proposal (applied or withheld), or the carry fallback."""
+        """The Adjustment of one LLM result: the proposal (applied or withheld), or the carry fallback."""
         s = self.settings
         if r.ok:
             v = r.value
-            res = AdjustmentResult(
-                "llm", pct=float(v.change_pct), direction=v.direction, confidence=float(v.confidence),
+            res = Adjustment(
+                source="llm", pct=float(v.change_pct), direction=v.direction, confidence=float(v.confidence),
                 rationale=v.rationale, evidence_ids=list(dict.fromkeys(d.evidence_id for d in v.drivers)),
                 drivers=[d.model_dump() for d in v.drivers], model=r.model or s.llm.model, prompt=self.spec.id,
                 attempts=r.attempts, cached=r.cached)
@@ -175,7 +176,7 @@ class LLMAdjuster:
         fb.warnings.append(warn(FALLBACK, f"LLM adjustment failed, fell back to carry: {r.error}"))
         return fb
 
-    def _withheld(self, sit, proposed: AdjustmentResult, why: str) -> AdjustmentResult:
+    def _withheld(self, sit, proposed: Adjustment, why: str) -> Adjustment:
         """The carry adjuster in place of a valid LLM proposal that must not be applied; the proposal is kept."""
         fb = self.fallback.adjust_one(sit)
         fb.attempts, fb.cached, fb.prompt = proposed.attempts, proposed.cached, self.spec.id

@@ -6,7 +6,7 @@ user's package adds one the same way:
     myadj = "my_package.adjust:MyAdjuster"
 
 The entry point names a factory `(settings, deps) -> Adjuster` (a class taking `(settings, deps)` is one): an object
-with a `name` and `adjust_many(situations, progress=None) -> [AdjustmentResult]` (agent.adjusters.registry). Only
+with a `name` and `adjust_many(situations, progress=None) -> [Adjustment]` (agent.adjusters.registry). Only
 the factory of the adjuster asked for is imported. `--adjuster` (ask, report, demo) and eval suites' variants accept
 every name found.
 

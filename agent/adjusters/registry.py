@@ -1,4 +1,4 @@
-"""The adjusters registry: a batch of prepared situations → one AdjustmentResult each.
+"""The adjusters registry: a batch of prepared situations → one Adjustment each.
 
 `none` keeps the baseline; `carry` (the default without an LLM) carries the learned share of the latest miss when
 the sales just broke away from what the baseline method expected (agent.carry); `analog` (no LLM) applies the shrunk
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from trendcast.agent.adjusters.plugins import (_REGISTRY, adjuster_names, load,  # noqa: F401 (re-exported)
                                                 register_adjuster, unregister_adjuster)
+from trendcast.agent.adjusters.adjustment import Adjustment
 from trendcast.agent.situation.cases import closest
 from trendcast.agent.evidence.injection import flag_evidence
 from trendcast.agent.settings import Settings
@@ -24,40 +24,11 @@ from trendcast.agent.warning_codes import NO_RECORD, warn
 from trendcast.forecasting.adjust import direction
 
 
-@dataclass
-class AdjustmentResult:
-    source: str  # llm | analog | none
-    pct: float = 0.0
-    direction: str = "flat"
-    confidence: float | None = None
-    rationale: str = ""
-    evidence_ids: list[str] = field(default_factory=list)
-    drivers: list[dict] = field(default_factory=list)
-    model: str | None = None
-    prompt: str | None = None
-    attempts: int = 0
-    cached: bool = False
-    warnings: list = field(default_factory=list)  # agent.warning_codes.WarningOut
-    # a valid LLM proposal that was not applied (agent.injection.withhold_reason): its numbers and the reason, so that
-    # a record of proposals against outcomes can still weigh it
-    withheld: dict | None = None
-    # the LLM path: the structured-output dialect the server accepted (agent.llm.dialects), the kind of each reply
-    # rejected on the way (agent.llm.problems.KINDS, in order), and what was left out of the prompt to fit the
-    # model's context window (None: nothing)
-    dialect: str | None = None
-    llm_problems: list[str] = field(default_factory=list)
-    trimmed: str | None = None
-    # set by agent.record.apply_trust: the proposal as the adjuster made it, and the agent.trust.Learned that
-    # weighed it (then `pct` is the change applied)
-    proposed_pct: float | None = None
-    trust: object | None = None
-
-
 class Adjuster(Protocol):
     name: str
 
     def adjust_many(self, situations: list, progress: Callable[[int], None] | None = None
-                    ) -> list[AdjustmentResult]: ...
+                    ) -> list[Adjustment]: ...
 
 
 def get_adjuster(name: str, settings: Settings, **deps) -> Adjuster:
@@ -79,7 +50,7 @@ class NoAdjuster:
     def adjust_many(self, situations, progress=None):
         out = []
         for i, _ in enumerate(situations):
-            out.append(AdjustmentResult("none", rationale="baseline kept as is (adjuster: none)"))
+            out.append(Adjustment(source="none", rationale="baseline kept as is (adjuster: none)"))
             if progress:
                 progress(1)
         return out
@@ -88,7 +59,7 @@ class NoAdjuster:
 class OneByOne:
     """An adjuster that adjusts each situation on its own (`adjust_one`), no batch to share."""
 
-    def adjust_one(self, sit) -> AdjustmentResult:
+    def adjust_one(self, sit) -> Adjustment:
         raise NotImplementedError
 
     def adjust_many(self, situations, progress=None):
@@ -112,11 +83,11 @@ class AnalogAdjuster(OneByOne):
     def __init__(self, settings: Settings, deps: dict, k: int = 8):
         self.settings, self.k = settings, k
 
-    def adjust_one(self, sit) -> AdjustmentResult:
+    def adjust_one(self, sit) -> Adjustment:
         s = self.settings
         top = sit.cases[: self.k]
         if not top:
-            return AdjustmentResult("analog", model="analog(k=0)",
+            return Adjustment(source="analog", model="analog(k=0)",
                                     rationale="no past situations with known outcomes: baseline kept",
                                     warnings=[warn(NO_RECORD, "analog: no past situations before as-of; "
                                                              "baseline kept")])
@@ -127,8 +98,8 @@ class AnalogAdjuster(OneByOne):
         flagged = flag_evidence(sit.evidence)  # listed, never offered as context: they read like instructions
         ev = [h.id for h in sit.evidence if h.id not in flagged][:3]
         shown = _shown(closest(top, 3))
-        return AdjustmentResult(
-            "analog", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(shrink, 3),
+        return Adjustment(
+            source="analog", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(shrink, 3),
             rationale=(f"Median realised change vs baseline in the {len(top)} most similar past situations was "
                        f"{100 * (math.exp(med) - 1):+.1f} %, shrunk by their similarity ({shrink:.2f}) to "
                        f"{pct:+.1f} %. Closest: {shown}."),
@@ -144,7 +115,7 @@ class CarryAdjuster(OneByOne):
     def __init__(self, settings: Settings, deps: dict):
         self.settings = settings
 
-    def adjust_one(self, sit) -> AdjustmentResult:
+    def adjust_one(self, sit) -> Adjustment:
         from trendcast.agent.situation.misses import carried_pct, latest_miss, learn_shares
 
         s, freq = self.settings, sit.target.freq
@@ -153,7 +124,7 @@ class CarryAdjuster(OneByOne):
         miss = None if bt is None or bt.empty else latest_miss(bt, sit.target.series_id, freq, sit.as_of)
         if miss is None:
             pct = min(max(100.0 * math.expm1(event_log), s.change_min_pct), s.change_max_pct)
-            return AdjustmentResult("carry", pct=pct, direction=direction(pct, s.flat_band_pct), model="carry",
+            return Adjustment(source="carry", pct=pct, direction=direction(pct, s.flat_band_pct), model="carry",
                                     rationale="too few past outcomes of this series to measure its latest miss: "
                                     "nothing carried." + event_text,
                                     warnings=[warn(NO_RECORD, "carry: too few past outcomes before as-of; "
@@ -182,8 +153,8 @@ class CarryAdjuster(OneByOne):
         ev = [h.id for h in sit.evidence if h.id not in flagged][:3]
         shown = _shown(closest(sit.cases, 3))
         tail = f" Closest past situations by news climate: {shown}." if shown else ""
-        return AdjustmentResult(
-            "carry", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(share.share, 3),
+        return Adjustment(
+            source="carry", pct=pct, direction=direction(pct, s.flat_band_pct), confidence=round(share.share, 3),
             rationale=head + body + event_text + tail, evidence_ids=ev,
             model=f"carry({miss.kind}, share {share.share:.2f} from {share.n})",
             drivers=[{"evidence_id": e, "effect": "neutral", "note": "context at as-of"} for e in ev])

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
-from trendcast.agent.adjusters.registry import AdjustmentResult
-from trendcast.agent.answer.model import (AdjustmentOut, Answer, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+from trendcast.agent.adjusters.adjustment import Adjustment
+from trendcast.agent.answer.model import (Answer, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           ScheduledOut,
                           SpanOut, TargetOut)
 from trendcast.agent.answer.direction_note import direction_note
@@ -84,18 +84,18 @@ def ceiling_of(history, steps: int) -> float | None:
     return CEILING_FACTOR * top * max(int(steps), 1) if top > 0 else None
 
 
-def situation_forecast(sit, adj: AdjustmentResult, settings: Settings, *, clip: bool = True,
+def situation_forecast(sit, adj: Adjustment, settings: Settings, *, clip: bool = True,
                        cap: bool = True) -> ForecastOut:
     """`adjusted_forecast` for a prepared situation (trusted when the result carries its record's trust), clipped
     at 0 for non-negative history unless `clip` is False, bounds capped at `ceiling_of` unless `cap` is False."""
     pct = adj.pct
-    if adj.trust is not None:
+    if adj.learned is not None:
         assert adj.proposed_pct is not None  # agent.trust.record.apply_trust sets both
         pct = adj.proposed_pct
     steps = getattr(sit.baseline, "steps", None)
     return adjusted_forecast(sit.baseline, pct, last_total=sit.last_period_total,
                              last_year_total=sit.same_period_last_year, flat_band_pct=settings.flat_band_pct,
-                             learned=adj.trust, ext=sit.break_extent, floor=floor_of(sit.history) if clip else None,
+                             learned=adj.learned, ext=sit.break_extent, floor=floor_of(sit.history) if clip else None,
                              ceiling=ceiling_of(sit.history, 0 if steps is None else len(steps)) if cap else None)
 
 
@@ -122,9 +122,9 @@ def _evidence(hits) -> tuple[list[EvidenceOut], list[WarningOut]]:
     return out, [warn(FLAGGED_EVIDENCE, flag_warning(i, why)) for i, why in flags.items()]
 
 
-def _trust_out(adj: AdjustmentResult) -> dict:
-    # set by agent.trust.record.apply_trust only; AdjustmentResult (adjusters: below trust) cannot name the type
-    t = cast("Learned | None", adj.trust)
+def _trust_out(adj: Adjustment) -> dict:
+    # set by agent.trust.record.apply_trust only; Adjustment (adjusters: below trust) cannot name the type
+    t = cast("Learned | None", adj.learned)
     if t is None:
         return {}
     assert adj.proposed_pct is not None  # agent.trust.record.apply_trust sets both
@@ -134,7 +134,7 @@ def _trust_out(adj: AdjustmentResult) -> dict:
                        "summary": t.describe()}}
 
 
-def _clipped(sit, adj: AdjustmentResult, settings: Settings, forecast: ForecastOut):
+def _clipped(sit, adj: Adjustment, settings: Settings, forecast: ForecastOut):
     """The baseline's numbers clipped at the situation's floor, and the `interval_clipped` warning (None: nothing
     clipped)."""
     from trendcast.agent.situation.staleness import clipped_warning
@@ -150,7 +150,7 @@ def _clipped(sit, adj: AdjustmentResult, settings: Settings, forecast: ForecastO
     return base, clipped_warning(base_clipped, f_clipped, capped, CEILING_FACTOR)
 
 
-def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
+def assemble(sit, adj: Adjustment, settings: Settings) -> Answer:
     b = sit.baseline
     evidence, flag_warnings = _evidence(sit.evidence)
     forecast = situation_forecast(sit, adj, settings)
@@ -169,11 +169,8 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
                            last_period=_span(sit.last), last_year=_span(sit.last_year),
                            recent=[(pd.Timestamp(d).date(), float(y)) for d, y in zip(recent["ds"], recent["y"])]),
         baseline=b.model_copy(update={**{k: float(v) for k, v in base.items()}, "members": dict(b.members)}),
-        adjustment=AdjustmentOut(source=adj.source, model=adj.model, prompt=adj.prompt, pct=round(adj.pct, 4),
-                                 direction=adj.direction, confidence=adj.confidence, rationale=adj.rationale,
-                                 evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,
-                                 cached=adj.cached, dialect=adj.dialect, llm_problems=list(adj.llm_problems),
-                                 prompt_trimmed=adj.trimmed, **_trust_out(adj)),
+        adjustment=adj.model_copy(update={"pct": round(adj.pct, 4), "llm_problems": list(adj.llm_problems),
+                                          **_trust_out(adj)}),
         forecast=forecast, direction_note=note,
         evidence=evidence, warnings=sit.warnings + flag_warnings + adj.warnings + ([clipped] if clipped else []),
         steps=period_steps(b, situation_forecast(sit, adj, settings)),

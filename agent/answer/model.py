@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from trendcast.agent.adjusters.adjustment import Adjustment
 from trendcast.agent.warning_codes import WarningOut
 from trendcast.forecasting.baseline import BaselineForecast
 
@@ -48,31 +49,6 @@ class HistoryOut(BaseModel):
     recent: list[tuple[dt.date, float]] = Field(default_factory=list)  # for sparklines and charts
 
 
-class AdjustmentOut(BaseModel):
-    source: str  # the adjuster that proposed it: llm, carry, analog, none, or a plug-in's (agent.adjusters.plugins)
-    model: str | None = None  # LLM model name, or a description of the analog
-    prompt: str | None = None  # name@version
-    pct: float = 0.0
-    direction: Literal["up", "flat", "down"] = "flat"
-    confidence: float | None = None
-    rationale: str = ""
-    evidence_ids: list[str] = Field(default_factory=list)
-    drivers: list[dict] = Field(default_factory=list)
-    attempts: int = 0
-    cached: bool = False
-    # the LLM path (llm answers, and fallbacks after a failed LLM request): the structured-output dialect the server
-    # accepted (agent.llm.dialects), the kind of each reply rejected on the way (agent.llm.problems.KINDS, in order),
-    # and what was left out of the prompt to fit the model's context window (None: nothing)
-    dialect: str | None = None
-    llm_problems: list[str] = Field(default_factory=list)
-    prompt_trimmed: str | None = None
-    # trust from the adjuster's record (agent.trust): the change it proposed, the weight applied (pct = the trusted
-    # proposal) and the record behind it; None where nothing was weighed (adjuster none)
-    proposed_pct: float | None = None
-    trust: float | None = None
-    record: dict | None = None
-
-
 class ForecastOut(BaseModel):
     total: float
     lo_80: float
@@ -113,7 +89,7 @@ class Answer(BaseModel):
     unit: str | None = None
     history: HistoryOut
     baseline: BaselineForecast  # forecasting's one baseline model, totals clipped at the series' floor
-    adjustment: AdjustmentOut
+    adjustment: Adjustment
     forecast: ForecastOut
     # why the forecast's direction (vs the last period) differs from the adjustment's (vs the baseline), one line;
     # None when they agree (agent.direction_note)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from trendcast.agent import workspace
-from trendcast.agent.adjusters.registry import AdjustmentResult, get_adjuster
+from trendcast.agent.adjusters.adjustment import Adjustment
+from trendcast.agent.adjusters.registry import get_adjuster
 from trendcast.agent.engine import EvidenceSearch, assemble, choose_adjuster, default_question, prepare
 from trendcast.agent.report.bulk import bulk_precompute, servers_down, use_bulk
 from trendcast.agent.report.model import BADGES, ChartData, Entry, PerStep, Report, RunStats, warning_badges
@@ -128,7 +129,7 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
         rollup=rows, rollup_level=parent_level(rows, series))
 
 
-def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentResult], list[str]]:
+def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[Adjustment], list[str]]:
     """One batch through the chosen adjuster; if the batch itself raises, the next one in FALLBACK_CHAIN."""
     warnings: list[str] = []
     chain = [(name, adj)] + [(n, None) for n in FALLBACK_CHAIN.get(name, ["carry", "none"])]

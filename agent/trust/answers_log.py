@@ -35,10 +35,10 @@ def log_answers(settings: Settings, situations: list, results: list) -> int:
     from trendcast.forecasting.conformal import log_sigma
 
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    rows = [(r.trust.key, s.target.series_id, s.as_of.isoformat(), s.period.start.isoformat(),
+    rows = [(r.learned.key, s.target.series_id, s.as_of.isoformat(), s.period.start.isoformat(),
              s.period.end.isoformat(), float(s.baseline.total), float(r.proposed_pct),
              log_sigma(s.baseline.total, s.baseline.lo_80, s.baseline.hi_80), *map(float, s.break_extent), now)
-            for s, r in zip(situations, results) if r.trust is not None and r.proposed_pct is not None]
+            for s, r in zip(situations, results) if r.learned is not None and r.proposed_pct is not None]
     if not rows:
         return 0
     try:

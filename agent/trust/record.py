@@ -77,20 +77,20 @@ def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) ->
 
 def apply_trust(settings: Settings, situations: list, results: list) -> None:
     """Weigh each result's proposal by its record (in place): `proposed_pct` keeps the proposal, `pct` becomes the
-    change applied, `trust` the agent.trust.Learned the forecast's interval comes from. The weighed proposals are
+    change applied, `learned` the agent.trust.Learned the forecast's interval comes from. The weighed proposals are
     then kept as past answers (agent.answers_log)."""
     from trendcast.forecasting.adjust import direction
 
     cache: dict[tuple, Learned] = {}
     for sit, res in zip(situations, results):
-        if res.source == "none" or res.trust is not None:
+        if res.source == "none" or res.learned is not None:
             continue
         key = record_key(res.source, res.model, res.prompt)
         at = (key, sit.target.freq, sit.as_of)
         if at not in cache:
             cache[at] = learn(workspace_record(settings, key, sit.target.freq, sit.as_of), key)
         learned = cache[at]
-        res.proposed_pct, res.trust = res.pct, learned
+        res.proposed_pct, res.learned = res.pct, learned
         res.pct = learned.applied(res.pct)
         res.direction = direction(res.pct, settings.flat_band_pct)
     from trendcast.agent.trust.answers_log import log_answers
