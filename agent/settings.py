@@ -91,6 +91,9 @@ class Settings(BaseModel):
     # (forecasting.event_regressors). Off by default: measured on M5 total units, Thanksgiving week 2015, AutoARIMA's
     # Thanksgiving-day error 38 % → 24 % but its week total -4.6 % → -6.0 %, the member median unchanged; +2-4 s a fit
     event_regressors: bool = False
+    # monthly data: the baseline's members fitted on sales adjusted for the weekday mix, month length and Easter, per
+    # series where its own record says that helps (forecasting.calendar_effects); eval: the `+cal` baselines
+    calendar_effects: bool = False
     # where bulk baselines and backtests run (forecasting.distributed): local process pools, or StatsForecast on a
     # Dask / Ray / Spark frame via fugue (extras dask, ray, spark); engine_address: the scheduler (dask
     # tcp://host:8786, ray://host:10001 or auto, spark master URL); none: a local cluster of n_jobs workers
@@ -131,6 +134,7 @@ class Settings(BaseModel):
         llm.update(llm_options)
         data = {k: v for k, v in {"home": raw.home, "embed_model": raw.embed_model,
                                   "event_regressors": raw.EVENT_REGRESSORS, "engine": raw.ENGINE,
+                                  "calendar_effects": raw.CALENDAR_EFFECTS,
                                   "engine_address": raw.ENGINE_ADDRESS, "exact_index_max": raw.EXACT_INDEX_MAX}.items()
                 if v}
         data.update({k: v for k, v in overrides.items() if v is not None})
@@ -143,7 +147,7 @@ class Settings(BaseModel):
 # field path -> the variable that sets it (also in `trendcast --help`)
 ENV_VARS = {
     ("home",): "TRENDCAST_HOME", ("embed_model",): "TRENDCAST_EMBED_MODEL",
-    ("event_regressors",): "TRENDCAST_EVENT_REGRESSORS",
+    ("event_regressors",): "TRENDCAST_EVENT_REGRESSORS", ("calendar_effects",): "TRENDCAST_CALENDAR_EFFECTS",
     ("engine",): "TRENDCAST_ENGINE", ("engine_address",): "TRENDCAST_ENGINE_ADDRESS",
     ("exact_index_max",): "TRENDCAST_EXACT_INDEX_MAX",
     ("url",): "TRENDCAST_LLM_URL", ("model",): "TRENDCAST_LLM_MODEL", ("api_key",): "TRENDCAST_LLM_API_KEY",
@@ -163,6 +167,7 @@ class _Env(BaseSettings):
     HOME: str | None = None
     EMBED_MODEL: str | None = None
     EVENT_REGRESSORS: str | None = None
+    CALENDAR_EFFECTS: str | None = None
     ENGINE: str | None = None
     ENGINE_ADDRESS: str | None = None
     EXACT_INDEX_MAX: str | None = None

@@ -68,6 +68,8 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
             progress.advance()
         if settings.event_regressors and freq_kind(t.freq) == "D":
             continue  # regressors: prepare() fits it (forecasting.bulk's module doc, (3))
+        if settings.calendar_effects and freq_kind(t.freq) == "M":
+            continue  # calendar effects: prepare() fits it (forecast_period(calendar=True)), as `ask` does
         try:
             t_as_of, history = observed_history(store, t, as_of)
             period = resolve_period(horizon, t_as_of, t.freq)
