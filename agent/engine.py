@@ -84,6 +84,7 @@ def answer(settings: Settings, question: str, *, as_of: dt.date | None = None, h
     if series_id:
         target = target_by_id(table, series_id)
     else:
+        assert parsed is not None  # parsed above when no series id is given
         target = resolve_category(parsed.category, table, semantic=semantic_matcher(settings))
     h = horizon or (parsed.horizon if parsed else "next-month")
     return answer_batch(settings, [target], as_of=as_of, horizon=h, adjuster=adjuster, question=question,

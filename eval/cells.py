@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import pandas as pd
@@ -133,7 +133,7 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     sf = statsforecast_class()(models=guarded, freq=freq, n_jobs=n_jobs)
     from trendcast.forecasting.baseline import captured_warnings
 
-    kwargs = dict(h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
+    kwargs: dict[str, Any] = dict(h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     with captured_warnings([]):  # numpy's divide-by-zero on short series: not for the terminal (workers: trendcast.common.processes)
         if session is not None and session.distributed:
             from trendcast.forecasting.distributed import cross_validation
@@ -206,7 +206,7 @@ def _period_totals(cells: pd.DataFrame, cv: pd.DataFrame, names: list[str], fall
     by = {k: g.sort_values("ds") for k, g in cv.groupby(["unique_id", "cutoff"], sort=False)}
     out = []
     for cell in cells.itertuples(index=False):
-        g = by[(cell.unique_id, cell.cutoff)].head(cell.steps)
+        g = by[(cell.unique_id, cell.cutoff)].head(cast(int, cell.steps))
         mask = np.asarray(cell.mask)
         results = {c: period_sum(g[c].to_numpy("float64"),
                                  {b: g[f"{c}-{b.replace('_', '-')}"].to_numpy("float64") for b in BOUNDS}, mask)

@@ -89,9 +89,9 @@ def run_settings(settings, suite: Suite, echo):
     for f in suite.data.sales:
         r = workspace.ingest_sales(s, Path(f.path), SalesMapping(**f.mapping))
         echo(f"sales: {r.series} series from {f.path}")
-    for f in suite.data.docs:
-        r = workspace.ingest_docs(s, Path(f.path), DocMapping(**f.mapping), f.kind, dataset=f.dataset)
-        echo(f"docs: {r.added} new from {f.path}")
+    for d in suite.data.docs:
+        added = workspace.ingest_docs(s, Path(d.path), DocMapping(**d.mapping), d.kind, dataset=d.dataset).added
+        echo(f"docs: {added} new from {d.path}")
     if suite.data.docs and suite.data.index:
         workspace.build_index(s)
     return s

@@ -138,14 +138,14 @@ def _periods(base: pd.DataFrame) -> dict[str, str]:
     from trendcast.forecasting.periods import Period
 
     first = base.drop_duplicates("origin").sort_values("origin")
-    return {pd.Timestamp(r.origin).date().isoformat(): Period(pd.Timestamp(r.period_start).date(),
-                                                                pd.Timestamp(r.period_end).date()).label
-            for r in first.itertuples(index=False)}
+    return {pd.Timestamp(origin).date().isoformat(): Period(pd.Timestamp(start).date(), pd.Timestamp(end).date()).label
+            for origin, start, end in zip(first["origin"], first["period_start"], first["period_end"])}
 
 
 def _batch_meta(run_dir: Path, variant: str) -> dict:
     """Seconds and LLM call counts summed over the variant's (origin) batches."""
-    seconds, llm = 0.0, {}
+    seconds = 0.0
+    llm: dict[str, int] = {}
     for p in sorted((run_dir / "cells" / variant).glob("*.json")):
         m = json.loads(p.read_text())
         seconds += m.get("seconds", 0.0)
@@ -187,13 +187,13 @@ def panel_hash(panel: pd.DataFrame) -> str:
     p = panel.sort_values(["unique_id", "ds"])
     h = hashlib.sha256()
     h.update("\n".join(p["unique_id"].astype(str)).encode())
-    h.update(pd.DatetimeIndex(p["ds"]).asi8.tobytes())
+    h.update(pd.DatetimeIndex(p["ds"]).to_numpy("int64").tobytes())
     h.update(p["y"].to_numpy("float64").tobytes())
     return h.hexdigest()
 
 
 def versions() -> dict:
-    out = {"python": platform.python_version()}
+    out: dict[str, str | None] = {"python": platform.python_version()}
     for dist in ("trendcast", "statsforecast", "utilsforecast", "numpy", "pandas"):
         try:
             out[dist] = metadata.version(dist)

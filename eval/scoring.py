@@ -19,6 +19,8 @@ The quantiles are 0.025, 0.1, 0.5, 0.9, 0.975: the 95/80 % bounds and the point 
 """
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 import pandas as pd
 
@@ -51,10 +53,10 @@ def cell_losses(cells: pd.DataFrame, train: pd.DataFrame, season: int, flat_band
 
     variants = list(dict.fromkeys(cells["variant"]))
     alias = {v: f"m{i}" for i, v in enumerate(variants)}
+    index = ["unique_id", "cutoff", "period_start", "actual", "origin"]
     wide = cells.assign(m=cells["variant"].map(alias)).pivot_table(
-        index=["unique_id", "cutoff", "period_start", "actual", "origin"], columns="m",
-        values=["forecast", "lo_80", "hi_80", "lo_95", "hi_95"], aggfunc="first")
-    df = pd.DataFrame({c: wide.index.get_level_values(c) for c in wide.index.names})
+        index=index, columns="m", values=["forecast", "lo_80", "hi_80", "lo_95", "hi_95"], aggfunc="first")
+    df = pd.DataFrame({c: wide.index.get_level_values(c) for c in index})
     df = df.rename(columns={"period_start": "ds", "actual": "y"})
     for m in alias.values():
         df[m] = wide[("forecast", m)].to_numpy()
@@ -106,16 +108,25 @@ def aggregate(losses: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def aligned(losses: pd.DataFrame, variants: list[str]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The cells every one of `variants` has (the paired set), and each variant's rows in that order."""
-    keys = None
+    keys: pd.DataFrame | None = None
     for v in variants:
         k = losses.loc[losses["variant"] == v, KEYS]
         keys = k if keys is None else keys.merge(k, on=KEYS)
+    assert keys is not None, "no variants"
     keys = keys.sort_values(KEYS, ignore_index=True)
     rows = {v: keys.merge(losses[losses["variant"] == v], on=KEYS, how="left") for v in variants}
     return keys, rows
 
 
-def summarize(losses: pd.DataFrame, reference: str, resamples: int, seed: int, unit: str = "cell") -> dict:
+class VariantSummary(TypedDict):
+    """One variant in `summarize`: cells scored, each metric with its CI, and each against the reference."""
+    cells: int
+    metrics: dict[str, dict]
+    vs_reference: dict[str, dict]
+
+
+def summarize(losses: pd.DataFrame, reference: str, resamples: int, seed: int, unit: str = "cell"
+              ) -> dict[str, VariantSummary]:
     """Per variant: each metric with its 95 % CI, and against the reference (paired, same resamples for all):
     skill = 1 - metric / metric_ref for the losses, the difference for the shares."""
     variants = list(dict.fromkeys(losses["variant"]))
@@ -123,9 +134,9 @@ def summarize(losses: pd.DataFrame, reference: str, resamples: int, seed: int, u
     clusters = keys["origin"].astype(str) if unit == "origin" else np.arange(len(keys))
     w = resample_weights(np.asarray(clusters), resamples, seed)
     ref = rows[reference]
-    out = {}
+    out: dict[str, VariantSummary] = {}
     for v, r in rows.items():
-        entry = {"cells": int(len(r)), "metrics": {}, "vs_reference": {}}
+        entry: VariantSummary = {"cells": int(len(r)), "metrics": {}, "vs_reference": {}}
         for m in METRICS:
             num, den = r[f"{m}:num"].to_numpy(), r[f"{m}:den"].to_numpy()
             entry["metrics"][m] = ratio_ci(num, den, w).as_dict()

@@ -10,6 +10,7 @@ an answer at that origin would have applied).
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,8 @@ def trust_rows(settings, *, as_of: dt.date | None = None, freq: str = "MS", resa
     if as_of is not None:
         rows = engine.known_rows(rows, freq, as_of)
     out = []
-    for key, rec in rows.groupby("key", sort=True):
+    for group, rec in rows.groupby("key", sort=True):
+        key = cast(str, group)  # record keys are text (agent.trust.record_key)
         rec = rec.sort_values("origin").reset_index(drop=True)
         t = engine.learn_trust(rec, key)
         trusted = _trusted_pct(rec, key, freq)
@@ -63,7 +65,8 @@ def _trusted_pct(rec: pd.DataFrame, key: str, freq: str) -> np.ndarray:
     
     out = np.empty(len(rec))
     for origin, idx in rec.groupby("origin").groups.items():
-        past = engine.known_rows(rec[rec["origin"] < origin], freq, pd.Timestamp(origin).date())
+        at = pd.Timestamp(cast(dt.datetime, origin)).date()  # the record's origins are datetimes
+        past = engine.known_rows(rec[rec["origin"] < origin], freq, at)
         t = engine.learn_trust(past, key)
         out[np.asarray([rec.index.get_loc(i) for i in idx])] = [t.applied(p) for p in rec.loc[idx, "pct"]]
     return out

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from trendcast.eval.cells import BOUNDS, VALUES
 from trendcast.eval.suite import COMBINED, Variant
+
+if TYPE_CHECKING:
+    from trendcast.agent.engine import EvidenceSearch
+    from trendcast.agent.settings import Settings
 
 CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline", "pct", "source", "fallback",
                 "attempts", "cached", "n_evidence", "n_cases", "warnings", "dialect", "llm_problems", "key", "sigma",
@@ -29,13 +34,13 @@ CELL_COLUMNS = ["unique_id", "origin", "variant", "forecast", *BOUNDS, "baseline
 @dataclass
 class OriginContext:
     """What every variant at one origin shares: the settings, the store, the baselines, and prepared situations."""
-    settings: object
+    settings: Settings
     store: object  # the workspace's SalesStore
     series: pd.DataFrame
     base: pd.DataFrame  # the grid rows of this origin with their baselines (eval.cells.compute_baselines)
     horizon: str
     members: list[str]
-    search: object = None  # agent.engine.EvidenceSearch (the workspace's index)
+    search: EvidenceSearch | None = None  # the workspace's index (variants that search evidence)
     backtests: pd.DataFrame | None = None  # the run's past-case backtests (agent.engine.precompute_backtests)
     blind_year_shift: int | None = None
     _situations: dict = field(default_factory=dict)
@@ -52,6 +57,7 @@ class OriginContext:
     def _prepare(self, baseline: str) -> list:
         from trendcast.agent import engine
         
+        assert self.search is not None  # only variants that search evidence prepare situations
         out = []
         for row in self.base.to_dict("records"):
             target = engine.target_by_id(self.series, row["unique_id"])

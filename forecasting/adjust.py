@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -30,6 +30,10 @@ def directions(change_pct, flat_band_pct: float) -> np.ndarray:
     return np.select([change > flat_band_pct, change < -flat_band_pct], ["up", "down"], "flat")
 
 
+@overload
+def direction(change_pct: float, flat_band_pct: float) -> str: ...
+@overload
+def direction(change_pct: None, flat_band_pct: float) -> None: ...
 def direction(change_pct: float | None, flat_band_pct: float) -> str | None:
     """`directions` for one change; None (unknown) when the change is unknown."""
     if change_pct is None:

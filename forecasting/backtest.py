@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from datetime import date
-from typing import Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -59,7 +59,7 @@ def backtest_situations(
     window = train_window or default_train_window(freq)
     origins = sorted({to_date(o) for o in origins})
     panel = panel.sort_values(["unique_id", "ds"], ignore_index=True)
-    groups = {uid: g for uid, g in panel.groupby("unique_id", sort=True)}
+    groups = {cast(str, uid): g for uid, g in panel.groupby("unique_id", sort=True)}  # ids are text
     hashes = {uid: _data_hash(g, freq, window, refit_years) for uid, g in groups.items()}
     cached = store.get_situations(horizon, model, hashes) if store is not None else None
     done = set()
@@ -84,7 +84,7 @@ def _data_hash(g: pd.DataFrame, freq: str, window: int, refit_years: int) -> str
     """Cache key part: the series' values and everything else a situation depends on besides origin/horizon/model."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{CACHE_VERSION}|{freq}|{window}|{refit_years}".encode())
-    digest.update(pd.DatetimeIndex(g["ds"]).asi8.tobytes())
+    digest.update(pd.DatetimeIndex(g["ds"]).to_numpy("int64").tobytes())
     digest.update(g["y"].to_numpy("float64").tobytes())
     return digest.hexdigest()
 
@@ -103,7 +103,7 @@ def _situations(uid, g, freq, origins, horizon, model, window, refit_years) -> p
     ends = period_ends(ds, freq).to_numpy()
     observed_ds = pd.DatetimeIndex(g["ds"])
     m = season_length(freq)
-    fits: dict[date, tuple | None] = {}  # refit anchor → (fitted model, index its training data starts at)
+    fits: dict[date, tuple[Any, int] | None] = {}  # refit anchor → (fitted model, index its training data starts at)
     rows = []
     for origin in origins:
         period = resolve_period(horizon, origin, freq)
@@ -114,16 +114,18 @@ def _situations(uid, g, freq, origins, horizon, model, window, refit_years) -> p
             start = max(0, n_anchor - window)
             at_anchor = _training(y, start, n_anchor)
             fits[anchor] = (_fit(model, at_anchor[1], m), start) if at_anchor else None
-        if fits[anchor] is None:  # too little data by the anchor: fit on the data up to this origin
+        at_fit = fits[anchor]
+        if at_fit is None:  # too little data by the anchor: fit on the data up to this origin
             start = max(0, n - window)
             train = _training(y, start, n)
             fitted = _fit(model, train[1], m) if train else None
         else:
             # forward from the same start as the fit, so that the seasonal states keep their phase
-            fitted, start = fits[anchor]
+            fitted, start = at_fit
             train = _training(y, start, n)
         baseline = np.nan
         if train is not None:
+            assert fitted is not None  # fitted whenever there is training data
             h, mask = steps_in_period(ds[train[0]], freq, period)
             try:
                 mean = fitted.forward(y=train[1], h=h)["mean"]

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import warnings as pywarnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from trendcast.forecasting.constants import BOUNDS, DEFAULT_MODELS
 from trendcast.forecasting.errors import InputError
@@ -29,9 +30,18 @@ from trendcast.forecasting.models import plan_models
 from trendcast.forecasting.periods import Period, default_as_of, steps_in_period, to_date
 
 
-@dataclass
-class BaselineForecast:
-    """A period total with 80/95 % intervals, the per-step forecast of the period, and each member's total."""
+def _no_steps() -> pd.DataFrame:
+    return pd.DataFrame(columns=["ds", "mean", *BOUNDS])
+
+
+class BaselineForecast(BaseModel):
+    """A period total with 80/95 % intervals, each member's total, and the per-step forecast of the period.
+
+    The one baseline model: an answer's `baseline` is this model with its totals clipped at the series' floor
+    (agent.answer.assemble); what is not part of the answer contract — the steps, the fit's warnings, the period and
+    as-of it was made for — is excluded from its JSON."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     model: str
     total: float
@@ -39,11 +49,12 @@ class BaselineForecast:
     hi_80: float
     lo_95: float
     hi_95: float
-    steps: pd.DataFrame  # the period's steps: ds, mean, lo_80, hi_80, lo_95, hi_95 (per-step medians of members)
-    members: dict[str, float]
-    warnings: list[str] = field(default_factory=list)
-    period: Period | None = None
-    as_of: date | None = None
+    members: dict[str, float] = Field(default_factory=dict)
+    # the period's steps: ds, mean, lo_80, hi_80, lo_95, hi_95 (per-step medians of members)
+    steps: SkipJsonSchema[pd.DataFrame] = Field(default_factory=_no_steps, exclude=True, repr=False)
+    warnings: list[str] = Field(default_factory=list, exclude=True)
+    period: SkipJsonSchema[Period | None] = Field(None, exclude=True)
+    as_of: date | None = Field(None, exclude=True)
 
     def as_dict(self) -> dict:
         """The ``baseline`` object of the answer contract: model, total, lo_80, hi_80, lo_95, hi_95."""

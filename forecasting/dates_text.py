@@ -53,11 +53,11 @@ def _parse(path, column, values: pd.Index, dayfirst: bool | None) -> pd.Datetime
     if len(text) and numeric.all():
         return _day_month(path, column, text, dayfirst)
     parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
-    if parsed.isna().any():
+    if _missing(parsed):
         with warnings.catch_warnings():  # "could not infer format": expected for non-dates, reported by the caller
             warnings.simplefilter("ignore", UserWarning)
             other = pd.to_datetime(values, errors="coerce", dayfirst=bool(dayfirst))
-        if other.isna().sum() < parsed.isna().sum():
+        if _missing(other) < _missing(parsed):
             parsed = other
     return pd.DatetimeIndex(parsed)
 
@@ -85,11 +85,11 @@ def _day_month(path, column, text: pd.Series, dayfirst: bool | None) -> pd.Datet
         return day_first
     if dayfirst is False:
         return month_first
-    ok_d, ok_m = not day_first.isna().any(), not month_first.isna().any()
+    ok_d, ok_m = not _missing(day_first), not _missing(month_first)
     if ok_d != ok_m:
         return day_first if ok_d else month_first
     if not ok_d:  # neither way parses every value: report the reading that fails later
-        return day_first if day_first.isna().sum() <= month_first.isna().sum() else month_first
+        return day_first if _missing(day_first) <= _missing(month_first) else month_first
     if (day_first == month_first).all():
         return day_first
     fits = {name: _has_frequency(ds) for name, ds in (("day-first", day_first), ("month-first", month_first))}
@@ -103,6 +103,11 @@ def _day_month(path, column, text: pd.Series, dayfirst: bool | None) -> pd.Datet
         "--date-format (e.g. %d-%m-%Y)",
         column=column,
     )
+
+
+def _missing(ds: pd.DatetimeIndex) -> int:
+    """How many of the dates did not parse (NaT)."""
+    return int(np.asarray(ds.isna()).sum())
 
 
 def _has_frequency(ds: pd.DatetimeIndex) -> bool:

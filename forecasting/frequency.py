@@ -106,7 +106,7 @@ def infer_freq(dates: pd.DatetimeIndex) -> str:
     uniq = pd.DatetimeIndex(dates).normalize().unique().sort_values()
     if len(uniq) < 2:
         raise ValueError("cannot infer the frequency from a single date; set freq to D, W or M")
-    gaps = np.diff(uniq.asi8) // (86_400 * 10**9)
+    gaps = np.diff(uniq.to_numpy("int64")) // (86_400 * 10**9)
     smallest = int(gaps.min())
     if smallest == 1:
         return "D"

@@ -91,7 +91,8 @@ def code_hierarchy(ids: pd.Series, codes: pd.Series) -> pd.DataFrame:
     """
     codes = codes.fillna("").astype(str).str.strip()
     digit_codes = {c for c in codes if c.isdigit()}
-    parents, levels = [], []
+    parents: list[str | None] = []
+    levels: list[str] = []
     for code in codes:
         if not code:
             parents.append(None)
@@ -101,7 +102,8 @@ def code_hierarchy(ids: pd.Series, codes: pd.Series) -> pd.DataFrame:
         levels.append(f"{len(code)}-digit" if code.isdigit() else "other")
         parents.append(_longest_prefix(parts, digit_codes))
     out = pd.DataFrame(
-        {"unique_id": ids.to_numpy(object), "code": codes.where(codes != "", None).to_numpy(object)}
+        {"unique_id": ids.to_numpy(object),
+         "code": codes.where(codes != "", None).to_numpy(object)}  # type: ignore[call-overload]  # stubs reject None
     )
     code_to_id = dict(zip(codes, ids))
     out["parent_id"] = [code_to_id.get(p) if p else None for p in parents]

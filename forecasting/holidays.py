@@ -12,7 +12,7 @@ def us_retail_holidays(first_year: int, last_year: int) -> pd.DataFrame:
     start, end = pd.Timestamp(first_year, 1, 1), pd.Timestamp(last_year, 12, 31)
     cal = USFederalHolidayCalendar()
     federal = cal.holidays(start, end, return_name=True)
-    rows = [(day.date(), name) for day, name in federal.items()]
+    rows = [(day.date(), name) for day, name in zip(pd.DatetimeIndex(federal.index), federal)]
     for year in range(first_year, last_year + 1):
         rows.append((easter(year), "Easter Sunday"))
         thanksgiving = [d for d, n in rows if n == "Thanksgiving Day" and d.year == year]

@@ -204,7 +204,7 @@ def _file_hash(path: Path) -> str:
 def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     fmt = file_format(path)
     line = fmt == "csv"
-    key_columns = [mapping.id] if mapping.levels is None else list(mapping.levels)
+    key_columns = [mapping.id] if mapping.id is not None else list(mapping.levels or ())
     value_columns = mapping.value_columns
     wanted = {mapping.date: "date", **{c: "value" for c in value_columns},
               **{c: "series key" for c in key_columns}}
@@ -237,6 +237,7 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
         id_codes, id_values = pd.factorize(ids)
         key_codes = [id_codes]
     else:
+        assert mapping.levels is not None  # exactly one of id and levels (SalesMapping)
         coded = [text_codes(df[c]) for c in mapping.levels]
         for col, (codes, values) in zip(mapping.levels, coded):
             require_nonempty(path, col, values, codes, rows, line)
@@ -245,6 +246,7 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     source_rows = len(rows)
 
     if mapping.aggregate is not None:
+        assert mapping.freq is not None  # aggregate needs freq (SalesMapping)
         agg = aggregate(key_codes, pd.DatetimeIndex(parsed.take(date_codes)), y, mapping.freq, mapping.aggregate,
                         mapping.negatives, through)
         freq, ds, y, key_codes = canonical_freq(mapping.freq), agg.ds, agg.y, agg.key_codes
@@ -303,14 +305,14 @@ def _describer(mapping: SalesMapping, keys):
         return lambda i: f"series {keys[i]!r}"
 
     def describe(i: int) -> str:
-        return ", ".join(f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels, keys)) \
+        return ", ".join(f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels or (), keys)) \
             or "the series"
     return describe
 
 
 def _level_series(mapping: SalesMapping, coded, ds, y, keep, dropped, notes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leaves summed into every level; total rows the file already has used as the aggregates they are."""
-    levels = list(mapping.levels)
+    levels = list(mapping.levels or ())
     totals = find_totals(levels, coded, pd.factorize(ds)[0], np.where(keep, y, np.nan), *parse_totals(mapping.totals))
     notes.extend(totals.notes)
     leaf = keep & totals.leaf

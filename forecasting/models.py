@@ -11,7 +11,7 @@ season only (with a warning).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def mstl(seasons: Sequence[int], trend_forecaster):
                        stl_kwargs=dict(STL_KWARGS))
 
 
-def plan_models(names: Sequence[str], n_obs: int, season_length: int) -> tuple[list, object, list[str]]:
+def plan_models(names: Sequence[str], n_obs: int, season_length: int) -> tuple[list[Any], Any | None, list[str]]:
     """Model instances for a series of `n_obs` observations, the fallback model, and warnings.
 
     `season_length`: `forecasting.frequency.season_length` (an int; for daily data it also carries the yearly

@@ -34,7 +34,7 @@ def parse_values(path, column, col: pd.Series, rows, line) -> np.ndarray:
         y = col.to_numpy()
     else:
         text = col.astype(str).str.strip()
-        text = text.where(~text.isin(NULL_TOKENS), None)
+        text = text.where(~text.isin(NULL_TOKENS), None)  # type: ignore[call-overload]  # stubs reject None
         y = pd.to_numeric(text, errors="coerce").to_numpy("float64")
         bad = np.isnan(y) & text.notna().to_numpy()
         if bad.any():

@@ -211,7 +211,7 @@ def default_as_of(history: pd.DataFrame, freq: str | None = None) -> date:
     if len(ds) == 0:
         raise InputError("no history: cannot choose an as-of date")
     freq = freq or infer_freq(ds)
-    return period_ends(ds[[ds.argmax()]], freq)[0].date()
+    return period_ends(ds[[int(ds.argmax())]], freq)[0].date()
 
 
 def relative_horizon(horizon: str) -> str:

@@ -84,7 +84,7 @@ def find_totals(levels: list[str], coded: list[tuple[np.ndarray, pd.Index]], ds_
     if not found:
         return Totals(np.ones(n, dtype=bool), np.full(n, -1), np.zeros(n, dtype=bool), {}, notes)
     row_total = np.column_stack([flags[codes] for flags, (codes, _) in zip(is_total, coded)])
-    any_total = row_total.any(axis=1)
+    any_total = np.asarray(row_total.any(axis=1))
     first = np.where(any_total, row_total.argmax(axis=1), -1)
     # a total row gives the node at depth `first` when every level from `first` on is a total
     deeper_all = _deeper_all(row_total, first)

@@ -11,6 +11,7 @@ series and day / week / month, in one ingest.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ def _zero_fill(summed: pd.DataFrame, keys: list[str], freq: str) -> pd.DataFrame
     first = summed.groupby(keys, sort=False)["ds"].min().reset_index()
     parts = []
     for row in first.itertuples(index=False):
-        span = grid[grid >= row.ds]
+        span = grid[grid >= cast(pd.Timestamp, row.ds)]  # the minimum of a datetime column
         parts.append(pd.DataFrame({**{k: getattr(row, k) for k in keys}, "ds": span}))
     full = pd.concat(parts, ignore_index=True)
     out = full.merge(summed, on=[*keys, "ds"], how="left")

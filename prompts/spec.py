@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
@@ -81,7 +81,8 @@ class PromptSpec(BaseModel):
             values["examples"] = ""
         chat = self.chat_template
         messages = chat.format_messages(**_used(chat, values))
-        return [{"role": _ROLES[m.type], "content": m.content.strip()} for m in messages]
+        # text templates make text messages (a message's content may be a list of parts in general)
+        return [{"role": _ROLES[m.type], "content": cast(str, m.content).strip()} for m in messages]
 
 
 def _used(template, values: dict) -> dict:

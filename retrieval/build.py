@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +14,9 @@ from .embedders import Embedder
 from .errors import IndexMismatchError, IndexMissingError
 from .index_files import Manifest, id_ranges, load_faiss, new_build_id, read_manifest, write_index_files
 from .texts import content
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 CHUNK = 2048  # documents embedded and committed per step: a crash loses at most one chunk of work
 PROGRESS_MIN = 1000  # show a progress bar when at least this many documents need embedding
@@ -55,11 +59,11 @@ def build_index(index_dir: str | Path, store: DocStore, embedder: Embedder, rebu
     ids, vectors = store.vectors(model)
     kind = "flat" if len(ids) <= exact_max else "ivf"
     old = _usable_index(index_dir, manifest, kind, len(ids))
-    indexed = manifest.doc_ids() if old is not None else np.zeros(0, dtype=np.int64)
-    new = ~np.isin(ids, indexed)
-    if old is not None and not new.any():
-        return _summary(0, embedded, manifest.count, kind, manifest.device, model, started, written=False)
     if old is not None:
+        assert manifest is not None  # an index to add to is found through its manifest
+        new = ~np.isin(ids, manifest.doc_ids())
+        if not new.any():
+            return _summary(0, embedded, manifest.count, kind, manifest.device, model, started, written=False)
         index, nlist, device = old, manifest.nlist, manifest.device
         nprobe = None
         if faiss_ops.is_ivf(index):  # an index built under an older rule gets today's nprobe for its lists
@@ -67,6 +71,7 @@ def build_index(index_dir: str | Path, store: DocStore, embedder: Embedder, rebu
             index.nprobe = nprobe = faiss_ops.nprobe_for(nlist)
         faiss_ops.add(index, vectors[new], ids[new])
     else:
+        new = ~np.isin(ids, np.zeros(0, dtype=np.int64))
         dim = vectors.shape[1] if len(ids) else embedder.dim
         index, nlist, nprobe, device = faiss_ops.make_index(dim, vectors, ids, kind,
                                                             use_gpu=faiss_ops.gpu_available())
@@ -130,7 +135,7 @@ class _progress:
 
     def __init__(self, total: int, enabled: bool, label: str):
         self.total, self.enabled, self.label = total, enabled, label
-        self._bar = None
+        self._bar: Progress | None = None
 
     def __enter__(self):
         if not self.enabled:
@@ -138,11 +143,12 @@ class _progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
-                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-        self._bar.start()
-        task = self._bar.add_task(self.label, total=self.total)
-        return lambda n: self._bar.advance(task, n)
+        bar = Progress(TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
+                       TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._bar = bar
+        bar.start()
+        task = bar.add_task(self.label, total=self.total)
+        return lambda n: bar.advance(task, n)
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:

@@ -61,6 +61,7 @@ class DocIndex:
                 now = read_manifest(index_dir)
                 if attempt == 2 or now is None or now.build_id == manifest.build_id:
                     raise
+        assert manifest is not None  # the loop breaks with a manifest or raises
         indexed = manifest.doc_ids()
         doc_ids, days, kinds = store.meta()
         if len(indexed) and not np.isin(indexed, doc_ids).all():

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
 import duckdb
 import numpy as np
@@ -194,7 +194,7 @@ class DocStore:
 
     def meta(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """All documents as arrays: doc_id (int64), day number since 1970-01-01 (int32; undated: UNDATED_DAY), kind."""
-        got = self._read(lambda c: c.execute(
+        got: dict[str, Any] = self._read(lambda c: c.execute(
             f"SELECT doc_id, coalesce(date - DATE '1970-01-01', {UNDATED_DAY})::INTEGER AS day, kind "
             "FROM documents ORDER BY doc_id").fetchnumpy(), lambda: {"doc_id": [], "day": [], "kind": []})
         return (np.asarray(got["doc_id"], dtype=np.int64), np.asarray(got["day"], dtype=np.int32),
@@ -228,7 +228,7 @@ class DocStore:
 
     def category_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(doc_id, lower-cased tag) for every tag of every document."""
-        got = self._read(lambda c: c.execute(
+        got: dict[str, Any] = self._read(lambda c: c.execute(
             "SELECT doc_id, lower(unnest(categories)) AS tag FROM documents").fetchnumpy(),
             lambda: {"doc_id": [], "tag": []})
         return np.asarray(got["doc_id"], dtype=np.int64), np.asarray(got["tag"], dtype=object)
@@ -240,7 +240,7 @@ class DocStore:
         return self.query("SELECT doc_id, title, text, body FROM documents WHERE doc_id NOT IN "
                           "(SELECT doc_id FROM doc_vectors WHERE model = ?) ORDER BY doc_id", [model])
 
-    def add_vectors(self, model: str, doc_ids: Sequence[int], vectors: np.ndarray) -> None:
+    def add_vectors(self, model: str, doc_ids: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
         """Store vectors (one transaction); a vector already stored for (model, doc_id) is kept."""
         import pyarrow as pa
 
@@ -266,7 +266,7 @@ class DocStore:
 
     def vectors(self, model: str) -> tuple[np.ndarray, np.ndarray]:
         """(doc_ids int64, float32 matrix) of every stored vector for `model` whose document exists, by doc_id."""
-        got = self._read(lambda c: c.execute(
+        got: dict[str, Any] = self._read(lambda c: c.execute(
             "SELECT v.doc_id, v.vector FROM doc_vectors v JOIN documents d USING (doc_id) "
             "WHERE v.model = ? ORDER BY v.doc_id", [model]).fetchnumpy(), lambda: {"doc_id": [], "vector": []})
         return np.asarray(got["doc_id"], dtype=np.int64), _blobs_to_array(list(got["vector"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Iterable
+from typing import Iterable, overload
 
 import numpy as np
 
@@ -30,6 +30,10 @@ def tag_forms(tag: str) -> set[str]:
     return forms
 
 
+@overload
+def to_date(value: date | datetime | str, what: str = "date") -> date: ...
+@overload
+def to_date(value: None, what: str = "date") -> None: ...
 def to_date(value: date | datetime | str | None, what: str = "date") -> date | None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value

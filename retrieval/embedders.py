@@ -226,7 +226,9 @@ def multilingual_embedder(batch_size: int = 64) -> "UseMultilingualEmbedder":
     with _LOCK:
         if key not in _LOADED:
             _LOADED[key] = UseMultilingualEmbedder(batch_size=batch_size)
-        return _LOADED[key]
+        embedder = _LOADED[key]
+        assert isinstance(embedder, UseMultilingualEmbedder)  # the only kind loaded under this key
+        return embedder
 
 
 class UseMultilingualEmbedder:

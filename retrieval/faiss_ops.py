@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
+from typing import cast
 
 import faiss
 import numpy as np
@@ -76,9 +77,9 @@ def make_index(dim: int, vectors: np.ndarray, ids: np.ndarray, kind: str, use_gp
     """A new index holding `vectors` under `ids`. kind "flat" (exact inner product) or "ivf" (IVF-Flat, trained here,
     on the GPUs when use_gpu). Returns (index on CPU, nlist, nprobe, device)."""
     if kind == "flat":
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        add(index, vectors, ids)
-        return index, None, None, "cpu"
+        flat = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        add(flat, vectors, ids)
+        return flat, None, None, "cpu"
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     nlist, nprobe = ivf_params(len(ids))
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
@@ -88,12 +89,13 @@ def make_index(dim: int, vectors: np.ndarray, ids: np.ndarray, kind: str, use_gp
         gpu = faiss.index_cpu_to_all_gpus(index)
         gpu.train(sample)
         gpu.add_with_ids(vectors, ids.astype(np.int64))
-        index = faiss.index_gpu_to_cpu(gpu)
+        index = cast(faiss.IndexIVFFlat, faiss.index_gpu_to_cpu(gpu))  # faiss returns the index's own class
         device = "gpu"
     else:
         index.train(sample)
         index.add_with_ids(vectors, ids.astype(np.int64))
-    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct(doc_id) for MMR and .vectors()
+    # reconstruct(doc_id) for MMR and .vectors()
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # not in faiss's stubs
     index.nprobe = nprobe
     return index, nlist, nprobe, device
 
@@ -114,8 +116,12 @@ def _params(index, selector, exhaustive: bool, share: float = 1.0):
     (the selector is checked before a distance is computed)."""
     if is_ivf(index):
         nprobe = index.nlist if exhaustive else min(index.nlist, math.ceil(index.nprobe / max(share, 1e-9)))
-        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
-    return faiss.SearchParameters(sel=selector)
+        ivf = faiss.SearchParametersIVF()  # (faiss's stubs lack the keyword constructor)
+        ivf.sel, ivf.nprobe = selector, nprobe
+        return ivf
+    params = faiss.SearchParameters()
+    params.sel = selector
+    return params
 
 
 def _found(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +158,7 @@ def _search_masked(cpu_index, query, eligible, want, gpu_index):
         if got is not None:
             return got
     bitmap = np.packbits(eligible, bitorder="little")  # must outlive the search: the selector points into it
-    selector = faiss.IDSelectorBitmap(bitmap)
+    selector = faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg,arg-type]  # stubs lack the one-array form
     share = int(eligible.sum()) / max(1, cpu_index.ntotal)
     scores, ids = _found(*(a[0] for a in cpu_index.search(query, want,
                                                           params=_params(cpu_index, selector, False, share))))

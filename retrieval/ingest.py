@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, cast
 
 from .docstore import DOC_COLUMNS, KINDS, DocStore
 from .errors import InputError
@@ -162,7 +162,7 @@ def _documents_table(path: Path, frame, mapping: DocMapping, kind: str, dataset:
         "source": [sources[i] for i in keep],
         "url": [urls[i] for i in keep],
         "categories": [categories[i] for i in keep],
-        "norm_hash": [doc_hash(kind, dates[i], titles[i], texts[i], bodies[i], events[i]) for i in keep],
+        "norm_hash": [doc_hash(kind, dates[i], titles[i], cast(str, texts[i]), bodies[i], events[i]) for i in keep],
         "dataset": [dataset] * len(keep),
         "event_date": [events[i] for i in keep],
         "lang": detect_language([" ".join(filter(None, (titles[i], texts[i], bodies[i]))) for i in keep]),

@@ -1,7 +1,7 @@
 """`embed_queries`: query vectors through the cache in docs.duckdb, so only unseen queries load the model."""
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from typing import Callable, Sequence, Union, cast
 
 import numpy as np
 
@@ -15,7 +15,9 @@ EmbedderOrFactory = Union[Embedder, Callable[[], Embedder]]
 
 def resolve_embedder(embedder_or_factory: EmbedderOrFactory) -> Embedder:
     """An embedder, calling a zero-argument factory when given one (cheap: models load on first encode)."""
-    return embedder_or_factory if hasattr(embedder_or_factory, "encode") else embedder_or_factory()
+    if hasattr(embedder_or_factory, "encode"):
+        return cast(Embedder, embedder_or_factory)
+    return embedder_or_factory()
 
 
 def embed_queries(store: DocStore, embedder_or_factory: EmbedderOrFactory, texts: Sequence[str]) -> np.ndarray:

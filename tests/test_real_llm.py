@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from trendcast.agent.cli.main import cli
 from trendcast.agent.llm.local import CPU_CLIENT
-from trendcast.agent.settings import ENV_VARS
+from trendcast.agent.settings import LLMSettings
 
 pytestmark = pytest.mark.slow
 Q = "how will clothing stores trend next month?"
@@ -22,7 +22,7 @@ AS_OF = "2020-03-31"
 
 def env_for(llm, **extra) -> dict:
     """The variables `trendcast llm serve` prints: the server and the client settings for a one-slot CPU server."""
-    cpu = {ENV_VARS[(k,)]: str(v) for k, v in CPU_CLIENT.items()}
+    cpu = {LLMSettings.variable(k): str(v) for k, v in CPU_CLIENT.items()}
     return {"TRENDCAST_LLM_URL": llm.url, "TRENDCAST_LLM_MODEL": llm.model, "TRENDCAST_LLM_DIALECT": None, **cpu,
             **extra}
 
@@ -62,7 +62,6 @@ def test_ask_through_the_real_model(demo_copy, real_llm):
 def test_dialect_switch_against_the_real_server(tmp_path, real_llm):
     from trendcast.agent.llm import CallLog, LLMClient
     from trendcast.agent.adjusters.llm_request import adjustment_request
-    from trendcast.agent.settings import LLMSettings
 
     messages = [{"role": "system", "content": "Answer with a JSON object."},
                 {"role": "user", "content": "Evidence ids you may cite: D1\nSales rose 5 % last month. Propose an "

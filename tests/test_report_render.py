@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from trendcast.agent.answer.model import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+from trendcast.forecasting.baseline import BaselineForecast
+from trendcast.agent.answer.model import (AdjustmentOut, Answer, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           TargetOut)
 from trendcast.agent.report import output
 from trendcast.agent.report.charts import chart_svg, compact
@@ -36,7 +37,7 @@ def make_answer(sid: str, name: str, change: float, *, source="llm", headline="R
         as_of=AS_OF, period=PeriodOut(start=dt.date(2020, 4, 1), end=dt.date(2020, 4, 30)), horizon="next-month",
         unit="millions of USD",
         history=HistoryOut(last_period_total=last, same_period_last_year=950.0, recent=hist),
-        baseline=BaselineOut(model="AutoETS", total=base, lo_80=base * 0.9, hi_80=base * 1.1, lo_95=base * 0.8,
+        baseline=BaselineForecast(model="AutoETS", total=base, lo_80=base * 0.9, hi_80=base * 1.1, lo_95=base * 0.8,
                              hi_95=base * 1.2),
         adjustment=AdjustmentOut(source=source, model="qwen-test" if source == "llm" else "analog(k=8)",
                                  prompt="few-shot@1", pct=5.0, direction="up", confidence=0.7, rationale=rationale,

@@ -8,7 +8,10 @@ left to drop is sent as it is and said so: the server's refusal then becomes the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from trendcast.prompts import PromptContext
 
 MARGIN = 32  # tokens kept free beyond the reply's max_tokens (template differences, the estimate's error)
 
@@ -18,7 +21,7 @@ Counter = Callable[[list[dict]], tuple[int, str]]
 @dataclass
 class Fitted:
     messages: list[dict]
-    ctx: object  # the PromptContext actually rendered
+    ctx: PromptContext  # the one actually rendered
     tokens: int
     counted_by: str  # "server" | "estimate"
     trimmed: str | None = None  # one line, or None when nothing was left out

@@ -94,6 +94,9 @@ class NoAdjuster:
 class OneByOne:
     """An adjuster that adjusts each situation on its own (`adjust_one`), no batch to share."""
 
+    def adjust_one(self, sit) -> AdjustmentResult:
+        raise NotImplementedError
+
     def adjust_many(self, situations, progress=None):
         out = []
         for sit in situations:

@@ -5,16 +5,21 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import pandas as pd
 
 from trendcast.agent.adjusters.registry import AdjustmentResult
-from trendcast.agent.answer.model import (AdjustmentOut, Answer, BaselineOut, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
+from trendcast.agent.answer.model import (AdjustmentOut, Answer, EvidenceOut, ForecastOut, HistoryOut, PeriodOut,
                           ScheduledOut,
                           SpanOut, TargetOut)
 from trendcast.agent.answer.direction_note import direction_note
 from trendcast.agent.settings import Settings
 from trendcast.agent.answer.steps import period_steps
 from trendcast.agent.warning_codes import BREAK, FLAGGED_EVIDENCE, WarningOut, has, warn
+
+if TYPE_CHECKING:
+    from trendcast.agent.trust.learn import Learned
 
 RECENT = 36  # history points an answer carries for sparklines and charts
 
@@ -83,7 +88,10 @@ def situation_forecast(sit, adj: AdjustmentResult, settings: Settings, *, clip: 
                        cap: bool = True) -> ForecastOut:
     """`adjusted_forecast` for a prepared situation (trusted when the result carries its record's trust), clipped
     at 0 for non-negative history unless `clip` is False, bounds capped at `ceiling_of` unless `cap` is False."""
-    pct = adj.pct if adj.trust is None else adj.proposed_pct
+    pct = adj.pct
+    if adj.trust is not None:
+        assert adj.proposed_pct is not None  # agent.trust.record.apply_trust sets both
+        pct = adj.proposed_pct
     steps = getattr(sit.baseline, "steps", None)
     return adjusted_forecast(sit.baseline, pct, last_total=sit.last_period_total,
                              last_year_total=sit.same_period_last_year, flat_band_pct=settings.flat_band_pct,
@@ -115,9 +123,11 @@ def _evidence(hits) -> tuple[list[EvidenceOut], list[WarningOut]]:
 
 
 def _trust_out(adj: AdjustmentResult) -> dict:
-    t = adj.trust
+    # set by agent.trust.record.apply_trust only; AdjustmentResult (adjusters: below trust) cannot name the type
+    t = cast("Learned | None", adj.trust)
     if t is None:
         return {}
+    assert adj.proposed_pct is not None  # agent.trust.record.apply_trust sets both
     return {"proposed_pct": round(adj.proposed_pct, 4), "trust": round(t.weight(adj.proposed_pct), 4),
             "record": {"key": t.key, "trust_down": round(t.down, 4), "trust_up": round(t.up, 4), "n_down": t.n_down,
                        "n_up": t.n_up, "n": t.n, "prior": list(t.prior), "q80": t.q80, "q95": t.q95,
@@ -158,7 +168,7 @@ def assemble(sit, adj: AdjustmentResult, settings: Settings) -> Answer:
         history=HistoryOut(last_period_total=sit.last_period_total, same_period_last_year=sit.same_period_last_year,
                            last_period=_span(sit.last), last_year=_span(sit.last_year),
                            recent=[(pd.Timestamp(d).date(), float(y)) for d, y in zip(recent["ds"], recent["y"])]),
-        baseline=BaselineOut(model=b.model, **base, members=dict(b.members)),
+        baseline=b.model_copy(update={**{k: float(v) for k, v in base.items()}, "members": dict(b.members)}),
         adjustment=AdjustmentOut(source=adj.source, model=adj.model, prompt=adj.prompt, pct=round(adj.pct, 4),
                                  direction=adj.direction, confidence=adj.confidence, rationale=adj.rationale,
                                  evidence_ids=adj.evidence_ids, drivers=adj.drivers, attempts=adj.attempts,

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from trendcast.agent.warning_codes import WarningOut
+from trendcast.forecasting.baseline import BaselineForecast
 
 
 class TargetOut(BaseModel):
@@ -45,16 +46,6 @@ class HistoryOut(BaseModel):
     last_period: SpanOut | None = None
     last_year: SpanOut | None = None
     recent: list[tuple[dt.date, float]] = Field(default_factory=list)  # for sparklines and charts
-
-
-class BaselineOut(BaseModel):
-    model: str
-    total: float
-    lo_80: float
-    hi_80: float
-    lo_95: float
-    hi_95: float
-    members: dict[str, float] = Field(default_factory=dict)
 
 
 class AdjustmentOut(BaseModel):
@@ -121,7 +112,7 @@ class Answer(BaseModel):
     horizon: str
     unit: str | None = None
     history: HistoryOut
-    baseline: BaselineOut
+    baseline: BaselineForecast  # forecasting's one baseline model, totals clipped at the series' floor
     adjustment: AdjustmentOut
     forecast: ForecastOut
     # why the forecast's direction (vs the last period) differs from the adjustment's (vs the baseline), one line;

@@ -14,7 +14,8 @@ HORIZONS = ["next-month", "next-week", "next-quarter", "next-4-weeks"]
 def _answer_options(f):
     f = click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")(f)
     f = click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")(f)
-    f = click.option("--prompt", help="Prompt template name[@version] (default: few-shot).")(f)
+    f = click.option("--prompt", help="Prompt template name[@version] (default: env TRENDCAST_PROMPT, else "
+                     "few-shot).")(f)
     f = click.option("--adjuster", type=click.Choice(["llm", "carry", "analog", "none"]),
                      help="Default: llm when TRENDCAST_LLM_URL is set, else carry.")(f)
     f = click.option("--as-of", callback=date_arg, help="Forecast as of this date (default: last observed period).")(f)

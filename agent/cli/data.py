@@ -62,7 +62,7 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
         raise click.UsageError("give one of --id COLUMN or --levels COL1,COL2, not both")
     keep, drop = _where(where)
     mapping = SalesMapping(date=date_col, value=value_col, id=id_col,
-                           levels=([c.strip() for c in levels.split(",")] if levels else None if id_col else []),
+                           levels=(tuple(c.strip() for c in levels.split(",")) if levels else None if id_col else ()),
                            name=name_col, freq=freq, where=keep, where_not=drop, code_hierarchy=code_hierarchy,
                            dataset=dataset, date_format=date_format, dayfirst=dayfirst, totals=totals,
                            aggregate=aggregate, negatives=negatives, week_label=week_label,

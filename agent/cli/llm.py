@@ -39,6 +39,7 @@ def serve(ctx, port, gguf, threads):
                        f"exports above in another shell, then `trendcast llm ping`. Ctrl-C stops it.", err=True)
             while server.alive():
                 time.sleep(0.5)
+            assert server.proc is not None  # started by `with server`
             raise LocalLLMError(f"the local LLM server exited with code {server.proc.returncode} "
                                 f"(log {server.log_path}): {log_tail(server.log_path)}")
     except Interrupted as exc:

@@ -11,10 +11,13 @@ from pathlib import Path
 import click
 
 from trendcast.agent.cli.base import Group
-from trendcast.agent.settings import Settings
+from trendcast.agent.settings import Settings, variables
+
+VARIABLES_HELP = ("Settings, one variable each (an option given wins; README's Configuration table says defaults and "
+                  "meanings): " + ", ".join(variables()) + ".")
 
 
-@click.group(cls=Group)
+@click.group(cls=Group, epilog=VARIABLES_HELP)
 @click.option("--home", type=click.Path(path_type=Path),
               help="Workspace folder (default: env TRENDCAST_HOME, else the user data dir).")
 @click.option("--embed-model", help="sentence-transformers model name or path (default: env TRENDCAST_EMBED_MODEL, "

@@ -36,7 +36,7 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
               help="Comma list of md, html, json.")
 @click.option("--concurrency", type=click.IntRange(1, 1024), help="LLM requests in flight at once on each "
               "server (default: settings, env TRENDCAST_LLM_CONCURRENCY).")
-@click.option("--prompt", help="Prompt template name[@version] (default: few-shot).")
+@click.option("--prompt", help="Prompt template name[@version] (default: env TRENDCAST_PROMPT, else few-shot).")
 @click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")
 @click.option("--top", "top_n", default=5, show_default=True, type=click.IntRange(1, 50),
               help="Biggest movers listed each way.")

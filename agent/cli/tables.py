@@ -7,6 +7,7 @@ Every value from data goes through `_e`, so that rich never reads it as markup.
 from __future__ import annotations
 
 import textwrap
+from typing import Literal, cast
 
 from rich import box
 from rich.console import Console
@@ -133,6 +134,7 @@ def _print_wide(c: Console, t: Table) -> None:
     """A table at its natural width, whatever the terminal's: nothing wraps or is cut."""
     for col in t.columns:
         col.no_wrap = True
-    wide = Console(file=c.file, width=100_000, color_system=c.color_system, force_terminal=c.is_terminal,
-                   highlight=False)
+    # rich types the property as str; its values are the names Console takes (rich.console._COLOR_SYSTEMS_NAMES)
+    system = cast(Literal["standard", "256", "truecolor", "windows"] | None, c.color_system)
+    wide = Console(file=c.file, width=100_000, color_system=system, force_terminal=c.is_terminal, highlight=False)
     wide.print(t, crop=False)

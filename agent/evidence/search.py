@@ -109,6 +109,7 @@ class EvidenceSearch:
                     ancestors=set(category.ancestors), region=category.region, k=k)
 
     def _candidates(self, query_vecs, as_of: dt.date, per_query: int) -> list:
+        assert self.index is not None  # category_evidence asks only with an index
         since = as_of - dt.timedelta(days=self.settings.evidence_window_days - 1)
         for window in (since, None):
             hits = [h for v in query_vecs for h in self.index.search(v, as_of=as_of, since=window, k=per_query,
@@ -131,6 +132,7 @@ class EvidenceSearch:
         """The unit mean embedding of some documents: the news climate they stand for."""
         if not hits:
             return None
+        assert self.index is not None  # hits come from the index
         v = self.index.vectors([h.doc_id for h in hits]).mean(axis=0)
         n = np.linalg.norm(v)
         return v / n if n > 0 else None

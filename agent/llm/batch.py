@@ -6,7 +6,7 @@ import math
 import threading
 import time
 
-from trendcast.agent.llm.pool import is_outage
+from trendcast.agent.llm.pool import Endpoint, is_outage
 from trendcast.agent.llm.transport import MIN_TRY_S, TransportError, get_models
 
 
@@ -41,7 +41,8 @@ class Batch:
 
     def _discover(self, run) -> TransportError | None:
         """The model list from the first server in the rotation that gives one (each server tried once)."""
-        pool, tried, exc = self.c.pool, (), None
+        pool, exc = self.c.pool, None
+        tried: tuple[Endpoint, ...] = ()
         while exc is None or (is_outage(exc) and pool.another(tried)):
             ep = pool.acquire(run.deadline, tried, run.conn.aborted)
             if ep is None:

@@ -167,7 +167,9 @@ class CallLog:
         }
         sql = f"INSERT INTO calls ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
         with self._lock, self._db:
-            return self._db.execute(sql, tuple(row.values())).lastrowid
+            row_id = self._db.execute(sql, tuple(row.values())).lastrowid
+        assert row_id is not None  # an INSERT always sets it
+        return row_id
 
     def mark_final(self, call_id: int) -> None:
         """Flag a call as the one that ended its request (used when a request gives up after a failed call)."""

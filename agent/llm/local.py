@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 from trendcast.agent.errors import UserError
 
@@ -38,9 +39,9 @@ LOG_TAIL_LINES = 8
 
 def cpu_client_exports() -> str:
     """CPU_CLIENT as `NAME=value ...` (the variables agent.settings reads), for a shell's export line."""
-    from trendcast.agent.settings import ENV_VARS
+    from trendcast.agent.settings import LLMSettings
 
-    return " ".join(f"{ENV_VARS[(k,)]}={v:g}" if isinstance(v, float) else f"{ENV_VARS[(k,)]}={v}"
+    return " ".join(f"{LLMSettings.variable(k)}={v:g}" if isinstance(v, float) else f"{LLMSettings.variable(k)}={v}"
                     for k, v in CPU_CLIENT.items())
 
 
@@ -157,7 +158,7 @@ class LocalServer:
 
     def client_settings(self, llm):
         """`llm` (LLMSettings) pointed at this server; the CPU_CLIENT fields the user did not set take its values."""
-        update = {"url": self.url, "model": self.model}
+        update: dict[str, object] = {"url": self.url, "model": self.model}
         update.update({k: v for k, v in CPU_CLIENT.items() if k not in llm.model_fields_set})
         return llm.model_copy(update=update)
 
@@ -235,7 +236,7 @@ class LocalServer:
             self.stop()
             raise
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         self.stop()
         return False
 

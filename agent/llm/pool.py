@@ -140,8 +140,13 @@ class Pool:
             if done and exc is None:
                 self.release(ep)
                 return Ping(True, ep.shown, models or [], latency)
-            error = (f"LLM at {ep.shown} did not answer within {limit:.1f}s" if not done else
-                     exc.message if isinstance(exc, TransportError) else f"LLM at {ep.shown}: {one_line(exc)}")
+            if not done:
+                error = f"LLM at {ep.shown} did not answer within {limit:.1f}s"
+            elif isinstance(exc, TransportError):
+                error = exc.message
+            else:
+                assert exc is not None  # done without an exception returned above
+                error = f"LLM at {ep.shown}: {one_line(exc)}"
             self.release(ep, exc if isinstance(exc, TransportError) else TransportError("timeout", error))
             return Ping(False, ep.shown, latency_s=latency, error=redact(error))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
@@ -78,6 +78,10 @@ def url_secrets(url: str | None) -> set[str]:
     return {s for v in found for s in (v, unquote(v)) if len(s) >= MIN_SECRET}
 
 
+@overload
+def redact(text: str, secrets: Iterable[str] = ()) -> str: ...
+@overload
+def redact(text: None, secrets: Iterable[str] = ()) -> None: ...
 def redact(text: str | None, secrets: Iterable[str] = ()) -> str | None:
     """text with every URL through redact_url and every secret (of MIN_SECRET characters or more) masked."""
     if not text:

@@ -145,6 +145,8 @@ class RequestRun:
         if choice is None:
             return with_retries(partial(self._try, body, attempt), max_retries=llm.max_retries,
                                 deadline=self.deadline), body
+        schema = self.req.json_schema
+        assert schema is not None  # a dialect choice is made only for a request with a schema (__init__)
         held = False
         if not choice.settled:
             with self._busy("waiting for another request to find the server's structured-output dialect"):
@@ -158,7 +160,7 @@ class RequestRun:
         try:
             for _ in range(len(dialects.DIALECTS)):
                 dialect = self.sending = self.result.dialect = choice.current  # as sent, answered or not
-                sent = dialects.apply(body, dialect, self.req.schema_name or "answer", self.req.json_schema)
+                sent = dialects.apply(body, dialect, self.req.schema_name or "answer", schema)
                 try:
                     done = with_retries(partial(self._try, sent, attempt), max_retries=llm.max_retries,
                                         deadline=self.deadline)
@@ -200,13 +202,14 @@ class RequestRun:
                 self.c.pool.release(ep, failed)
 
     def _try_on(self, body: dict, attempt: int, retry: int) -> Completion:
-        left = self.deadline - time.monotonic()
+        left, ep = self.deadline - time.monotonic(), self.endpoint
+        assert ep is not None  # _try sets it before each try
         if left < MIN_TRY_S or self.conn.aborted.is_set():
             raise TransportError("timeout", self.cut_reason or self.budget_message(""))
         self.result.calls += 1
         self.tries = retry + 1
         try:
-            done = post_chat(self.conn.http, self.endpoint.url, body, min(self.llm.timeout_s, left),
+            done = post_chat(self.conn.http, ep.url, body, min(self.llm.timeout_s, left),
                              self.conn.extensions, self.llm.max_reply_bytes)
         except TransportError as exc:
             if self.conn.aborted.is_set():  # cut by the watchdog: what broke is the budget, and it is not retried
@@ -214,14 +217,15 @@ class RequestRun:
             elif exc.status == "timeout" and left < self.llm.timeout_s:  # the budget's doing, not timeout_s's
                 exc = TransportError("timeout", self.budget_message(f"while {self.conn.phase} (LLM at {self.shown})"),
                                      latency_s=exc.latency_s)
-            refused = (self.choice is not None and exc.status == "http_error"
-                       and dialects.is_refusal(exc.http_status, exc.detail))
-            if refused and not self.choice.auto:  # a fixed dialect the server does not take: no use retrying
+            # the dialect choice when the server refused the dialect it was sent in, else None
+            refused = (self.choice if self.choice is not None and exc.status == "http_error"
+                       and dialects.is_refusal(exc.http_status, exc.detail) else None)
+            if refused is not None and not refused.auto:  # a fixed dialect the server does not take: no use retrying
                 exc = TransportError("http_error", f"{exc.message} (structured output sent as {self.sending}; "
                                      "TRENDCAST_LLM_DIALECT=auto finds the dialect the server takes)",
                                      http_status=exc.http_status, latency_s=exc.latency_s, detail=exc.detail)
             self._record(body, attempt, retry, exc.status, error=exc.message, latency_s=exc.latency_s)
-            if refused and self.choice.auto:
+            if refused is not None and refused.auto:
                 raise _Refused(exc.message) from None
             raise exc from None
         self.result.usage["prompt_tokens"] += done.prompt_tokens

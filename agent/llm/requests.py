@@ -42,6 +42,7 @@ class ChatRequest:
         """The validated value of a reply's text, or the exception that rejects it."""
         if self.validate is not None:
             return self.validate(text)
+        assert self.model_cls is not None  # __post_init__: exactly one of validate and model_cls
         return self.model_cls.model_validate_json(text, context=self.validation_context)
 
     def response_format(self) -> dict | None:

@@ -274,7 +274,7 @@ def _planned_wait(state: RetryCallState) -> float:
         wait = exc.retry_after
     else:
         wait = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (state.attempt_number - 1)) * random.uniform(0.8, 1.2)
-    state._trendcast_wait = (state.attempt_number, wait)
+    setattr(state, "_trendcast_wait", (state.attempt_number, wait))  # tenacity's state has no field of ours
     return wait
 
 

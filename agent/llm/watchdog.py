@@ -99,7 +99,9 @@ class Watchdog:
         return 1
 
     def _advance(self, finished: int) -> None:
-        for _ in range(finished if self.progress is not None else 0):
+        for _ in range(finished):
+            if self.progress is None:
+                return
             try:
                 self.progress(1)
             except Exception:  # noqa: BLE001 - a broken progress bar must not lose the results

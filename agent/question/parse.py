@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from trendcast.agent.errors import UserError
@@ -37,9 +38,13 @@ def _range(m1: str, y1: str | None, m2: str, y2: str | None) -> str:
     a, b = MONTHS[m1], MONTHS[m2]
     if not (y1 or y2):
         return f"range:--{a:02d}..--{b:02d}"
-    y1 = int(y1) if y1 else int(y2) - (a > b)  # "from November to February 2021": November 2020
-    y2 = int(y2) if y2 else y1 + (b < a)
-    return f"range:{y1:04d}-{a:02d}..{y2:04d}-{b:02d}"
+    if y1:
+        first = int(y1)
+    else:
+        assert y2  # one of the two years is given (no year returned above)
+        first = int(y2) - (a > b)  # "from November to February 2021": November 2020
+    last = int(y2) if y2 else first + (b < a)
+    return f"range:{first:04d}-{a:02d}..{last:04d}-{b:02d}"
 
 
 def _span(kind: str, year: str | None, part: str) -> str:
@@ -52,7 +57,8 @@ def _months_ahead(n: int) -> str:
 
 
 # (pattern, horizon of the match) — the first pattern that matches wins; the matched text leaves the category text.
-_HORIZONS: list[tuple[re.Pattern, object]] = [(re.compile(p), f) for p, f in [
+_Horizon = str | Callable[[re.Match[str]], str]  # a horizon, or one made from the match
+_HORIZON_PATTERNS: list[tuple[str, _Horizon]] = [
     (rf"\b(?:between|from)\s+{_M}(?:\s+{_YEAR})?\s+(?:and|to|through|thru|until|till|-|–)\s+{_M}(?:\s+{_YEAR})?\b",
      lambda m: _range(m[1], m[2], m[3], m[4])),
     (rf"\b(?:in|for|during|over)?\s*{_M}\s*(?:-|–|to|through|thru)\s*{_M}\s+{_YEAR}\b",
@@ -85,7 +91,8 @@ _HORIZONS: list[tuple[re.Pattern, object]] = [(re.compile(p), f) for p, f in [
     (rf"\b(?:in|for|during|over|by)\s+{_M}(?!\s*\d)\b", lambda m: f"month:--{MONTHS[m[1]]:02d}"),
     (r"\b(?:in|for|during|over)\s+(?:the\s+)?(?:calendar\s+|fiscal\s+)?(?:year\s+)?(\d{4})\b(?!-)",
      lambda m: f"year:{m[1]}"),
-]]
+]
+_HORIZONS = [(re.compile(p), f) for p, f in _HORIZON_PATTERNS]
 # horizons an analyst may say that have no answer: told so and why (exit 2), never silently read as next month
 _UNSUPPORTED: list[tuple[re.Pattern, str]] = [(re.compile(p), why) for p, why in [
     (r"\b(?:(?:in|within|after)\s+|(?:the\s+)?(?:next|coming|following|upcoming)\s+)"

@@ -124,10 +124,10 @@ def _lexical(want: str, series: pd.DataFrame) -> Target | None:
     ids = series["unique_id"].astype(str)
     codes = series["code"].fillna("").astype(str)
     for how, keys in (("id", ids), ("exact", codes), ("exact", series["name"].astype(str))):
-        hit = series[keys.map(_norm) == want]
-        if len(hit) == 1:
-            return Target.from_row(hit.iloc[0], how)
-        if len(hit) > 1:
+        named = series[keys.map(_norm) == want]
+        if len(named) == 1:
+            return Target.from_row(named.iloc[0], how)
+        if len(named) > 1:
             raise AmbiguousCategory(want, _rows(series, np.flatnonzero(keys.map(_norm) == want)))
     tokens = set(want.split())
     coded = [i for i, (sid, code) in enumerate(zip(ids, codes))

@@ -7,6 +7,7 @@ import collections
 import datetime as dt
 import time
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -22,6 +23,9 @@ from trendcast.agent.report.warm import precompute, usable_cpus
 from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
 from trendcast.agent.warning_codes import FALLBACK, warn
+
+if TYPE_CHECKING:
+    from trendcast.forecasting.baseline import BaselineForecast
 
 FALLBACK_CHAIN = {"llm": ["carry", "none"], "carry": ["none"], "analog": ["none"], "none": []}
 CHART_HISTORY = {"M": 36, "W": 78, "D": 120}  # history points drawn, by frequency
@@ -54,7 +58,9 @@ def build_report(settings: Settings, targets: list[Target], *, as_of: dt.date, h
     series = store.series()
     search = EvidenceSearch(settings)
 
-    baselines, backtests, bulk_timings = {}, None, {}
+    baselines: dict[str, BaselineForecast] = {}
+    backtests: pd.DataFrame | None = None
+    bulk_timings: dict[str, float] = {}
     workers = min(workers or usable_cpus(), len(targets))
     if use_bulk(settings, targets):  # a whole chain, or an engine: one forecast call per plan (agent.report.bulk)
         baselines, backtests, bulk_timings = bulk_precompute(settings, series, targets, as_of=as_of, horizon=horizon,
@@ -126,11 +132,16 @@ def _adjust(name, adj, settings, sits, progress, poll) -> tuple[list[AdjustmentR
     """One batch through the chosen adjuster; if the batch itself raises, the next one in FALLBACK_CHAIN."""
     warnings: list[str] = []
     chain = [(name, adj)] + [(n, None) for n in FALLBACK_CHAIN.get(name, ["carry", "none"])]
+
+    def advance(k: int = 1) -> None:
+        progress.advance(k)
+        poll()
+
     for i, (n, a) in enumerate(chain):
         progress.phase(f"adjusting ({n})", len(sits))
         try:
             a = a or get_adjuster(n, settings)
-            results = a.adjust_many(sits, progress=lambda k=1: (progress.advance(k), poll()))
+            results = a.adjust_many(sits, progress=advance)
             if len(results) != len(sits):
                 raise RuntimeError(f"adjuster {n!r} returned {len(results)} results for {len(sits)} categories")
             if i:

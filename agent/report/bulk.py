@@ -7,8 +7,8 @@ report has more than BULK_MIN targets or the engine setting is not local:
 1. baselines: each target's observed history (`agent.situation.observed_history`, as `prepare` reads it) and
    period; the workspace's baseline cache is read first (same key as `cached_baseline`), the rest go through
    `forecasting.bulk.bulk_baselines` on the session of `forecasting.distributed.engine_session` and are written to
-   the cache. A target the bulk call cannot do (daily series with event regressors, a failed series) is left to
-   `prepare`, which fits it itself.
+   the cache. A target the bulk call cannot do (a failed series) is left to `prepare`, which
+   fits it itself.
 2. backtests (carry / analog / llm adjusters): the related series of every target, backtested into the sales
    store's situation cache in chunks by `agent.backtest_warm` — on the Dask workers for engine dask, in local
    worker processes otherwise — then read back in ONE `agent.casebook.precompute_backtests` call, passed to
@@ -20,10 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import TYPE_CHECKING
 
 from trendcast.agent import workspace
 from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from trendcast.forecasting.baseline import BaselineForecast
+    from trendcast.forecasting.periods import Period
 
 BULK_MIN = 200  # more targets than this (or an engine other than local): the bulk path
 
@@ -33,7 +40,8 @@ def use_bulk(settings: Settings, targets: list[Target]) -> bool:
 
 
 def bulk_precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.date, horizon: str,
-                    need_cases: bool, workers: int, progress=None) -> tuple[dict, object, dict]:
+                    need_cases: bool, workers: int, progress=None
+                    ) -> tuple[dict[str, BaselineForecast], pd.DataFrame | None, dict[str, float]]:
     """(baselines by series id, the precomputed backtests or None, timings in seconds)."""
     from trendcast.forecasting.distributed import engine_session
 
@@ -59,15 +67,14 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
 
     store = workspace.sales_store(settings)
     cache = BaselineCache(settings.home / "baselines.sqlite")
-    out, todo = {}, {}  # todo: (freq, period) -> {series id: history}
+    out: dict[str, BaselineForecast] = {}
+    todo: dict[tuple[str, Period, dt.date], dict[str, pd.DataFrame]] = {}  # (freq, period, as-of) -> {id: history}
     keys = {}
     if progress is not None:
         progress.phase("histories", len(targets))
     for t in targets:
         if progress is not None:
             progress.advance()
-        if settings.event_regressors and freq_kind(t.freq) == "D":
-            continue  # regressors: prepare() fits it (forecasting.bulk's module doc, (3))
         if settings.calendar_effects and freq_kind(t.freq) == "M":
             continue  # calendar effects: prepare() fits it (forecast_period(calendar=True)), as `ask` does
         try:

@@ -68,7 +68,7 @@ class Entry(BaseModel):
     error: str | None = None  # why there is no answer (failed) or why the adjuster fell back (fallback)
     chart: ChartData | None = None
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type it
     @property
     def badges(self) -> list[str]:
         """Every badge that applies (status first); empty for an "ok" entry."""
@@ -140,23 +140,23 @@ class Report(BaseModel):
     rollup: list[RollupRow] = Field(default_factory=list)  # entries by parent (agent.report.rollup)
     rollup_level: str = ""  # the parents' level, e.g. Store
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type it
     @property
     def ranking(self) -> list[str]:
         """Series ids in the summary table's order."""
         return [e.series_id for e in self.ranked()]
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type it
     @property
     def movers_up(self) -> list[str]:
         return [e.series_id for e in self.movers()[0]]
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type it
     @property
     def movers_down(self) -> list[str]:
         return [e.series_id for e in self.movers()[1]]
 
-    @computed_field
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy cannot type it
     @property
     def rank_by(self) -> Literal["last_period", "last_year"]:
         """What "forecast change" means in the ranking: vs the last period — or, when no category has a fully
@@ -168,9 +168,9 @@ class Report(BaseModel):
     def ranked(self) -> list[Entry]:
         """Entries by forecast change (rank_by), biggest rise first; no change known (or failed) last."""
         basis = self.rank_by
-        known = [e for e in self.entries if e.change(basis) is not None]
+        known = [(c, e) for e in self.entries if (c := e.change(basis)) is not None]
         unknown = [e for e in self.entries if e.change(basis) is None]
-        return sorted(known, key=lambda e: -e.change(basis)) + unknown
+        return [e for _, e in sorted(known, key=lambda ce: -ce[0])] + unknown
 
     def movers(self) -> tuple[list[Entry], list[Entry]]:
         """The top_n biggest rises (change > 0) and the top_n biggest falls (change < 0), largest first, among the
@@ -178,7 +178,7 @@ class Report(BaseModel):
         noise, not a mover."""
         n, basis = self.top_n, self.rank_by
         floor = material_floor(self.entries)
-        known = [(e.change(basis), e) for e in self.entries if e.change(basis) is not None and material(e, floor)]
+        known = [(c, e) for e in self.entries if (c := e.change(basis)) is not None and material(e, floor)]
         up = [e for c, e in sorted(known, key=lambda ce: -ce[0]) if c > 0][:n]
         down = [e for c, e in sorted(known, key=lambda ce: ce[0]) if c < 0][:n]
         return up, down

@@ -41,9 +41,9 @@ def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMA
     try:
         os.chmod(tmp, 0o755)
         t0 = time.perf_counter()
-        svgs = {e.series_id: chart_svg(e) for e in report.entries} if "html" in formats else {}
-        files = {e.series_id: chart_svg(e, standalone=True) for e in report.entries} if "md" in formats else {}
-        svgs, files = ({k: v for k, v in d.items() if v} for d in (svgs, files))
+        svgs = {e.series_id: s for e in report.entries if (s := chart_svg(e))} if "html" in formats else {}
+        files = ({e.series_id: s for e in report.entries if (s := chart_svg(e, standalone=True))} if "md" in formats
+                 else {})
         charts_s = time.perf_counter() - t0
         report.stats.timings["charts_s"] = round(charts_s, 3)
         report.stats.wall_s = round(report.stats.wall_s + charts_s, 3)

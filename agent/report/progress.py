@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Any
 
 
 class NullProgress:
@@ -37,7 +38,7 @@ class RichProgress(NullProgress):
 
         self._lock = threading.Lock()
         self._task = None
-        self._counts = {"cache_hits": 0, "fallbacks": 0, "failed": 0}
+        self._counts: dict[str, Any] = {"cache_hits": 0, "fallbacks": 0, "failed": 0}  # rich's **fields: Any
         self._bar = Progress(
             TextColumn("{task.description:<22}"), BarColumn(bar_width=24), MofNCompleteColumn(),
             TextColumn("cache hits {task.fields[cache_hits]} · fallbacks {task.fields[fallbacks]} · "

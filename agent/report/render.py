@@ -6,6 +6,7 @@ HTML: the environment autoescapes every expression. Markdown: every expression p
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from markupsafe import Markup
@@ -42,7 +43,7 @@ def chart_filenames(report: Report) -> dict[str, str]:
     return {sid: f"charts/{a}.svg" for sid, a in anchors(report).items()}
 
 
-def _context(report: Report, charts: dict[str, str]) -> dict:
+def _context(report: Report, charts: Mapping[str, str]) -> dict:
     up, down = report.movers()
     return {"report": report, "ranked": report.ranked(), "up": up, "down": down, "anchors": anchors(report),
             "charts": charts}

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from concurrent.futures import as_completed
+from typing import Any
 
 from trendcast.agent import workspace
 from trendcast.agent.situation.backtest_warm import backtest_chunk as _backtests
@@ -38,7 +40,9 @@ def precompute(settings: Settings, series, targets: list[Target], *, as_of: dt.d
     from trendcast.agent.situation.casebook import backtest_series, miss_origins
 
     db = str(settings.sales_db)
-    tasks = [(_baseline, (settings, t, as_of, horizon), t.series_id) for t in targets]
+    # (function, its arguments, the series id its result is the baseline of; None: warms the cache only)
+    tasks: list[tuple[Callable[..., Any], tuple[Any, ...], str | None]] = [
+        (_baseline, (settings, t, as_of, horizon), t.series_id) for t in targets]
     if need_cases:
         by_freq: dict[str, list[str]] = {}
         for t in targets:

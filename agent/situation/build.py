@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,12 @@ from trendcast.agent.question.resolve import Target
 from trendcast.agent.settings import Settings
 from trendcast.agent.warning_codes import BASELINE, BREAK, NO_INDEX, NO_SPECIFIC_EVIDENCE, WarningOut, warn
 
+if TYPE_CHECKING:
+    from trendcast.agent.situation.events import EventEffect
+    from trendcast.forecasting.baseline import BaselineForecast
+    from trendcast.forecasting.comparisons import Span
+    from trendcast.forecasting.periods import Period
+
 MIN_HISTORY = 3  # observations a situation needs
 
 
@@ -32,11 +39,11 @@ class Situation:
     target: Target
     as_of: dt.date
     horizon: str
-    period: object  # forecasting.periods.Period
+    period: Period
     history: pd.DataFrame  # ds, y: the periods ended by as_of
-    baseline: object  # forecasting.baseline.BaselineForecast
-    last: object | None  # forecasting.comparisons.Span: the same number of steps just before the period
-    last_year: object | None  # forecasting.comparisons.Span: the period's steps a year earlier
+    baseline: BaselineForecast
+    last: Span | None  # the same number of steps just before the period
+    last_year: Span | None  # the period's steps a year earlier
     evidence: list = field(default_factory=list)
     cases: list[PastCase] = field(default_factory=list)
     # backtest rows (casebook.backtests_for) of the target and its related series at every `miss_origins` origin,
@@ -47,7 +54,7 @@ class Situation:
     break_extent: tuple[float, float] = (0.0, 0.0)
     # events inside the period known by as_of (agent.events.Scheduled) and what the same events did before
     scheduled: list = field(default_factory=list)
-    event_effect: object | None = None  # agent.events.EventEffect
+    event_effect: EventEffect | None = None
     unit: str | None = None
     warnings: list[WarningOut] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -76,12 +83,12 @@ def observed_history(store, target: Target, as_of: dt.date | None) -> tuple[dt.d
     return as_of, history
 
 
-def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period, as_of: dt.date, events=None):
-    """forecast_period through the workspace's baseline cache (`events`: day → names, regressors of daily fits)."""
+def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period, as_of: dt.date):
+    """forecast_period through the workspace's baseline cache."""
     from trendcast.agent.situation.baseline_cache import BaselineCache, cache_key
 
     cache = BaselineCache(settings.home / "baselines.sqlite")
-    key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window, events,
+    key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window,
                     settings.calendar_effects)
     hit = cache.get(key, period, as_of)
     if hit is not None:
@@ -89,8 +96,7 @@ def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period
     from trendcast.forecasting.baseline import forecast_period
 
     baseline = forecast_period(history, freq, period, as_of=as_of, models=settings.baseline_models,
-                               train_window=settings.train_window, events=events,
-                               calendar=settings.calendar_effects)
+                               train_window=settings.train_window, calendar=settings.calendar_effects)
     cache.put(key, baseline)
     return baseline
 
@@ -138,8 +144,7 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
     period = resolve_period(horizon, as_of, target.freq)
     timings = {}
     if baseline is None:
-        regressors = _regressor_events(settings, series, target, history, period, as_of)
-        baseline = cached_baseline(settings, history, target.freq, period, as_of, regressors)
+        baseline = cached_baseline(settings, history, target.freq, period, as_of)
     timings["baseline_s"] = time.perf_counter() - t0
     from trendcast.agent.situation.staleness import data_warnings, evidence_warning
 
@@ -166,8 +171,9 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         from trendcast.agent.situation.misses import break_extents, break_text, latest_miss
 
         miss = latest_miss(misses, target.series_id, target.freq, as_of)
-        if miss is not None and miss.kind != "ordinary":
-            warnings.append(warn(BREAK, break_text(miss, target.freq)))
+        text = break_text(miss, target.freq) if miss is not None else None  # None: not a break
+        if text is not None:
+            warnings.append(warn(BREAK, text))
         extent = break_extents(misses, target.series_id, target.freq, as_of)
     scheduled, effect = _events(settings, series, target, period, as_of, misses)
     return Situation(
@@ -176,23 +182,6 @@ def prepare(settings: Settings, target: Target, *, question: str, as_of: dt.date
         last=last_steps(history, target.freq, period, as_of), last_year=year_ago(history, target.freq, period, as_of),
         evidence=evidence, cases=cases, misses=misses, break_extent=extent, scheduled=scheduled,
         event_effect=effect, warnings=warnings, timings=timings)
-
-
-def _regressor_events(settings: Settings, series, target: Target, history, period, as_of: dt.date):
-    """Day → event names known by as_of over the history and the period (daily data, `settings.event_regressors`)."""
-    from trendcast.forecasting.frequency import freq_kind
-
-    if not settings.event_regressors or freq_kind(target.freq) != "D":
-        return None
-    from trendcast.agent.situation import events
-    
-    tags = events.series_tags(series, target.series_id, target.name)
-    found = events.scheduled(workspace.doc_store(settings), tags, pd.Timestamp(history["ds"].min()).date(),
-                             period.end, as_of)
-    out: dict = {}
-    for e in found:
-        out.setdefault(e.event_date, []).append(e.text)
-    return out or None
 
 
 def _events(settings: Settings, series: pd.DataFrame, target: Target, period, as_of: dt.date, misses):

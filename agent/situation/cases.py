@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,6 +114,7 @@ def find_cases(*, target, series: pd.DataFrame, panel: pd.DataFrame, as_of: dt.d
     ok = ok[(ok["baseline"] > 0) & (ok["actual"] > 0)]
     ok = ok.loc[known_dates(ok["period_start"], ok["period_end"], freq) <= np.datetime64(as_of)]
     rows, ctx_sims = [], []
+    row: Any  # a pandas named tuple: its fields' types are the columns', which the stubs cannot know
     for row in ok.itertuples(index=False):
         origin = pd.Timestamp(row.origin).date()
         if origin not in ctx_cache:
@@ -147,7 +149,9 @@ def find_cases(*, target, series: pd.DataFrame, panel: pd.DataFrame, as_of: dt.d
 
 def pick_examples(cases: list[PastCase], n: int) -> list[PastCase]:
     """The n most similar cases, preferring distinct origins so examples are not n copies of one month."""
-    first, rest, seen = [], [], set()
+    first: list[PastCase] = []
+    rest: list[PastCase] = []
+    seen: set[dt.date] = set()
     for c in cases:
         (rest if c.origin in seen else first).append(c)
         seen.add(c.origin)

@@ -61,7 +61,7 @@ def series_tags(series: pd.DataFrame | None, series_id: str, name: str | None) -
     """The tags that link a document to a series: its id and name, those of its ancestors (the series table's
     parent chain: 4481 → 448), and each level value of a level id (``state=CA/store=CA_1`` → ``CA``, ``CA_1``,
     ``state=CA``)."""
-    chain = [(series_id, name)]
+    chain: list[tuple[str, object]] = [(series_id, name)]  # (id, name): a name is any cell value, shown as text
     if series is not None and not series.empty:
         rows = series.set_index("unique_id")
         seen = {series_id}

@@ -78,7 +78,7 @@ def _misses(bt: pd.DataFrame, freq: str, as_of: dt.date) -> dict[str, tuple[np.n
                    period_start=pd.to_datetime(ok["period_start"]).to_numpy("datetime64[D]"),
                    log_miss=np.log(ok["actual"].to_numpy("float64") / ok["baseline"].to_numpy("float64")))
     ok = ok[ok["known"].to_numpy("datetime64[D]") <= np.datetime64(as_of)]
-    out = {}
+    out: dict[str, tuple[np.ndarray, ...]] = {}
     for sid, g in ok.groupby("unique_id", sort=True):
         if len(g) < MIN_SCALE_OBS + 2:
             continue

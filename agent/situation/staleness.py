@@ -4,6 +4,7 @@ continue, evidence older than the evidence window, and bounds of non-negative da
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -98,7 +99,7 @@ BOUND_NAMES = {"total": "point forecast", "lo_80": "80 % lower bound", "lo_95": 
 
 
 def clipped_warning(baseline_clipped: list[str], forecast_clipped: list[str],
-                    forecast_capped: list[str] = (), factor: float | None = None) -> WarningOut | None:
+                    forecast_capped: Sequence[str] = (), factor: float | None = None) -> WarningOut | None:
     """`interval_clipped` naming what was raised to 0 (the data is non-negative) and which bounds were capped at
     `factor` x the series' largest value per step (agent.assemble.ceiling_of)."""
     parts = []
