@@ -2,7 +2,8 @@
 settings, errors, workspace and call log) into agent's internals.
 
 - `prepare(...)` → Situation (agent.situation): everything an adjuster may see, all known at as-of;
-- `get_adjuster(name, settings).adjust_many(situations)` → AdjustmentResult per situation;
+- `get_adjuster(name, settings).adjust_many(situations)` → AdjustmentResult per situation (`adjuster_names()`: the
+  built-ins and every installed `trendcast.adjusters` plug-in);
 - `assemble(situation, result, settings)` → Answer; `situation_forecast` / `adjusted_forecast` → the forecast an
   answer shows (eval scores this, not a copy of it);
 - `answer(...)` / `answer_batch(...)`: all of it for a question or a list of targets, each proposal weighed by
@@ -16,7 +17,7 @@ from trendcast.agent import workspace
 from trendcast.agent.llm.calllog import CallLog, utc_now
 from trendcast.agent.llm.redact import public_url, redact_json
 from trendcast.agent.situation.backtest_warm import warm as warm_backtests
-from trendcast.agent.adjusters.registry import AdjustmentResult, get_adjuster
+from trendcast.agent.adjusters.registry import AdjustmentResult, adjuster_names, get_adjuster
 from trendcast.agent.answer.model import Answer
 from trendcast.agent.answer.assemble import adjusted_forecast, assemble, situation_forecast, trusted_forecast
 from trendcast.agent.situation.casebook import case_origins, case_series, precompute_backtests
@@ -29,7 +30,7 @@ from trendcast.agent.question.resolve import Target, resolve_category
 from trendcast.agent.settings import Settings
 from trendcast.agent.situation.build import Situation, cached_baseline, observed_history, prepare
 
-__all__ = ["RECORD_COLUMNS", "AdjustmentResult", "Answer", "CallLog", "public_url", "redact_json", "utc_now",
+__all__ = ["RECORD_COLUMNS", "AdjustmentResult", "Answer", "adjuster_names", "CallLog", "public_url", "redact_json", "utc_now",
            "warm_backtests", "EvidenceSearch", "Situation", "Target", "adjusted_forecast", "answer",
            "answer_batch", "assemble", "cached_baseline", "case_origins", "case_series", "choose_adjuster",
            "finished_runs", "get_adjuster", "known_rows", "learn_trust", "observed_history", "precompute_backtests", "prepare",

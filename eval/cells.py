@@ -15,7 +15,6 @@ what ran for that member (the fallback's forecast where it stood in), ``combined
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from pathlib import Path
 from typing import Any, Callable, cast
@@ -130,21 +129,17 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     if len(fitted) != len(models):
         raise SuiteError(f"only {n_min} observations by {first.date()}: too few for {', '.join(models)}")
     guarded, names, fb = forecast_models(fitted, fallback)
-    sf = statsforecast_class()(models=guarded, freq=freq, n_jobs=n_jobs)
     from trendcast.forecasting.baseline import captured_warnings
+    from trendcast.forecasting.distributed import Session, cross_validation
 
-    kwargs: dict[str, Any] = dict(h=h, n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     with captured_warnings([]):  # numpy's divide-by-zero on short series: not for the terminal (workers: trendcast.common.processes)
-        if session is not None and session.distributed:
-            from trendcast.forecasting.distributed import cross_validation
-
-            cv = cross_validation(sf, df, session, **kwargs)
-        else:
-            cv = sf.cross_validation(df=df, **kwargs)
-    cv = cv.reset_index() if "unique_id" not in cv.columns else cv
+        # local: n_jobs processes of forecasting.pooled (workers that die with this process); else the engine's
+        local = session is None or not session.distributed
+        cv = cross_validation(guarded, freq, df, Session("local", n_jobs) if local else session, h=h,
+                              n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
     columns = [g.alias for g in guarded]
-    if effects:
-        cv = cv.copy()
+    if effects:  # back to sales: each forecast row times its month's calendar factor
+        cv = cv.reset_index() if "unique_id" not in cv.columns else cv.copy()
         scale = np.ones(len(cv))
         for uid, effect in effects.items():
             rows = (cv["unique_id"] == uid).to_numpy()
@@ -167,23 +162,6 @@ def _pad_to(df: pd.DataFrame, end: pd.Timestamp, freq: str) -> pd.DataFrame:
             if len(ds):
                 pads.append(pd.DataFrame({"unique_id": uid, "ds": ds, "y": np.nan}))
     return pd.concat([df, *pads], ignore_index=True) if pads else df
-
-
-@functools.cache
-def statsforecast_class():
-    """StatsForecast whose own worker pools (n_jobs > 1: a multiprocessing.Pool per call) are trendcast.common.processes'
-    fork_pool: the workers die with this process and ignore Ctrl-C, and the pool's `with` terminates them when an
-    interrupt unwinds the call. StatsForecast builds every pool through `_get_pool`; tests/test_faults_processes.py
-    checks that it still does."""
-    from statsforecast import StatsForecast
-
-    from trendcast.common.processes import fork_pool
-
-    class _StatsForecast(StatsForecast):
-        def _get_pool(self):
-            return fork_pool, {}
-
-    return _StatsForecast
 
 
 def _spacing(cutoffs: list, freq: str) -> int:

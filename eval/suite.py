@@ -123,11 +123,21 @@ class LLMEndpoint(_Strict):
 
 class Variant(_Strict):
     name: str = Field(pattern=VARIANT_NAME, max_length=MAX_NAME)  # also a folder name in the run
-    adjuster: Literal["none", "carry", "analog", "llm"] = "none"
+    adjuster: str = "none"  # a registered adjuster: the built-ins or a `trendcast.adjusters` plug-in
     baseline: str = COMBINED  # one of the suite's baseline models, or "combined"
     prompt: str | None = None  # llm: template name@version
     model: LLMEndpoint | None = None  # llm
     drop: bool = False  # in an including suite: remove this variant
+
+    @field_validator("adjuster")
+    @classmethod
+    def _known_adjuster(cls, name: str) -> str:
+        from trendcast.agent.engine import adjuster_names
+
+        names = adjuster_names()
+        if name not in names:
+            raise ValueError(f"unknown adjuster {name!r}; choose one of {', '.join(names)}")
+        return name
 
     @model_validator(mode="after")
     def _llm_fields(self) -> "Variant":

@@ -5,8 +5,9 @@ store x department series cannot afford that one by one. `bulk_baselines` comput
 many series: each series is prepared exactly as `forecast_period` prepares it (`forecasting.history.prepare`:
 as-of cut, grid, train window, interpolation), planned by `forecasting.models.plan_models` (so a short series gets
 the same non-seasonal plan), and series that share a plan and a last observed step (hence the same `h` and period
-mask) go through ONE `forecast` call — `forecasting.distributed.forecast` on a Dask / Ray / Spark session, the
-local StatsForecast otherwise. Member totals, bounds and the ensemble follow `forecasting.combine`, as in
+mask) go through ONE `forecast` call — `forecasting.distributed.forecast` on a Dask / Ray / Spark session, locally
+one-process StatsForecast calls on chunks of the series in worker processes that die with their parent
+(`forecasting.pooled`). Member totals, bounds and the ensemble follow `forecasting.combine`, as in
 `forecast_period`. StatsForecast fits every series of a call independently, so the numbers are those of the
 one-series call (tests/test_bulk_baseline.py checks real Walmart series to float tolerance).
 
@@ -40,13 +41,12 @@ def bulk_baselines(histories: Mapping[str, pd.DataFrame], freq: str, period: Per
                    models: Sequence[str] = DEFAULT_MODELS, train_window: int | None = None,
                    session=None, n_jobs: int = 1) -> tuple[dict[str, BaselineForecast], dict[str, str]]:
     """(baseline by series id, error by series id) for `histories` (id → frame with ds, y), all of one frequency,
-    for `period` as seen at `as_of`. `session`: a `forecasting.distributed.Session` (None: local, `n_jobs`
-    processes of StatsForecast's own pool). A series that cannot be prepared or forecast is in the errors."""
-    from statsforecast import StatsForecast
-
+    for `period` as seen at `as_of`. `session`: a `forecasting.distributed.Session` (None or local: `n_jobs`
+    processes of forecasting.pooled). A series that cannot be prepared or forecast is in the errors."""
     from trendcast.forecasting.distributed import Session, forecast
 
-    session = session or Session("local", n_jobs)
+    if session is None or not session.distributed:
+        session = Session("local", n_jobs)
     groups: dict[tuple, list] = {}
     errors: dict[str, str] = {}
     for uid, history in histories.items():
@@ -66,12 +66,11 @@ def bulk_baselines(histories: Mapping[str, pd.DataFrame], freq: str, period: Per
     out: dict[str, BaselineForecast] = {}
     for (f, h, mask, _, _, _, _), (fitted, fallback, plan_warnings, members) in groups.items():
         guarded, names, fb = forecast_models(fitted, fallback)
-        sf = StatsForecast(models=guarded, freq=f, n_jobs=n_jobs if session.kind == "local" else 1)
         df = pd.concat([pd.DataFrame({"unique_id": uid, "ds": ds, "y": y}) for uid, ds, y, _ in members],
                        ignore_index=True)
         with pywarnings.catch_warnings():  # see the module doc (1)
             pywarnings.simplefilter("ignore")
-            fc = forecast(sf, df, session, h=h, level=list(LEVELS))
+            fc = forecast(guarded, f, df, session, h=h, level=list(LEVELS))
         mask = np.asarray(mask, dtype=bool)
         by_id = {uid: g for uid, g in fc.groupby("unique_id", sort=False)}
         for uid, _, _, warns in members:

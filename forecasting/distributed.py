@@ -8,12 +8,14 @@ cross_validation / forecast and keep everything per-series in the parent. The nu
 the same models on the same rows of each series, whatever partition a series lands in.
 
 `engine_session(kind, address, workers)` opens (and closes) what a run computes on:
-- ``local``: nothing; StatsForecast's own process pool (n_jobs).
+- ``local``: nothing; `workers` processes of forecasting.pooled (one-process StatsForecast calls on chunks of the
+  series, in workers that die with their parent).
 - ``dask``: a `dask.distributed.Client` of the scheduler at `address`, or a `LocalCluster` of `workers` processes
   × 1 thread each (numba fits hold the GIL: processes, not threads).
 - ``ray``: `ray.init(address)` (a local Ray of `workers` CPUs without one).
 - ``spark``: a `SparkSession` (`address` is the master URL; default ``local[workers]``); needs a JRE.
-`to_frame` / `collect` move pandas frames in and out; `cross_validation(sf, df, session, **kw)` is the one call.
+`to_frame` / `collect` move pandas frames in and out; `cross_validation(models, freq, df, session, **kw)` and
+`forecast(...)` are the calls.
 """
 from __future__ import annotations
 
@@ -190,38 +192,44 @@ def _backend():
     return Float64Backend()
 
 
-def cross_validation(sf, df: pd.DataFrame, session: Session, *, h: int, n_windows: int = 1, step_size: int = 1,
-                     refit: bool | int = True, level: list[int] | None = None) -> pd.DataFrame:
-    """`sf.cross_validation(df=df, ...)` on the session's engine (its models, freq and fallback; partitioned by
-    unique_id), as a pandas frame sorted like the local call's: by unique_id, cutoff, ds."""
-    kwargs = dict(h=h, n_windows=n_windows, step_size=step_size, refit=refit, level=level)
+def cross_validation(models, freq: str, df: pd.DataFrame, session: Session, *, fallback_model=None, h: int,
+                     n_windows: int = 1, step_size: int = 1, refit: bool | int = True,
+                     level: list[int] | None = None) -> pd.DataFrame:
+    """StatsForecast(models, freq, fallback_model=...).cross_validation(df=df, ...) on the session's engine
+    (partitioned by unique_id; local: `session.workers` processes of forecasting.pooled), as a pandas frame sorted
+    like one local call's: by unique_id, cutoff, ds."""
     if not session.distributed:
-        return _ids_as_column(sf.cross_validation(df=df, **kwargs))
+        from trendcast.forecasting import pooled
+
+        return pooled.cross_validation(models, freq, df, h=h, n_windows=n_windows, step_size=step_size, refit=refit,
+                                       level=level, fallback_model=fallback_model, n_jobs=session.workers)
+    kwargs = dict(h=h, n_windows=n_windows, step_size=step_size, refit=refit, level=level)
     import warnings
 
     with warnings.catch_warnings():  # dask's groupby-apply on the grouping column: a pandas deprecation, not ours
         warnings.simplefilter("ignore", FutureWarning)
         out = collect(_backend().cross_validation(
-            df=to_frame(df, session), models=sf.models, freq=sf.freq, fallback_model=sf.fallback_model,
+            df=to_frame(df, session), models=list(models), freq=freq, fallback_model=fallback_model,
             test_size=None, input_size=None, fitted=False, prediction_intervals=None, id_col="unique_id",
             time_col="ds", target_col="y", **kwargs))
     return out.sort_values(["unique_id", "cutoff", "ds"], ignore_index=True)
 
 
-def forecast(sf, df: pd.DataFrame, session: Session, *, h: int, level: list[int] | None = None) -> pd.DataFrame:
-    """`sf.forecast(df=df, h=h, level=level)` on the session's engine, as pandas sorted by unique_id, ds."""
+def forecast(models, freq: str, df: pd.DataFrame, session: Session, *, fallback_model=None, h: int,
+             level: list[int] | None = None) -> pd.DataFrame:
+    """StatsForecast(models, freq, fallback_model=...).forecast(df=df, h=h, level=level) on the session's engine
+    (local: `session.workers` processes of forecasting.pooled), as pandas sorted by unique_id, ds."""
     if not session.distributed:
-        return _ids_as_column(sf.forecast(df=df, h=h, level=level))
+        from trendcast.forecasting import pooled
+
+        return pooled.forecast(models, freq, df, h=h, level=level, fallback_model=fallback_model,
+                               n_jobs=session.workers)
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         out = collect(_backend().forecast(
-            df=to_frame(df, session), models=sf.models, freq=sf.freq, fallback_model=sf.fallback_model, h=h,
+            df=to_frame(df, session), models=list(models), freq=freq, fallback_model=fallback_model, h=h,
             X_df=None, level=level, fitted=False, prediction_intervals=None, id_col="unique_id", time_col="ds",
             target_col="y"))
     return out.sort_values(["unique_id", "ds"], ignore_index=True)
-
-
-def _ids_as_column(df: pd.DataFrame) -> pd.DataFrame:
-    return df.reset_index() if "unique_id" not in df.columns else df

@@ -128,10 +128,10 @@ def test_a_local_cluster_prints_nothing_on_the_console(capfd):
 
     df = pd.DataFrame({"unique_id": np.repeat(["a", "b"], 20), "y": np.arange(40.0),
                        "ds": list(pd.date_range("2020-01-01", periods=20, freq="MS")) * 2})
-    sf = StatsForecast(models=[Naive()], freq="MS")
-    local = forecast(sf, df, Session("local", 1), h=2)
+    local = StatsForecast(models=[Naive()], freq="MS").forecast(df=df, h=2)
+    pd.testing.assert_frame_equal(local, forecast([Naive()], "MS", df, Session("local", 2), h=2))  # pooled
     with engine_session("dask", None, 2) as session:
-        got = forecast(sf, df, session, h=2)
+        got = forecast([Naive()], "MS", df, session, h=2)
     pd.testing.assert_frame_equal(local.reset_index(drop=True), got.reset_index(drop=True), check_dtype=False)
     err = capfd.readouterr().err
     assert "FutureWarning" not in err and "Warning" not in err, err[-2000:]

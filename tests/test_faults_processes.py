@@ -1,8 +1,8 @@
 """Fault sweep (issue 11), failure 5, against real `trendcast` processes (failure 4: tests/test_faults_paths.py).
 
 Workers die with their parent: `trendcast report` and `trendcast eval run` are SIGKILLed while their worker
-processes run (the report's spawned pool; eval's StatsForecast fork pool and its spawned Preparer), and no process
-they started is alive a few seconds later; SIGTERM / SIGINT (to the whole process group, as Ctrl-C) stop them with
+processes run (the report's spawned pool and, on its bulk path, forecasting.pooled's fork pool; eval's
+forecasting.pooled fork pool and its spawned Preparer), and no process they started is alive a few seconds later; SIGTERM / SIGINT (to the whole process group, as Ctrl-C) stop them with
 one line, exit 143 / 130, no traceback, nothing left running.
 
 Every process a command starts inherits its environment, so each run carries a tag in its environment and
@@ -234,10 +234,11 @@ def test_report_interrupted_stops_its_workers_with_one_line(report_run, tmp_path
 # ---------------------------------------------------------------------------------------------------- eval
 
 SUITES = {
-    # 13 series, one refit block: StatsForecast's fork pool, each worker fitting about 6 series at a time (old code:
-    # a worker outlived its killed parent until its chunk was done, many seconds; spawned workers, forever)
+    # 28 series, one refit block: forecasting.pooled's fork pool, each worker cross-validating a chunk of 7 series
+    # (tens of seconds; a plain multiprocessing.Pool worker outlives its killed parent until its chunk is done,
+    # spawned workers forever)
     "fork": "include: mrts-nsa\nname: fork-procs\norigins: {start: 2019-01, end: 2019-06}\n"
-            "series: {levels: [3-digit]}\nbaseline: {refit_every: 6}\nn_jobs: 2\nbootstrap: {resamples: 300}\n",
+            "series: {levels: [3-digit, 4-digit]}\nbaseline: {refit_every: 6}\nn_jobs: 2\nbootstrap: {resamples: 300}\n",
     # 3 series x 4 origins: baselines done quickly, then the Preparer's spawned workers prepare the origins
     "spawn": "include: mrts-nsa\nname: spawn-procs\norigins: {start: 2020-01, end: 2020-04}\n"
              "series: {levels: [], ids: [\"4482\", \"4481\", \"448\"]}\nn_jobs: 2\nbootstrap: {resamples: 300}\n",
@@ -292,16 +293,86 @@ def test_eval_interrupted_stops_its_workers_and_says_how_to_resume(eval_run, eva
         assert again.returncode == 0 and (out / "results.json").is_file(), again.stderr
 
 
-def test_statsforecast_still_builds_its_pools_through_get_pool():
-    """eval.cells hands StatsForecast trendcast.common.processes' fork_pool through `_get_pool`; if a StatsForecast upgrade
-    stopped calling it, its pools would again outlive a killed parent."""
-    import inspect
+# ------------------------------------------------------------------------------------- report, bulk baselines
 
-    from statsforecast.core import _StatsForecast
+# `trendcast report` with the bulk path forced (agent.report.bulk: over BULK_MIN targets, here every one): the
+# baselines go through forecasting.bulk → forecasting.pooled's fork pool, as a chain's report would
+BULK_REPORT = ("from trendcast.agent.report import bulk; bulk.BULK_MIN = 0\n"
+               "from trendcast.agent.cli.main import main; main()")
 
-    from trendcast.common.processes import fork_pool
-    from trendcast.eval.cells import statsforecast_class
 
-    assert statsforecast_class()(models=[], freq="MS")._get_pool() == (fork_pool, {})
-    source = inspect.getsource(_StatsForecast._cross_validation_parallel)
-    assert "self._get_pool()" in source and "ProcessPoolExecutor" not in source
+@pytest.fixture
+def bulk_report_run(eval_ws, tmp_path):
+    yield from started_runs(lambda: Run(
+        [sys.executable, "-c", BULK_REPORT, "report", "-q", "--workers", "2", "--adjuster", "none",
+         "--out", str(tmp_path / "out")],
+        tmp_path, {"TRENDCAST_HOME": str(eval_ws / "home"), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}))
+
+
+@pytest.mark.slow
+@linux_only
+def test_report_bulk_baseline_workers_die_with_a_killed_parent(bulk_report_run, tmp_path):
+    run = bulk_report_run()
+    run.wait_for_workers("fork")
+    kill_parent_check_gone(run)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("report-*"))
+
+
+@pytest.mark.slow
+@linux_only
+def test_report_bulk_baselines_interrupted_stop_their_workers_with_one_line(bulk_report_run, tmp_path):
+    run = bulk_report_run()
+    run.wait_for_workers("fork")
+    line = interrupt_check_clean(run, signal.SIGINT, "report interrupted by SIGINT")
+    assert "no report written" in line
+
+
+# ----------------------------------------------------------------------------- no private StatsForecast API
+
+# what StatsForecast's own process pools are made of: overriding or calling any of it ties trendcast to one
+# StatsForecast release (eval once overrode `_get_pool`, which the forecast path never called)
+PRIVATE_KNOWN = {"_get_pool", "_fit_parallel", "_predict_parallel", "_fit_predict_parallel", "_forecast_parallel",
+                 "_cross_validation_parallel", "_simulate_parallel", "_get_gas_Xs", "_get_n_jobs", "_prepare_fit",
+                 "_StatsForecast", "_single_threaded_forecast", "_single_threaded_cross_validation"}
+SOURCE_DIRS = ("agent", "eval", "forecasting", "retrieval", "prompts", "trendcast/common", "bench", "scripts")
+
+
+def private_statsforecast_names() -> set[str]:
+    """The private names of statsforecast.core (module level, StatsForecast and its bases, GroupedArray) as
+    installed, and those known from earlier releases."""
+    import statsforecast.core as core
+
+    names = {n for n in vars(core) if n.startswith("_") and not n.startswith("__")}
+    for cls in (*core.StatsForecast.__mro__, core.GroupedArray):
+        if cls.__module__.startswith("statsforecast"):
+            names |= {n for n in vars(cls) if n.startswith("_") and not n.endswith("__")}
+    return names | PRIVATE_KNOWN
+
+
+def private_uses(root: Path) -> list[str]:
+    import re
+
+    names = private_statsforecast_names()
+    pattern = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(sorted(map(re.escape, names))) + r")(?![A-Za-z0-9_])")
+    hits = []
+    for folder in SOURCE_DIRS:
+        for path in sorted((root / folder).rglob("*.py")):
+            for no, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if m := pattern.search(text):
+                    hits.append(f"{path.relative_to(root)}:{no}: {m.group(1)}")
+    return hits
+
+
+def test_no_module_touches_a_private_statsforecast_name(tmp_path):
+    """StatsForecast runs with n_jobs=1 inside trendcast's own pools (forecasting.pooled); nothing overrides or calls
+    its private pool machinery. Proved able to fail: a copy of eval/cells.py with an override planted is caught."""
+    root = Path(__file__).resolve().parents[1]
+    assert "_get_pool" in private_statsforecast_names() and "_forecast_parallel" in private_statsforecast_names()
+    assert private_uses(root) == []
+
+    planted = tmp_path / "eval"
+    planted.mkdir()
+    (planted / "cells.py").write_text((root / "eval" / "cells.py").read_text(encoding="utf-8") +
+                                      "\n\nclass _SF:\n    def _get_pool(self):\n        return None, {}\n")
+    hits = private_uses(tmp_path)
+    assert len(hits) == 1 and hits[0].startswith("eval/cells.py:") and hits[0].endswith(": _get_pool"), hits

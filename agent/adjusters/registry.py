@@ -5,7 +5,8 @@ the sales just broke away from what the baseline method expected (agent.carry); 
 median realised log-ratio of the most similar past cases; `llm` asks the served model (agent.llm_adjuster) and falls
 back to `carry` per situation when it fails. What an adjuster proposes is then weighed by its own record
 (agent.trust) before an answer applies it.
-Tests and plug-ins add their own with `register_adjuster`.
+Every adjuster, these four included, is found through the `trendcast.adjusters` entry-point group
+(agent.adjusters.plugins): a user's package adds one there; tests and programs can also `register_adjuster`.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from trendcast.agent.adjusters.plugins import (_REGISTRY, adjuster_names, load,  # noqa: F401 (re-exported)
+                                                register_adjuster, unregister_adjuster)
 from trendcast.agent.situation.cases import closest
 from trendcast.agent.evidence.injection import flag_evidence
 from trendcast.agent.settings import Settings
@@ -57,23 +60,14 @@ class Adjuster(Protocol):
                     ) -> list[AdjustmentResult]: ...
 
 
-_REGISTRY: dict[str, Callable[[Settings, dict], Adjuster]] = {}
-
-
-def register_adjuster(name: str, factory: Callable[[Settings, dict], Adjuster]) -> None:
-    _REGISTRY[name] = factory
-
-
-def adjuster_names() -> list[str]:
-    return sorted(_REGISTRY)
-
-
 def get_adjuster(name: str, settings: Settings, **deps) -> Adjuster:
-    if name not in _REGISTRY:
+    """The adjuster registered or installed (entry point) under `name`; an unknown name is a user error."""
+    factory = load(name)
+    if factory is None:
         from trendcast.agent.question.parse import QuestionError
 
         raise QuestionError(f"unknown adjuster {name!r}; choose one of {', '.join(adjuster_names())}")
-    return _REGISTRY[name](settings, deps)
+    return factory(settings, deps)
 
 
 class NoAdjuster:
@@ -216,17 +210,3 @@ def _event_part(sit) -> tuple[float, str]:
         f" Scheduled in the period: {names}. In {eff.n} past periods of this season with them ({eff.first:%Y-%m-%d}"
         f"..{eff.last:%Y-%m-%d}) the baseline missed by {100 * math.expm1(eff.raw):+.1f} % more than in those "
         f"without; shrunk: {eff.pct:+.1f} % added.")
-
-
-register_adjuster("none", NoAdjuster)
-register_adjuster("analog", AnalogAdjuster)
-register_adjuster("carry", CarryAdjuster)
-
-
-def _llm_factory(settings: Settings, deps: dict) -> Adjuster:
-    from trendcast.agent.adjusters.llm import LLMAdjuster
-
-    return LLMAdjuster(settings, deps)
-
-
-register_adjuster("llm", _llm_factory)

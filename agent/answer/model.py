@@ -49,7 +49,7 @@ class HistoryOut(BaseModel):
 
 
 class AdjustmentOut(BaseModel):
-    source: Literal["llm", "carry", "analog", "none"]
+    source: str  # the adjuster that proposed it: llm, carry, analog, none, or a plug-in's (agent.adjusters.plugins)
     model: str | None = None  # LLM model name, or a description of the analog
     prompt: str | None = None  # name@version
     pct: float = 0.0

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from trendcast.agent.cli.base import date_arg, emit_json, settings_of
+from trendcast.agent.cli.base import AdjusterChoice, date_arg, emit_json, settings_of
 from trendcast.agent.cli.main import cli
 
 HORIZONS = ["next-month", "next-week", "next-quarter", "next-4-weeks"]
@@ -16,7 +16,7 @@ def _answer_options(f):
     f = click.option("--no-cache", is_flag=True, help="Bypass the LLM response cache.")(f)
     f = click.option("--prompt", help="Prompt template name[@version] (default: env TRENDCAST_PROMPT, else "
                      "few-shot).")(f)
-    f = click.option("--adjuster", type=click.Choice(["llm", "carry", "analog", "none"]),
+    f = click.option("--adjuster", type=AdjusterChoice(),
                      help="Default: llm when TRENDCAST_LLM_URL is set, else carry.")(f)
     f = click.option("--as-of", callback=date_arg, help="Forecast as of this date (default: last observed period).")(f)
     return f
@@ -58,7 +58,7 @@ def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as
 @click.option("--as-of", callback=date_arg, default="2020-03-31", show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Folder with the bundled data (default: the copy shipped in the package, agent/data/).")
-@click.option("--adjuster", type=click.Choice(["llm", "carry", "analog", "none"]))
+@click.option("--adjuster", type=AdjusterChoice())
 @click.option("--llm", "llm_kind", type=click.Choice(["local"]),
               help="local: start a CPU LLM server (llama-cpp-python + the bundled SmolLM2-135M-Instruct, or "
               "TRENDCAST_LLM_GGUF), answer with the llm adjuster through it, stop it.")

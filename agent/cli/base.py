@@ -34,6 +34,24 @@ class Group(click.Group):
             raise
 
 
+class AdjusterChoice(click.Choice):
+    """`--adjuster`: the names the adjuster registry knows when the option is read (agent.adjusters.plugins: the
+    built-ins and every installed `trendcast.adjusters` entry point), not a list fixed here."""
+
+    def __init__(self) -> None:
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self):
+        from trendcast.agent.adjusters.plugins import adjuster_names
+
+        return tuple(adjuster_names())
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ sets it: the registry is the one list
+        pass
+
+
 def date_arg(ctx, param, value):
     if value is None:
         return None

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from trendcast.agent.cli.base import date_arg, settings_of
+from trendcast.agent.cli.base import AdjusterChoice, date_arg, settings_of
 
 FORMATS = ("md", "html", "json")
 
@@ -26,7 +26,7 @@ def _formats(ctx, param, value) -> tuple[str, ...]:
 @click.option("--categories", multiple=True, help="Categories (ids, codes or names), comma list.")
 @click.option("--horizon", default="next-month", show_default=True,
               help="next-month, next-week, next-4-weeks, next-quarter or month:YYYY-MM.")
-@click.option("--adjuster", type=click.Choice(["llm", "carry", "analog", "none"]),
+@click.option("--adjuster", type=AdjusterChoice(),
               help="Default: llm when TRENDCAST_LLM_URL is set, else carry.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Folder that receives report-YYYY-Www/ (default: <workspace>/reports); a re-run writes "

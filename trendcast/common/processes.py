@@ -17,7 +17,7 @@ PR_SET_PDEATHSIG fires when the *thread* that started the worker ends: start poo
 
 `WorkerPool`: a spawn ProcessPoolExecutor that does all that; leaving its `with` block by an exception (an
 interrupt included) terminates the workers instead of waiting for their running tasks. `fork_pool`: the same
-for a multiprocessing.Pool (StatsForecast's own pools, see eval.cells). `interrupts()`: SIGINT / SIGTERM in the
+for a multiprocessing.Pool (one-process StatsForecast calls on chunks of series, forecasting.pooled). `interrupts()`: SIGINT / SIGTERM in the
 parent raise `Interrupted` (a BaseException: no `except Exception` swallows it) once; the command prints one line
 and exits 128 + the signal number.
 """
