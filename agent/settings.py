@@ -165,6 +165,9 @@ class Settings(_SettingsBase):
     # StatsForecast models (forecasting.models.MODELS), their median the combined baseline
     baseline_models: tuple[str, ...] = DEFAULT_MODELS
     train_window: int | None = Field(None, ge=4)  # periods fed to the baseline models (None: per-frequency default)
+    # monthly data: the baseline's members fitted on sales adjusted for the weekday mix, month length and Easter, per
+    # series where its own record says that helps (forecasting.calendar_effects); eval: the `+cal` baselines
+    calendar_effects: bool = False
     # where bulk baselines and backtests run (forecasting.distributed): local process pools, or StatsForecast on a
     # Dask / Ray / Spark frame via fugue (extras dask, ray, spark); engine_address: the scheduler (dask
     # tcp://host:8786, ray://host:10001 or auto, spark master URL); none: a local cluster of n_jobs workers

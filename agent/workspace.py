@@ -62,10 +62,15 @@ def ingest_docs(settings: Settings, path: Path, mapping, kind: str, dataset: str
     return _ingest(doc_store(settings), path, mapping, kind, dataset=dataset)
 
 
-def ingest_calendar(settings: Settings, path: Path, **kwargs):
+def ingest_calendar(settings: Settings, path: Path, dayfirst: bool | None = None, **kwargs):
+    """retrieval.ingest_calendar, its dates read like a sales file's (forecasting.dates_text: ISO, --date-format, or
+    NN-NN-YYYY day-first / month-first detected from the whole column; `dayfirst` fixes the order)."""
+    from functools import partial
+
+    from trendcast.forecasting.dates_text import parse_days
     from trendcast.retrieval import ingest_calendar as _ingest
 
-    return _ingest(doc_store(settings), path, **kwargs)
+    return _ingest(doc_store(settings), path, parse_days=partial(parse_days, dayfirst=dayfirst), **kwargs)
 
 
 def build_index(settings: Settings, rebuild: bool = False):

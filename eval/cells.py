@@ -99,9 +99,13 @@ def blocks(origins: list[dt.date], refit_every: int) -> list[list[dt.date]]:
 
 
 def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date], freq: str, models: list[str],
-                   train_window: int, n_jobs: int, session=None) -> pd.DataFrame:
+                   train_window: int, n_jobs: int, session=None, calendar: bool = False) -> pd.DataFrame:
     """Baselines of the grid's cells at the block's origins: one cross_validation call, fit at the first origin;
-    on `session`'s engine (forecasting.distributed) when it is a distributed one, same numbers."""
+    on `session`'s engine (forecasting.distributed) when it is a distributed one, same numbers.
+
+    `calendar`: the members see each series divided by its calendar factors and their forecasts are multiplied back
+    (forecasting.calendar_effects, as forecast_period(calendar=True) does), the effects learned — and kept or not —
+    from each series' data up to the block's first cutoff, like the models' own parameters."""
     from trendcast.forecasting.combine import forecast_models
     from trendcast.forecasting.frequency import season_length
     from trendcast.forecasting.models import plan_models
@@ -115,6 +119,11 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
     end = last + h * pd.tseries.frequencies.to_offset(freq)
     df = _pad_to(panel[(panel["ds"] >= start) & (panel["ds"] <= end) & panel["unique_id"].isin(cells["unique_id"])],
                  end, freq)
+    effects: dict = {}
+    if calendar:
+        from trendcast.forecasting.calendar_effects import adjust_panel
+
+        df, effects = adjust_panel(df, {uid: first for uid in cells["unique_id"].unique()}, freq)
     n_min = int(df[df["ds"] <= first].groupby("unique_id").size().min())
     fitted, fallback, _ = plan_models(models, n_min, season_length(freq))
     if len(fitted) != len(models):
@@ -128,7 +137,16 @@ def baseline_block(panel: pd.DataFrame, grid: pd.DataFrame, block: list[dt.date]
         local = session is None or not session.distributed
         cv = cross_validation(guarded, freq, df, Session("local", n_jobs) if local else session, h=h,
                               n_windows=len(cutoffs), step_size=step, refit=False, level=[80, 95])
-    return _period_totals(cells, cv, names, fb, [g.alias for g in guarded])
+    columns = [g.alias for g in guarded]
+    if effects:  # back to sales: each forecast row times its month's calendar factor
+        cv = cv.reset_index() if "unique_id" not in cv.columns else cv.copy()
+        scale = np.ones(len(cv))
+        for uid, effect in effects.items():
+            rows = (cv["unique_id"] == uid).to_numpy()
+            scale[rows] = effect.factors(cv.loc[rows, "ds"])
+        out_cols = [c for c in cv.columns if any(c == a or c.startswith(f"{a}-") for a in columns)]
+        cv[out_cols] = cv[out_cols].to_numpy("float64") * scale[:, None]
+    return _period_totals(cells, cv, names, fb, columns)
 
 
 def _pad_to(df: pd.DataFrame, end: pd.Timestamp, freq: str) -> pd.DataFrame:
@@ -204,10 +222,35 @@ def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, fre
         if progress:
             progress(len(block))
     base = pd.concat(frames, ignore_index=True)
+    if b.calendar:
+        base = base.merge(_calendar_baselines(panel, grid, suite, freq, parts_dir / "calendar", window, session),
+                          on=["unique_id", "origin"], how="left", validate="one_to_one")
     return grid.merge(base, on=["unique_id", "origin"], how="left", validate="one_to_one")
 
 
-def rolling_combined(base: pd.DataFrame, members: list[str], freq: str) -> pd.DataFrame:
+def _calendar_baselines(panel, grid, suite: Suite, freq: str, parts_dir: Path, window: int, session) -> pd.DataFrame:
+    """The same cells' members and combination with calendar effects, as ``<name>+cal:<value>`` columns."""
+    from trendcast.eval.suite import CALENDAR
+
+    b = suite.baseline
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    frames = []
+    origins = sorted(pd.Timestamp(o).date() for o in grid["origin"].unique())
+    for block in blocks(origins, b.refit_every):
+        part = parts_dir / f"{block[0].isoformat()}.parquet"
+        if part.exists():
+            frames.append(pd.read_parquet(part))
+            continue
+        frame = baseline_block(panel, grid, block, freq, b.models, window, suite.n_jobs, session, calendar=True)
+        keep = [c for c in frame.columns if ":" in c]
+        frame = frame[["unique_id", "origin", *keep]].rename(
+            columns={c: c.replace(":", f"{CALENDAR}:", 1) for c in keep})
+        write_parquet(frame, part)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def rolling_combined(base: pd.DataFrame, members: list[str], freq: str, target: str = COMBINED) -> pd.DataFrame:
     """`combined:*` chosen by the members' rolling past accuracy (forecasting.combine.pick_by_record): at each
     origin, the mean of the members with the lowest mean |log error| over the last ROLLING_ORIGINS origins whose
     outcomes were observed by then; the median combination stands where no earlier outcome is known yet."""
@@ -228,10 +271,11 @@ def rolling_combined(base: pd.DataFrame, members: list[str], freq: str) -> pd.Da
         now = base["origin"] == origin
         for k in VALUES:
             vals = base.loc[now, [f"{m}:{k}" for m in chosen]]
-            base.loc[now, f"{COMBINED}:{k}"] = vals.mean(axis=1, skipna=True).where(vals.notna().any(axis=1),
-                                                                                   base.loc[now, f"{COMBINED}:{k}"])
-        base.loc[now, "baseline_model"] = (f"Ensemble(mean of {','.join(chosen)}: lowest error over the last "
-                                           f"{len(recent)} known origins)")
+            base.loc[now, f"{target}:{k}"] = vals.mean(axis=1, skipna=True).where(vals.notna().any(axis=1),
+                                                                                 base.loc[now, f"{target}:{k}"])
+        if target == COMBINED:
+            base.loc[now, "baseline_model"] = (f"Ensemble(mean of {','.join(chosen)}: lowest error over the last "
+                                               f"{len(recent)} known origins)")
     return base
 
 

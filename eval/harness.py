@@ -159,6 +159,10 @@ def _finish(suite, settings, workspace_settings, run_dir, meta, t0, opts, sessio
     from trendcast.eval.report import write_artifacts
 
     base = rolling_combined(base, list(suite.baseline.models), freq)
+    if suite.baseline.calendar:
+        from trendcast.eval.suite import CALENDAR, COMBINED
+
+        base = rolling_combined(base, [m + CALENDAR for m in suite.baseline.models], freq, COMBINED + CALENDAR)
     cells = _variant_cells(suite, settings, store, all_series, base, run_dir, opts, session)
     cells, trust = add_trusted(cells, base, suite, freq, settings.flat_band_pct)
     panel_used = panel[panel["ds"] <= base["period_end"].max()]

@@ -22,6 +22,7 @@ from trendcast.eval.errors import SuiteError
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 COMBINED = "combined"  # the baseline that combines the suite's models the way forecasting.baseline does
+CALENDAR = "+cal"  # suffix of a baseline with calendar effects (baseline.calendar: forecasting.calendar_effects)
 # A suite's name and its variants' names become folder names (runs/<suite>-<stamp>/, cells/<variant>/): they
 # must be slugs, so a name from a file never climbs out of its folder. A name that is not one is rejected (the
 # file's author picks the name, not us), a one-line SuiteError naming the file and the field: exit code 2.
@@ -106,6 +107,12 @@ class Baseline(_Strict):
     models: list[str] = Field(default_factory=lambda: ["AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive"])
     refit_every: int = Field(default=1, ge=1)  # refit the models every k origins; in between, only new data
     train_window: int | None = None  # periods fed to the models (None: forecasting's default, 120 months)
+    calendar: bool = False  # also every model and the combination with calendar effects: `<name>+cal` baselines
+
+    def names(self) -> set[str]:
+        """The baselines a variant may name."""
+        plain = set(self.models) | {COMBINED}
+        return plain | ({n + CALENDAR for n in plain} if self.calendar else set())
 
 
 class LLMEndpoint(_Strict):
@@ -201,7 +208,7 @@ class Suite(_Strict):
             raise ValueError(f"variant names repeat: {names}")
         if not self.variants:
             raise ValueError("a suite needs at least one variant")
-        known = set(self.baseline.models) | {COMBINED}
+        known = self.baseline.names()
         for v in self.variants:
             if v.baseline not in known:
                 raise ValueError(f"variant {v.name!r}: baseline {v.baseline!r} is not one of {sorted(known)}")

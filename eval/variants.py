@@ -81,7 +81,8 @@ def baseline_forecast(get: dict, name: str, members: list[str], as_of):
         label, ran = str(get["baseline_model"]), json.loads(get["baseline_members"])
         warnings = [w for w in str(get.get("baseline_warnings") or "").split("; ") if w]
     else:
-        label, ran, warnings = name, {m: float(get[f"{m}:total"]) for m in members}, []
+        suffix = name[len(COMBINED):] if name.startswith(COMBINED) else ""  # combined+cal: its +cal members
+        label, ran, warnings = name, {m: float(get[f"{m}{suffix}:total"]) for m in members}, []
     steps = pd.DataFrame({"ds": [get["period_start"]], "mean": [vals["total"]],
                           **{b: [vals[b]] for b in BOUNDS}})
     return BaselineForecast(model=label, steps=steps, members=ran, warnings=warnings,

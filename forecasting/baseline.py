@@ -119,6 +119,7 @@ def forecast_period(
     models: Sequence[str] = DEFAULT_MODELS,
     train_window: int | None = None,
     events: Mapping[date, Sequence[str]] | None = None,
+    calendar: bool = False,
 ) -> BaselineForecast:
     """Forecast the total of `period` from `history` (columns ds, y) as seen at `as_of`.
 
@@ -131,6 +132,9 @@ def forecast_period(
       weekly and the yearly season (MSTL: see `forecasting.models`), shorter ones with the weekly only (warning).
     - events: for daily data, known-ahead events (day → names) become 0/1 regressors of the models that take them
       (`forecasting.event_regressors`; the ones used are named in `warnings`' "regressors: …" line).
+    - calendar: for monthly data, every member is fitted on sales divided by the series' calendar factors (weekday
+      mix, month length, Easter; `forecasting.calendar_effects`, learned from the history up to as-of) and its
+      forecast multiplied by the period's — only where the series' own record says they help (a warning says so).
     - Python warnings raised while fitting (numpy's divide-by-zero on a short or zero-filled series, statsmodels'
       convergence notes ...) never reach stderr: each distinct one is a line of the result's `warnings`
       (deprecation notes, which concern the code and not the forecast, are dropped).
@@ -145,6 +149,14 @@ def forecast_period(
         raise InputError(f"period {period.label} does not start after as-of {as_of}")
     ds, y, warnings = prepare(history, freq, as_of, train_window or default_train_window(freq))
     h, mask = steps_in_period(ds[-1], freq, period)
+    effect = None
+    if calendar and freq == "MS":
+        from trendcast.forecasting.calendar_effects import fit as fit_calendar
+
+        effect = fit_calendar(ds, y)
+        if effect is not None:
+            y = y / effect.factors(ds)
+            warnings.append(effect.describe())
     fit_warnings: list[str] = []
     with captured_warnings(fit_warnings):
         fitted, fallback, plan_warnings = plan_models(models, len(y), season_length(freq))
@@ -157,8 +169,9 @@ def forecast_period(
     if used:
         warnings.append(f"regressors: {', '.join(used)} (known-ahead events inside the period)")
     warnings += plan_warnings + fit_warnings
-    arrays = {col: {"mean": fc[col].to_numpy("float64"),
-                    **{b: fc[f"{col}-{b.replace('_', '-')}"].to_numpy("float64") for b in BOUNDS}}
+    scale = effect.factors(fc["ds"]) if effect is not None else 1.0
+    arrays = {col: {"mean": fc[col].to_numpy("float64") * scale,
+                    **{b: fc[f"{col}-{b.replace('_', '-')}"].to_numpy("float64") * scale for b in BOUNDS}}
               for col in (g.alias for g in guarded)}
     results = {col: period_sum(a["mean"], a, mask) for col, a in arrays.items()}
     combo = combine_members(names, fb, results, errors={g.alias: g.error for g in guarded})

@@ -7,6 +7,7 @@ ingest stops and names the options — a daily file is never silently read as a 
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import warnings
 
@@ -118,3 +119,36 @@ def _has_frequency(ds: pd.DatetimeIndex) -> bool:
     uniq = ds.normalize().unique()
     span = pd.period_range(uniq.min(), uniq.max(), freq="M" if freq == "MS" else freq[0])
     return len(uniq) >= 0.5 * len(span)
+
+
+def parse_days(path, column, cells, *, date_format: str | None = None, dayfirst: bool | None = None,
+               ) -> list[dt.date | None]:
+    """The days of a column of cells (texts, dates or timestamps; blank cells are None) read like a sales file's
+    dates: ISO 8601, `date_format`, or ``NN-NN-YYYY`` day-first / month-first detected from the whole column (see
+    the module doc). InputError at the first cell that is not a date, suggesting --date-format."""
+    out: list[dt.date | None] = [None] * len(cells)
+    texts: dict[int, str] = {}
+    for i, cell in enumerate(cells):
+        if cell is None or (isinstance(cell, float) and cell != cell) or cell is pd.NaT:
+            continue
+        if isinstance(cell, dt.datetime):  # pandas Timestamp too
+            out[i] = cell.date()
+        elif isinstance(cell, dt.date):
+            out[i] = cell
+        elif str(cell).strip():
+            texts[i] = str(cell).strip()
+    if not texts:
+        return out
+    rows = np.fromiter(texts, dtype=np.int64, count=len(texts))
+    codes, values = pd.factorize(pd.Index(list(texts.values()), dtype=object))
+    try:
+        parsed = parse_dates(path, column, pd.Index(values, dtype=object), codes, rows, True,
+                             date_format=date_format, dayfirst=dayfirst)
+    except InputError as exc:
+        if "--date-format" in str(exc):
+            raise
+        example = "%d/%m/%Y" if not date_format else "a format every value matches"
+        raise InputError(f"{exc} (ISO 8601 or NN-NN-YYYY expected; pass --date-format, e.g. {example})") from None
+    for row, code in zip(rows, codes):
+        out[int(row)] = parsed[int(code)].date()
+    return out

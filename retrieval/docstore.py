@@ -2,7 +2,8 @@
 
 Tables
 - `documents`: doc_id (stable, never reused), kind (news|product|note|event), date (the day it became known:
-  publication; NULL = known from the start), event_date (the day it is about, for a scheduled event or a dated
+  publication, else the event date; NULL = known from the start: only products and calendar rows declared scheduled
+  or recognised as holidays, retrieval.ingest), event_date (the day it is about, for a scheduled event or a dated
   note announcing one; NULL = none), lang (ISO 639-1 code detected at ingest, retrieval.language), title,
   text (the line shown to people), body (longer text embedded with it, e.g. a news description), source, url,
   categories (VARCHAR[] of tags linking the document to series or hierarchy levels), norm_hash (de-duplication key,
@@ -34,7 +35,7 @@ from .mapping import DocMapping  # noqa: F401  (re-exported: the internals doc l
 if TYPE_CHECKING:
     import pyarrow as pa
 
-KINDS = ("news", "product", "note", "event")  # event: a calendar entry (holiday, promotion) known ahead
+KINDS = ("news", "product", "note", "event")  # event: a calendar entry (holiday, promotion, one-off event)
 UNDATED_DAY = np.iinfo(np.int32).min + 1  # day number of an undated document: before every as-of and every since
 
 _SCHEMA = """

@@ -5,14 +5,17 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import cast
+from typing import Callable, Sequence, cast
 
 from .docstore import DOC_COLUMNS, KINDS, DocStore
 from .errors import InputError
+from .holiday_names import known_ahead
 from .language import detect_language
 from .mapping import DocMapping
 from .readers import read_frame
 from .texts import clean_text, doc_hash
+
+DayParser = Callable[..., Sequence["date | None"]]  # (path, column, cells, *, date_format) → one day or None a cell
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class IngestSummary:
     skipped: int  # rows with a blank text cell (a calendar: day × event column cells without an event)
     seconds: float
     repeated: int = 0  # of the duplicates: rows repeating an earlier row of the same file (the rest were stored)
+    known_ahead: int | None = None  # a calendar's events known from the start (the rest: from their day or column)
 
     @property
     def already_stored(self) -> int:
@@ -64,10 +68,22 @@ def ingest_docs(store: DocStore, path: str | Path, mapping: DocMapping, kind: st
 
 def ingest_calendar(store: DocStore, path: str | Path, date: str, events: tuple[str, ...],
                     categories: tuple[str, ...] = (), known: str | None = None, dataset: str | None = None,
-                    date_format: str | None = None) -> IngestSummary:
+                    date_format: str | None = None, scheduled: bool = False, country: str | None = None,
+                    subdiv: str | None = None, parse_days: DayParser | None = None) -> IngestSummary:
     """A holiday / promotion table (one row per day, one or more event-name columns, e.g. the M5 calendar's
-    event_name_1 and event_name_2) → event documents dated on their day, known from the start (or from the `known`
-    column). Rows without an event name are not events (counted as skipped)."""
+    event_name_1 and event_name_2) → event documents dated on their day. Rows without an event name are not events
+    (counted as skipped).
+
+    When each row became known (the one clock: nothing counts as known before its own date unless declared):
+    - the `known` column's day, where the row has one;
+    - else from the start when `scheduled` (the user declares the whole file a calendar of scheduled holidays), or
+      when `country` is given and the `holidays` library recognises the row as a public holiday of that country on
+      that day (retrieval.holiday_names);
+    - else its own day: an earthquake dated 2016-04-16 is not known as of 2016-03-31.
+
+    `parse_days(path, column, cells, date_format=..., dayfirst=...)` reads the date columns (the agent passes
+    forecasting.dates_text's, so day-first dates are detected as for sales); without it, ISO 8601 or `date_format`.
+    """
     import pandas as pd
 
     started = time.perf_counter()
@@ -78,16 +94,30 @@ def ingest_calendar(store: DocStore, path: str | Path, date: str, events: tuple[
             raise InputError(path, f"no such column (the file has: {', '.join(frame.columns)})", column=column)
     if not events:
         raise InputError(path, "name at least one event column (--event)")
+    if parse_days is not None:
+        frame = frame.copy()
+        for column in (date, *([known] if known else [])):
+            frame[column] = pd.Series(list(parse_days(path, column, frame[column].tolist(), date_format=date_format)),
+                                      index=frame.index, dtype=object)
     keep = [date, *categories, *([known] if known else [])]
     long = pd.concat([frame[keep].assign(event=frame[c]) for c in events], ignore_index=True)
-    mapping = DocMapping(text="event", date=known, event_date=date, categories=categories,
-                         default_source=path.name, date_format=date_format)
+    mapping = DocMapping(text="event", event_date=date, categories=categories, default_source=path.name,
+                         date_format=date_format)
+    texts = _texts(long, "event")
+    days = _dates(path, long, mapping, "event", texts, column=date)
+    declared = ([None] * len(long) if known is None else
+                _dates(path, long, mapping, "dated", texts, column=known))
+    ahead = ([False] * len(long) if scheduled or country is None else
+             known_ahead(days, texts, country, subdiv, file=path.name))
+    known_days = [k if k is not None else (None if scheduled or a else d)
+                  for k, a, d in zip(declared, ahead, days)]
     dataset = dataset or path.name
-    table, skipped = _documents_table(path, long, mapping, "event", dataset)
+    table, skipped = _documents_table(path, long, mapping, "event", dataset, known_days=known_days)
     added, duplicates = store.add_documents(table) if table.num_rows else (0, 0)
+    kept = [i for i, t in enumerate(texts) if t]
     return IngestSummary(file=str(path), kind="event", dataset=dataset, rows=len(frame), added=added,
                          duplicates=duplicates, skipped=skipped, seconds=time.perf_counter() - started,
-                         repeated=_repeated(table))
+                         repeated=_repeated(table), known_ahead=sum(known_days[i] is None for i in kept))
 
 
 def _repeated(table) -> int:
@@ -105,13 +135,20 @@ def _texts(frame, column: str | None) -> list[str | None]:
     return [clean_text(v) or None for v in frame[column].tolist()]
 
 
-def _documents_table(path: Path, frame, mapping: DocMapping, kind: str, dataset: str):
+def _documents_table(path: Path, frame, mapping: DocMapping, kind: str, dataset: str,
+                     known_days: list[date | None] | None = None):
+    """The documents of `frame` as an Arrow table, and how many rows had no text. `date` (the day a document became
+    known) is `known_days` where given (a calendar, ingest_calendar), else the date column's day, else — for a
+    document about a day (an event date) — that day: nothing about a day is known before it unless declared."""
     import pyarrow as pa
 
     texts = _texts(frame, mapping.text)
-    dates = _dates(path, frame, mapping, kind, texts)
     events = ([None] * len(frame) if mapping.event_date is None else
               _dates(path, frame, mapping, "event" if kind == "event" else "dated", texts, column=mapping.event_date))
+    if known_days is not None:
+        dates = known_days
+    else:
+        dates = [d if d is not None else e for d, e in zip(_dates(path, frame, mapping, kind, texts), events)]
     titles, bodies, urls = (_texts(frame, c) for c in (mapping.title, mapping.body, mapping.url))
     sources = [s or mapping.default_source for s in _texts(frame, mapping.source)]
     categories = _categories(frame, mapping)

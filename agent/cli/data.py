@@ -117,17 +117,36 @@ def _docs_summary(s) -> None:
 @click.option("--event", "event_cols", multiple=True, required=True,
               help="Column of event names (repeatable: event_name_1, event_name_2); blank cells are no event.")
 @click.option("--categories", "categories_col", multiple=True, help="Column(s) of tags limiting an event to series.")
-@click.option("--known", "known_col", help="Column of the day each event became known (default: known ahead, "
-              "from the start).")
-@click.option("--date-format", help="strptime format of the date columns (default: ISO 8601).")
+@click.option("--known", "known_col", help="Column of the day each event became known (an announcement); rows "
+              "without one are known from their own day, unless --scheduled or recognised by --country.")
+@click.option("--scheduled", is_flag=True, help="Every row is a scheduled holiday or promotion, known ahead "
+              "(from the start). Without it, an event counts as known only from its own day.")
+@click.option("--country", help="ISO country code (EC, US, BR, ...): rows the `holidays` library recognises as "
+              "public holidays of that country on that day are known ahead.")
+@click.option("--subdiv", help="With --country: a subdivision (state, province) whose holidays count too.")
+@click.option("--date-format", help="strptime format of the date columns (default: ISO 8601, or NN-NN-YYYY read "
+              "day-first or month-first, whichever the column allows).")
+@click.option("--dayfirst/--monthfirst", default=None, help="Read NN-NN-YYYY dates day-first or month-first "
+              "(default: detect).")
 @click.option("--dataset", help="Dataset name (default: the file name).")
 @click.pass_context
-def ingest_calendar_cmd(ctx, file, date_col, event_cols, categories_col, known_col, date_format, dataset):
-    """Load a holiday / promotion calendar as events known ahead: answers show the ones inside their period."""
+def ingest_calendar_cmd(ctx, file, date_col, event_cols, categories_col, known_col, scheduled, country, subdiv,
+                        date_format, dayfirst, dataset):
+    """Load a holiday / promotion / event calendar: answers show the events inside their period known by as-of."""
+    if subdiv and not country:
+        raise click.UsageError("--subdiv needs --country")
     s = workspace.ingest_calendar(settings_of(ctx), file, date=date_col, events=tuple(event_cols),
                                   categories=tuple(categories_col), known=known_col, dataset=dataset,
-                                  date_format=date_format)
+                                  date_format=date_format, dayfirst=dayfirst, scheduled=scheduled,
+                                  country=country, subdiv=subdiv)
     _docs_summary(s)
+    if s.known_ahead is not None:
+        stored = s.added + s.duplicates
+        click.echo(f"known ahead: {s.known_ahead:,} of {stored:,} events"
+                   + (" (--scheduled)" if scheduled else f" (holidays of {country.upper()} by the `holidays` "
+                      "library)" if country else "")
+                   + ("" if s.known_ahead == stored else "; the others count as known from their own day"
+                      + (" or their --known day" if known_col else "")))
 
 
 @cli.command()

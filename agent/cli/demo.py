@@ -56,14 +56,16 @@ def build_demo_workspace(settings: Settings, data_dir: Path | None = None,
 
 
 def ingest_holidays(settings: Settings, first_year: int, last_year: int):
-    """The computed US retail holiday calendar (forecasting.holidays) as events known ahead, via a CSV file kept in
-    the workspace (`us-retail-holidays.csv`: the user can read what was ingested)."""
+    """The computed US retail holiday calendar (forecasting.holidays) as events known ahead (scheduled: every row is
+    computed by a fixed rule), via a CSV file kept in the workspace (`us-retail-holidays.csv`: the user can read
+    what was ingested)."""
     from trendcast.forecasting.holidays import us_retail_holidays
 
     path = settings.home / "us-retail-holidays.csv"
     settings.home.mkdir(parents=True, exist_ok=True)
     us_retail_holidays(first_year, last_year).to_csv(path, index=False)
-    return workspace.ingest_calendar(settings, path, date="date", events=("event",), dataset="us-retail-holidays")
+    return workspace.ingest_calendar(settings, path, date="date", events=("event",), dataset="us-retail-holidays",
+                                     scheduled=True)
 
 
 WARM_AS_OF = dt.date(2020, 3, 31)  # the demo's as-of (cli_ask `demo --as-of` default)

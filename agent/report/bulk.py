@@ -62,6 +62,7 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
     from trendcast.agent.situation.baseline_cache import BaselineCache, cache_key
     from trendcast.agent.situation.build import observed_history
     from trendcast.forecasting.bulk import bulk_baselines
+    from trendcast.forecasting.frequency import freq_kind
     from trendcast.forecasting.periods import resolve_period
 
     store = workspace.sales_store(settings)
@@ -74,6 +75,8 @@ def _baselines(settings, targets, as_of, horizon, session, workers, progress) ->
     for t in targets:
         if progress is not None:
             progress.advance()
+        if settings.calendar_effects and freq_kind(t.freq) == "M":
+            continue  # calendar effects: prepare() fits it (forecast_period(calendar=True)), as `ask` does
         try:
             t_as_of, history = observed_history(store, t, as_of)
             period = resolve_period(horizon, t_as_of, t.freq)

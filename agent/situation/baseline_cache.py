@@ -15,10 +15,10 @@ import pandas as pd
 VERSION = "3"  # bump when forecast_period's method changes
 
 
-def cache_key(history: pd.DataFrame, freq: str, period, as_of, models, train_window) -> str:
+def cache_key(history: pd.DataFrame, freq: str, period, as_of, models, train_window, calendar: bool = False) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([VERSION, freq, str(period.start), str(period.end), str(as_of), list(models),
-                         train_window]).encode())
+                         train_window] + (["calendar"] if calendar else [])).encode())
     h.update(pd.util.hash_pandas_object(history[["ds", "y"]], index=False).to_numpy().tobytes())
     return h.hexdigest()
 

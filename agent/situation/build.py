@@ -88,14 +88,15 @@ def cached_baseline(settings: Settings, history: pd.DataFrame, freq: str, period
     from trendcast.agent.situation.baseline_cache import BaselineCache, cache_key
 
     cache = BaselineCache(settings.home / "baselines.sqlite")
-    key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window)
+    key = cache_key(history, freq, period, as_of, settings.baseline_models, settings.train_window,
+                    settings.calendar_effects)
     hit = cache.get(key, period, as_of)
     if hit is not None:
         return hit
     from trendcast.forecasting.baseline import forecast_period
 
     baseline = forecast_period(history, freq, period, as_of=as_of, models=settings.baseline_models,
-                               train_window=settings.train_window)
+                               train_window=settings.train_window, calendar=settings.calendar_effects)
     cache.put(key, baseline)
     return baseline
 

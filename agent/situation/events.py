@@ -1,7 +1,8 @@
 """Events known ahead: what is scheduled inside the forecast period, and what the same events did in past years.
 
-An event is a document with an event date (retrieval.docstore): a holiday or promotion from a calendar (known from
-the start), or a dated note announcing one (known from its publication date). `scheduled` lists those inside the
+An event is a document with an event date (retrieval.docstore): a calendar row (known from its own day, unless the
+calendar declared it scheduled, named when it was known, or it is a holiday the `holidays` library recognises —
+retrieval.ingest), or a dated note announcing one (known from its publication date). `scheduled` lists those inside the
 period that were known by as-of and that apply to the series (untagged, or tagged with the series, one of its
 ancestors or one of its level values). `effect` measures, from the record, how far the backtest baseline missed in
 past weekly or daily periods near the period's ISO week that held one of the same events, against those that did
