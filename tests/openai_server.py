@@ -99,20 +99,29 @@ def fail_every(n: int, then: ReplySpec | Responder, status: int = 500) -> Respon
     return respond
 
 
-def together(n: int, then: ReplySpec | Responder, wait_s: float = 10.0) -> Responder:
-    """Each request is held until `n` requests are held at once (then all of them go on), or for `wait_s` at most:
-    a client that sends n at a time is answered at once, and `server.peak_in_flight` reaching n proves it did so
-    whatever the machine's load; a client that sends fewer is slowed down (wait_s once: the barrier then stays
-    open), never stuck."""
-    barrier = threading.Barrier(n)
+class together:
+    """Responder: each request is held until `n` requests are held at once (then all of them go on), or for `wait_s`
+    at most: a client that sends n at a time is answered at once, and `server.peak_in_flight` reaching n proves it did
+    so whatever the machine's load; a client that sends fewer is slowed down (wait_s once: the barrier then stays
+    open), never stuck. One instance may serve several servers: `peak` is the most requests it held at once."""
 
-    def respond(body: dict, i: int) -> ReplySpec:
+    def __init__(self, n: int, then: ReplySpec | Responder, wait_s: float = 10.0):
+        self.then, self.wait_s = _responder(then), wait_s
+        self.barrier = threading.Barrier(n)
+        self.peak, self._held, self._lock = 0, 0, threading.Lock()
+
+    def __call__(self, body: dict, i: int) -> ReplySpec:
+        with self._lock:
+            self._held += 1
+            self.peak = max(self.peak, self._held)
         try:
-            barrier.wait(wait_s)
+            self.barrier.wait(self.wait_s)
         except threading.BrokenBarrierError:
             pass
-        return _responder(then)(body, i)
-    return respond
+        finally:
+            with self._lock:
+                self._held -= 1
+        return self.then(body, i)
 
 
 def sleep_each(seconds: float, then: ReplySpec | Responder) -> Responder:
