@@ -213,7 +213,7 @@ def test_slow_server_gets_a_shorter_timeout_near_the_deadline(openai_server):
     server = openai_server(always(HANG))
     [res] = LLMClient(llm(server.url, timeout_s=30.0, budget_s=0.8), None).run([request()])
     assert not res.ok and res.status == "timeout"
-    assert res.error.startswith("LLM time budget of 0.8s used up while waiting for the reply"), res.error
+    assert res.error.startswith("LLM time budget of 0.8s used up while "), res.error
     assert res.calls == 1 and hung_up_on(server, 1) == [0]
 
 
