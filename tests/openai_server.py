@@ -211,6 +211,15 @@ class OpenAIServer:
     def chat_bodies(self) -> list[dict]:
         return [r.body for r in self.requests if _route(r.path).endswith("/chat/completions") and r.body is not None]
 
+    def hung_up_on(self, n: int, within: float = 2.0) -> list[int | None]:
+        """The chat call indexes (None: a model list) of the replies the client hung up on, sorted, once n of them
+        are recorded or `within` seconds passed (the server looks for a hang-up every 50 ms)."""
+        until = time.monotonic() + within
+        while len(self.hangups) < n and time.monotonic() < until:
+            time.sleep(0.02)
+        with self._lock:
+            return sorted((index for index, _ in self.hangups), key=lambda i: -1 if i is None else i)
+
     def start(self) -> "OpenAIServer":
         self._httpd = _HTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},

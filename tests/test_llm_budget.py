@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 
 import pytest
 from openai_server import (TRICKLE, Reply, always, openai_server, valid_adjustment)  # noqa: F401
@@ -35,13 +34,6 @@ def request(tag: str = "S1@2024-02-29") -> ChatRequest:
 STALL_S = 20.0  # how long the server stalls before it gives up itself (closing without a hang-up recorded)
 
 
-def hung_up_on(server, n: int) -> list[int | None]:
-    """The call indexes (None: the model list) of the replies the client hung up on, as the server saw it (it looks
-    every 50 ms), once it has seen n of them or 2 s passed."""
-    until = time.monotonic() + 2.0
-    while len(server.hangups) < n and time.monotonic() < until:
-        time.sleep(0.02)
-    return sorted((index for index, _ in server.hangups), key=lambda i: -1 if i is None else i)
 
 
 @pytest.mark.timeout(60)
@@ -56,7 +48,7 @@ def test_a_stalling_reply_is_cut_at_the_budget(openai_server, reply):
     assert server.url in res.error and "\n" not in res.error
     # the client really hung up (the server saw it, while it still had 18 s to stall), it did not just stop waiting;
     # and a cut is not retried: the budget is spent, whatever max_retries and max_reasks allow
-    assert hung_up_on(server, 1) == [0] and len(server.chat_bodies) == 1
+    assert server.hung_up_on(1) == [0] and len(server.chat_bodies) == 1
     [row] = log.recent(5)
     assert (row["status"], row["final"]) == ("timeout", 1) and log.counts()["failed_requests"] == 1
 
@@ -69,7 +61,7 @@ def test_a_trickling_model_list_is_cut_at_the_budget(openai_server):
     assert all(not r.ok and r.status == "timeout" for r in results)
     assert all("cannot find the model to use: LLM time budget of 2s used up" in r.error for r in results)
     assert server.chat_bodies == []
-    assert hung_up_on(server, 1) == [None]  # one model lookup for the batch, and the client hung up on it
+    assert server.hung_up_on(1) == [None]  # one model lookup for the batch, and the client hung up on it
 
 
 @pytest.mark.timeout(60)
@@ -77,7 +69,7 @@ def test_ping_is_bounded_too(openai_server):
     server = openai_server(models_reply=Reply(trickle=1.0, trickle_max_s=STALL_S))
     ping = LLMClient(llm(server.url, timeout_s=1.5), None).ping()
     assert not ping.ok and "did not answer within 1.5s" in ping.error
-    assert hung_up_on(server, 1) == [None]  # cut by the client, not closed by the server after its 20 s
+    assert server.hung_up_on(1) == [None]  # cut by the client, not closed by the server after its 20 s
 
 
 @pytest.mark.timeout(60)
@@ -99,7 +91,7 @@ def test_batch_deadline_and_healthy_requests_beside_stalled_ones(openai_server):
     assert [r.status for r in results] == ["timeout", "ok", "timeout", "ok", "ok"], [r.error for r in results]
     assert all("LLM time budget of 1.5s used up" in r.error for r in results if not r.ok)
     stalls = [i for i, body in enumerate(server.chat_bodies) if "stall" in body["messages"][0]["content"]]
-    assert len(stalls) == 2 and len(hung_up_on(server, 2)) == 2 and set(hung_up_on(server, 2)) == set(stalls)
+    assert len(stalls) == 2 and len(server.hung_up_on(2)) == 2 and set(server.hung_up_on(2)) == set(stalls)
     assert server.peak_in_flight == 2  # the two stalls side by side: 2 at a time, never more
     assert done == [1] * 5
 
@@ -117,7 +109,7 @@ def test_a_late_wave_gets_what_is_left_of_the_batch_deadline(openai_server):
     assert "the LLM batch deadline (4s for 4 requests, 1 at a time, 1s each) passed" in results[-1].error, \
         results[-1].error
     sent = len(server.chat_bodies)
-    assert sent >= 3 and hung_up_on(server, sent) == list(range(sent))  # every one sent was cut by the client
+    assert sent >= 3 and server.hung_up_on(sent) == list(range(sent))  # every one sent was cut by the client
 
 
 class FailingLog(CallLog):

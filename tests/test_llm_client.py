@@ -7,7 +7,7 @@ import time
 
 import pytest
 from openai_server import (HANG, Reply, adjustment_reply, always, closed_port_url, openai_server, queue,  # noqa: F401
-                           sleep_each, together, valid_adjustment)
+                           together, valid_adjustment)
 
 from trendcast.agent.llm import CallLog, ChatRequest, LLMClient
 from trendcast.agent.adjusters.llm_request import adjustment_request
@@ -179,15 +179,6 @@ def test_rate_limit_beyond_budget_gives_up_at_once(openai_server):
     assert len(server.chat_bodies) == 1 and res.calls == 1
 
 
-def hung_up_on(server, n: int) -> list[int | None]:
-    """The call indexes the client hung up on, as the server saw it (it looks every 50 ms), once it has seen n of
-    them or 2 s passed."""
-    until = time.monotonic() + 2.0
-    while len(server.hangups) < n and time.monotonic() < until:
-        time.sleep(0.02)
-    return sorted(index for index, _ in server.hangups)
-
-
 @pytest.mark.timeout(60)
 def test_timeout_stays_within_budget(openai_server):
     """A server that never answers (until the test ends), 0.4 s a try, 10 retries allowed: the budget, not the
@@ -202,7 +193,7 @@ def test_timeout_stays_within_budget(openai_server):
     # the last try ends by its own 0.4 s timeout or, on a loaded machine, by the budget running out first
     assert "did not answer within 0.4s" in res.error or "LLM time budget of 3s used up" in res.error, res.error
     assert 2 <= res.calls <= 3 < settings.max_retries + 1, res.calls
-    assert len(server.chat_bodies) == res.calls and hung_up_on(server, res.calls) == list(range(res.calls))
+    assert len(server.chat_bodies) == res.calls and server.hung_up_on(res.calls) == list(range(res.calls))
     assert log.counts()["failed_requests"] == 1
 
 
@@ -214,7 +205,7 @@ def test_slow_server_gets_a_shorter_timeout_near_the_deadline(openai_server):
     [res] = LLMClient(llm(server.url, timeout_s=30.0, budget_s=0.8), None).run([request()])
     assert not res.ok and res.status == "timeout"
     assert res.error.startswith("LLM time budget of 0.8s used up while "), res.error
-    assert res.calls == 1 and hung_up_on(server, 1) == [0]
+    assert res.calls == 1 and server.hung_up_on(1) == [0]
 
 
 @pytest.mark.timeout(60)
