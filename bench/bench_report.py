@@ -5,7 +5,10 @@ workspace with a zero-latency LLM server completes in < 60 s on 2 cores).
 
 Each row runs in a fresh copy of the demo workspace (built once if missing), so "cold" means no baseline, backtest
 or LLM cache. The reference row is one cold `ask` for a single category in the same run; the ratio shows what the
-batch costs per category relative to asking one by one.
+batch costs per category relative to asking one by one. Two more rows run in the workspace of the cold LLM row (its
+statistics cached) against new servers (no cached reply: the server's URL is part of the cache key), one answering
+at once and one after 1 s per request, both at --concurrency 16: their difference is what the LLM's latency adds
+(n requests one at a time would add n seconds; tests/test_report_e2e.py checks that 16 are in flight at once).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from openai_server import OpenAIServer, valid_adjustment  # noqa: E402  (the real local OpenAI-protocol server)
+from openai_server import OpenAIServer, sleep_each, valid_adjustment  # noqa: E402  (the real local OpenAI server)
 
 ARGS = ["--as-of", "2020-03-31", "--level", "3-digit,4-digit", "--quiet"]
 
@@ -64,6 +67,15 @@ def main() -> None:
         rows.append(("report, llm (zero-latency server), cold", n, cold))
         rows.append(("report, same inputs again (all cached)", n,
                      run(exe + ["--home", str(home), "report", "--out", str(out), "--adjuster", "llm", *ARGS], env)))
+    latency = {}
+    for name, responder in (("zero-latency", valid_adjustment(change_pct=-5.0)),
+                            ("1 s per request", sleep_each(1.0, valid_adjustment(change_pct=-5.0)))):
+        with OpenAIServer(responder) as server:
+            env = {**base_env, "TRENDCAST_LLM_URL": server.url, "TRENDCAST_LLM_MODEL": server.model}
+            latency[name] = run(exe + ["--home", str(home), "report", "--out", str(home.parent / name), "--adjuster",
+                                       "llm", "--concurrency", "16", *ARGS], env)
+            assert len(server.chat_bodies) == n, (name, len(server.chat_bodies), n)
+        rows.append((f"report, statistics cached, {name} LLM, concurrency 16", n, latency[name]))
     home = fresh_copy(args.demo_home)
     rows.append(("report, analog, cold", n, run(exe + ["--home", str(home), "report", "--out",
                                                        str(home.parent / "r2"), "--adjuster", "analog", *ARGS],
@@ -76,6 +88,9 @@ def main() -> None:
         t.add_row(name, str(k), f"{wall:.1f}", f"{wall / k:.2f}", f"{wall / ref:.1f}")
     Console().print(t)
     print(f"target: cold report with the LLM server < 60 s — {'met' if cold < 60 else 'NOT met'} ({cold:.1f} s)")
+    added = latency["1 s per request"] - latency["zero-latency"]
+    print(f"1 s per LLM request added {added:.1f} s for {n} requests at concurrency 16 ({n} s one at a time; "
+          f"ideal {-(-n // 16)} s)")
 
 
 if __name__ == "__main__":

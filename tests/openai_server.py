@@ -13,8 +13,9 @@ extra field to 50 MB).
 `server.fail = 503` (any reply spec) makes every chat request from then on get that instead (a server that starts
 failing; `None` heals it); `server.peak_in_flight` is the most chat requests it was handling at once.
 
-A trickled reply stops when the client hangs up; `server.hangups` records when (call index, time.monotonic()), so a
-test can check that the client gave up in time, not merely that it said so.
+A trickled or hanging reply stops when the client hangs up; `server.hangups` records it (call index, time.monotonic()),
+so a test can check that the client gave up on the server, not merely that it said so. `together(n, ...)` holds
+requests until n are in at once: a test of concurrency asserts `peak_in_flight`, not a speed.
 """
 from __future__ import annotations
 
@@ -98,6 +99,31 @@ def fail_every(n: int, then: ReplySpec | Responder, status: int = 500) -> Respon
     return respond
 
 
+class together:
+    """Responder: each request is held until `n` requests are held at once (then all of them go on), or for `wait_s`
+    at most: a client that sends n at a time is answered at once, and `server.peak_in_flight` reaching n proves it did
+    so whatever the machine's load; a client that sends fewer is slowed down (wait_s once: the barrier then stays
+    open), never stuck. One instance may serve several servers: `peak` is the most requests it held at once."""
+
+    def __init__(self, n: int, then: ReplySpec | Responder, wait_s: float = 10.0):
+        self.then, self.wait_s = _responder(then), wait_s
+        self.barrier = threading.Barrier(n)
+        self.peak, self._held, self._lock = 0, 0, threading.Lock()
+
+    def __call__(self, body: dict, i: int) -> ReplySpec:
+        with self._lock:
+            self._held += 1
+            self.peak = max(self.peak, self._held)
+        try:
+            self.barrier.wait(self.wait_s)
+        except threading.BrokenBarrierError:
+            pass
+        finally:
+            with self._lock:
+                self._held -= 1
+        return self.then(body, i)
+
+
 def sleep_each(seconds: float, then: ReplySpec | Responder) -> Responder:
     """Every request waits `seconds`, then gets `then`."""
     def respond(body: dict, i: int) -> ReplySpec:
@@ -158,7 +184,7 @@ class OpenAIServer:
         self.responder = _responder(responder if responder is not None else valid_adjustment())
         self.model = model
         self.models_reply = models_reply  # pacing (trickle, hang_after_headers, delay) for GET /v1/models
-        self.hangups: list[tuple[int | None, float]] = []  # (chat call index or None, when) of trickled replies
+        self.hangups: list[tuple[int | None, float]] = []  # (chat call index or None, when): trickled, hanging replies
         self.api_key = api_key  # when set, requests without "Bearer <api_key>" get HTTP 401, as vllm --api-key does
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -184,6 +210,15 @@ class OpenAIServer:
     @property
     def chat_bodies(self) -> list[dict]:
         return [r.body for r in self.requests if _route(r.path).endswith("/chat/completions") and r.body is not None]
+
+    def hung_up_on(self, n: int, within: float = 2.0) -> list[int | None]:
+        """The chat call indexes (None: a model list) of the replies the client hung up on, sorted, once n of them
+        are recorded or `within` seconds passed (the server looks for a hang-up every 50 ms)."""
+        until = time.monotonic() + within
+        while len(self.hangups) < n and time.monotonic() < until:
+            time.sleep(0.02)
+        with self._lock:
+            return sorted((index for index, _ in self.hangups), key=lambda i: -1 if i is None else i)
 
     def start(self) -> "OpenAIServer":
         self._httpd = _HTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -269,8 +304,10 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, body: dict, index: int | None) -> None:
             failing = server.fail
             reply = as_reply(server.responder(body, index) if failing is None else failing)
-            if reply.hang:
-                server._stopping.wait(120)
+            if reply.hang:  # until the server stops (120 s at most) or the client hangs up, which is recorded
+                if self._wait_for_hangup(120.0, time.monotonic() + 120.0):
+                    with server._lock:
+                        server.hangups.append((index, time.monotonic()))
                 self.close_connection = True
                 return None
             if reply.delay and server._stopping.wait(reply.delay):

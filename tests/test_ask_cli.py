@@ -147,13 +147,10 @@ def test_bad_sales_file_exits_2_with_one_line(home, tmp_path, content, needle):
 
 @pytest.mark.slow
 def test_walmart_store_department_weekly(home, shared_data):
-    import time
-
-    t0 = time.perf_counter()
+    # how long this ingest takes is measured by bench/bench_ingest.py
     r = run("ingest", "sales", str(shared_data / "walmart" / "train.csv.gz"), "--date", "Date", "--value",
             "Weekly_Sales", "--levels", "Store,Dept")
-    assert time.perf_counter() - t0 < 60
-    assert "421,570 rows" in r.output
+    assert "421,570 rows" in r.output and "3,377 series (Total: 1, Store: 45, Dept: 3,331; W-FRI" in r.output
     a = json.loads(run("ask", "how will store 1 / dept 92 trend next month?", "--as-of", "2012-08-31",
                        "--adjuster", "none", "--json").stdout)
     assert a["target"]["series_id"].startswith("Store=1/Dept=92")

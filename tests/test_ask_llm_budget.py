@@ -4,7 +4,6 @@ unusable."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -28,22 +27,14 @@ def test_ask_keeps_the_llm_budget_against_a_trickling_server(demo_copy, openai_s
     env = {"TRENDCAST_LLM_URL": server.url, "TRENDCAST_LLM_MODEL": "test-model",
            "TRENDCAST_LLM_TIMEOUT": "30", "TRENDCAST_LLM_BUDGET": str(BUDGET_S)}
     result = ask(env)
-    finished = time.monotonic()
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
     assert answer["adjustment"]["source"] == "carry"
     [warning] = [w["message"] for w in answer["warnings"] if "fell back to carry" in w["message"]]
     assert f"LLM time budget of {BUDGET_S:g}s used up" in warning, warning
-    # The server saw the client hang up within the budget of its request (its clock, not the client's word).
-    [asked] = [r.time for r in server.requests if r.path.endswith("/chat/completions")]
-    until = time.monotonic() + 2.0
-    while not server.hangups and time.monotonic() < until:
-        time.sleep(0.02)
-    [(_, hung_up)] = server.hangups
-    assert hung_up - asked < BUDGET_S + 1.0
-    # and the answer came soon after: the carry fallback and the output take seconds, not another budget
-    print(f"hung up {hung_up - asked:.2f}s after the request, answered {finished - asked:.2f}s after it")
-    assert finished - asked < BUDGET_S + 8.0
+    # The server saw the client hang up (its record, not the client's word) on its one request, with 37 s of trickle
+    # left (a server that gives up itself records no hang-up), and no second request after the cut.
+    assert len(server.chat_bodies) == 1 and server.hung_up_on(1) == [0]
 
 
 def test_ask_with_an_unusable_call_log_falls_back(demo_copy, openai_server):

@@ -1,6 +1,10 @@
 """Issue 10 item 5b: several processes on one workspace. The stores hold no connection between calls; a reader waits
 while a writer's transaction runs, a writer waits while readers read, and one that waits too long says so in one
-line (exit 2) instead of a lock traceback. Real `trendcast` processes from the environment's bin folder."""
+line (exit 2) instead of a lock traceback. Real `trendcast` processes from the environment's bin folder.
+
+That a process waited is shown by the order of events, not by a clock: it was refused the lock (seen through a spy on
+`trendcast.common.stores.is_lock_conflict`, which the store's retry asks about each refusal), the lock was released
+after that, and then it succeeded."""
 from __future__ import annotations
 
 import os
@@ -37,6 +41,30 @@ def start(home: Path, *args: str) -> subprocess.Popen:
 def finish(proc: subprocess.Popen, timeout: float = 300) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
+
+
+# Runs the real CLI (the arguments after the marker file) with a spy that touches the marker file when the store is
+# refused a lock, so the test knows the process is waiting on it. The spy changes nothing: it returns the answer.
+WATCHED = """
+import pathlib, sys
+import trendcast.common.stores as stores
+marker, real = pathlib.Path(sys.argv[1]), stores.is_lock_conflict
+def spy(exc):
+    refused = real(exc)
+    if refused:
+        marker.touch()
+    return refused
+stores.is_lock_conflict = spy
+from trendcast.agent.cli.main import main
+sys.argv = ["trendcast", *sys.argv[2:]]
+main()
+"""
+
+
+def start_watched(home: Path, marker: Path, *args: str) -> subprocess.Popen:
+    """`trendcast *args` in a fresh process, touching `marker` when it is refused a lock (see WATCHED)."""
+    return subprocess.Popen([sys.executable, "-c", WATCHED, str(marker), *args], env=env_for(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=home.parent)
 
 
 def hold(seconds: float, *paths: Path) -> subprocess.Popen:
@@ -103,38 +131,66 @@ def test_the_stores_hold_no_lock_between_calls(small_home):
     assert docs.cached_queries("m", ["h1"])["h1"].tolist() == [1.0, 0.0]
 
 
-def test_a_store_locked_past_the_wait_raises_the_user_error_naming_the_file(small_home):
+@pytest.mark.timeout(120)
+def test_a_store_locked_past_the_wait_raises_the_user_error_naming_the_file(small_home, monkeypatch):
+    """The holder never lets go (until the test kills it): each store asks again (more than one refusal: it
+    waited), then gives up with the error while the lock is still held (not forever: else the test times out)."""
+    import trendcast.common.stores as stores
     from trendcast.agent.errors import is_user_error
     from trendcast.common.stores import StoreBusyError
     from trendcast.forecasting.store import SalesStore
     from trendcast.retrieval import DocStore
 
-    holder = hold(30, small_home / "docs.duckdb", small_home / "sales.duckdb")
+    refusals: list[BaseException] = []
+    real = stores.is_lock_conflict
+
+    def spy(exc: BaseException) -> bool:  # the store's retry asks this about each failed attach
+        refused = real(exc)
+        if refused:
+            refusals.append(exc)
+        return refused
+
+    monkeypatch.setattr(stores, "is_lock_conflict", spy)
+    holder = hold(3600, small_home / "docs.duckdb", small_home / "sales.duckdb")
     try:
-        started = time.monotonic()
         with pytest.raises(StoreBusyError, match=r"docs\.duckdb: locked by another trendcast process \(held by PID"):
             DocStore(small_home / "docs.duckdb", lock_timeout_s=0.5).count()
+        docs_refusals, refusals[:] = len(refusals), []
         with pytest.raises(StoreBusyError, match=r"sales\.duckdb: locked by another trendcast process") as info:
             SalesStore(small_home / "sales.duckdb", lock_timeout_s=0.5).series()
         assert is_user_error(info.value)  # one class for every store, exit 2 at the CLI
-        assert 1.0 <= time.monotonic() - started < 10  # it did wait, and not forever
+        assert docs_refusals >= 2 and len(refusals) >= 2, (docs_refusals, len(refusals))  # it asked again: it waited
+        assert holder.poll() is None  # and gave up while the lock was still held
     finally:
         holder.kill()
         holder.wait()
 
 
+@pytest.mark.timeout(300)
 def test_readers_and_writers_wait_for_a_short_lock(small_home, tmp_path):
-    """A write lock held for ~2 s: `series` (a reader) and `ingest docs` (a writer) started meanwhile both succeed."""
-    holder = hold(2.0, small_home / "docs.duckdb", small_home / "sales.duckdb")
-    started = time.monotonic()
-    reader = start(small_home, "series", "--json")
-    writer = start(small_home, "ingest", "docs", str(_news_csv(tmp_path, "second", 5)), "--text", "headline",
-                   "--date", "date", "--source", "source")
+    """A write lock held until both `series` (a reader) and `ingest docs` (a writer), started meanwhile, have been
+    refused it: released then, both succeed (each waits up to its 10 s for it)."""
+    holder = hold(3600, small_home / "docs.duckdb", small_home / "sales.duckdb")
+    refused = {"reader": tmp_path / "reader.refused", "writer": tmp_path / "writer.refused"}
+    reader = start_watched(small_home, refused["reader"], "series", "--json")
+    writer = start_watched(small_home, refused["writer"], "ingest", "docs", str(_news_csv(tmp_path, "second", 5)),
+                           "--text", "headline", "--date", "date", "--source", "source")
+    try:
+        deadline = time.monotonic() + 240
+        while not all(p.exists() for p in refused.values()) and time.monotonic() < deadline:
+            ended = [(p.args[3:5], p.communicate()) for p in (reader, writer) if p.poll() is not None]
+            assert not ended, f"a process ended before it met the lock: {ended}"
+            time.sleep(0.05)
+        assert all(p.exists() for p in refused.values()), "the processes never met the lock"
+    except BaseException:
+        reader.kill(), writer.kill(), reader.wait(), writer.wait()
+        raise
+    finally:
+        holder.kill()  # the release: after both were refused
+        holder.wait()
     (rc, out, err), (wc, wout, werr) = finish(reader), finish(writer)
-    holder.wait()
     assert rc == 0 and out.count('"unique_id"') == 65, err
     assert wc == 0 and "ingested 5 new documents" in wout, werr
-    assert time.monotonic() - started >= 1.5
 
 
 @pytest.mark.slow

@@ -117,8 +117,7 @@ def test_weekly_frequency_is_inferred_with_its_weekday(tmp_path, shared_data):
 @pytest.mark.slow
 def test_walmart_store_dept_hierarchy(store, shared_data):
     mapping = SalesMapping(date="Date", value="Weekly_Sales", levels=["Store", "Dept"], dataset="walmart")
-    summary = ingest_sales(store, shared_data / "walmart" / "train.csv.gz", mapping)
-    assert summary.seconds < 60
+    summary = ingest_sales(store, shared_data / "walmart" / "train.csv.gz", mapping)  # timed by bench/bench_ingest.py
     assert summary.freq == "W-FRI"
     assert summary.levels == {"Total": 1, "Store": 45, "Dept": 3331}
     assert summary.series == 1 + 45 + 3331 and summary.source_rows == 421570

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
+import threading
 
 import duckdb
 import pandas as pd
@@ -59,19 +59,42 @@ def test_situation_cache_round_trip(store):
     assert store.get_situations("next-quarter", "AutoETS", {"4481": "h1"}).empty
 
 
-def test_readers_share_the_file_and_a_writer_waits_for_them(store):
-    """Another process holds a read-only connection: we can read at the same time; a write waits until it closes."""
+@pytest.mark.timeout(120)
+def test_readers_share_the_file_and_a_writer_waits_for_them(store, monkeypatch):
+    """Another process holds a read-only connection: we can read at the same time; a write waits until it closes.
+    The order of events shows the wait: the write is refused the lock (a spy on the store's retry predicate), is
+    still running, the reader closes after that (told to by the test), and then the write succeeds."""
+    import trendcast.common.stores as stores
+
+    refused = threading.Event()
+    real = stores.is_lock_conflict
+    monkeypatch.setattr(stores, "is_lock_conflict", lambda exc: real(exc) and (refused.set() or True))
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True);"
-         " time.sleep(2.0); c.close()", str(store.path)],
-        stdout=subprocess.PIPE, text=True,
+         "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True);"
+         " sys.stdin.readline(); c.close(); print('closed', flush=True)", str(store.path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
+    done: dict = {}
+
+    def write() -> None:
+        try:
+            done["summary"] = ingest_sales(store, MRTS_FILE, MRTS)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            done["error"] = exc
+
+    writer = threading.Thread(target=write, daemon=True)
     try:
         assert holder.stdout.readline().strip() == "open"
         assert len(store.series()) == 65  # concurrent read-only use
-        started = time.monotonic()
-        summary = ingest_sales(store, MRTS_FILE, MRTS)  # write: retries on the lock until the reader is gone
-        assert summary.series == 65 and time.monotonic() - started > 0.5
+        writer.start()  # write: retries on the lock until the reader is gone (for up to the store's 10 s)
+        assert refused.wait(8.0), "the write was never refused the lock"
+        assert writer.is_alive() and not done, done  # waiting, not done
     finally:
+        holder.stdin.write("close\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "closed"
         holder.wait(timeout=30)
+    writer.join(60)
+    assert "error" not in done, done["error"]
+    assert done["summary"].series == 65

@@ -152,13 +152,11 @@ def test_serve_prints_exports_answers_and_stops_cleanly(tmp_path, sig):
                              "--port", str(port), "--threads", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        t0 = time.monotonic()
-        exports = _read_exports(proc, timeout=120)
+        exports = _read_exports(proc, timeout=120)  # what it printed within 120 s (an empty dict if nothing)
         assert exports.get(URL) == f"http://127.0.0.1:{port}/v1", (exports, proc.poll())
         assert exports.get(MODEL) == "smollm2-135m-instruct"
         assert exports.get(CONCURRENCY) == "1" and exports.get("TRENDCAST_LLM_TIMEOUT") == "300"
         assert "TRENDCAST_LLM_DIALECT" not in exports  # auto: found once per workspace, then remembered
-        assert time.monotonic() - t0 < 120
         models = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=10).json()
         assert [m["id"] for m in models["data"]] == ["smollm2-135m-instruct"]
         proc.send_signal(sig)

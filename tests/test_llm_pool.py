@@ -9,7 +9,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from openai_server import adjustment_reply, closed_port_url, openai_server, sleep_each  # noqa: F401
+from openai_server import adjustment_reply, closed_port_url, openai_server, sleep_each, together  # noqa: F401
 
 from trendcast.agent.llm import CallLog, LLMClient
 from trendcast.agent.adjusters.llm_request import adjustment_request
@@ -45,24 +45,22 @@ def values(results) -> list[dict]:
     return [r.value.model_dump() for r in results]
 
 
-def timed(c: LLMClient, reqs: list):
-    started = time.monotonic()
-    results = c.run(reqs)
-    return results, time.monotonic() - started
-
-
+@pytest.mark.timeout(60)
 def test_requests_spread_over_servers_each_bounded_and_results_are_one_servers(openai_server):
+    """Three servers, 2 at a time each: 6 requests in flight at once over the three, never more than 2 on one. The
+    three servers share one responder that holds each request until 6 are held at once (4 s at most, inside the
+    client's 5 s timeout), so the 12 requests go in two rounds of 2 + 2 + 2. How much faster that is than one server
+    is measured by bench/bench_llm_servers.py."""
     one = openai_server(slow)
-    three = [openai_server(slow) for _ in range(3)]
-    alone, alone_s = timed(client([one.url]), requests(12))
-    spread, spread_s = timed(client([s.url for s in three]), requests(12))
+    gate = together(6, by_prompt, wait_s=4.0)
+    three = [openai_server(gate) for _ in range(3)]
+    alone = client([one.url]).run(requests(12))
+    spread = client([s.url for s in three], dialect="json_schema").run(requests(12))  # (auto: one probe first)
     assert values(spread) == values(alone)  # the same replies, in request order, whichever server answered
-    shares = [len(s.chat_bodies) for s in three]  # least in flight: about a third each (timing decides the rest)
-    assert sum(shares) == 12 and all(3 <= k <= 5 for k in shares), shares
+    assert gate.peak == 6, f"at most {gate.peak} requests in flight at once over the three servers"
     assert one.peak_in_flight == 2 and all(s.peak_in_flight == 2 for s in three)  # concurrency 2 on each server
+    assert [len(s.chat_bodies) for s in three] == [4, 4, 4]  # least in flight: two rounds of 2 on each
     assert {r.server for r in spread} == {s.url for s in three}
-    # 12 requests at 0.2 s: 6 waves on one server at 2 at a time, 2 waves on three
-    assert alone_s >= 6 * LATENCY_S and spread_s < alone_s, (alone_s, spread_s)  # (3× the speed on a quiet machine)
     assert not any(r.warnings for r in spread)
 
 
@@ -103,11 +101,16 @@ def test_a_server_that_starts_failing_is_taken_out_and_comes_back_after_its_cool
     assert not any(r.warnings for r in results)
 
 
+@pytest.mark.timeout(60)
 def test_every_server_dead_fails_fast_with_the_reason_as_one_server_does():
+    """Nothing listens on either server: each request tries each server once (a refusal moves to the next at once)
+    and is not retried after a backoff (2 retries allowed, on a budget of 30 s)."""
     dead = [closed_port_url(), closed_port_url()]
-    results, elapsed = timed(client(dead, budget_s=30.0), requests(3))
-    assert elapsed < 3.0
+    log = CallLog(":memory:")
+    results = client(dead, log, budget_s=30.0).run(requests(3))
     assert [r.status for r in results] == ["unreachable"] * 3
+    assert all(1 <= r.calls <= 2 for r in results), [r.calls for r in results]
+    assert len(log.recent(100)) == sum(r.calls for r in results)
     assert all("connection refused" in r.error and r.warnings for r in results)
 
 

@@ -2,6 +2,7 @@
 name none (vLLM serves one: the first the server lists)."""
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -23,6 +24,12 @@ class Batch:
                      + (f" on {servers} servers" if servers > 1 else "") + f", {client.llm.budget_s:g}s each")
         self._lock = threading.Lock()
         self._error: TransportError | None = None
+        self._picked = itertools.count()
+
+    def pick_up(self) -> bool:
+        """Called as a worker picks a request up: is it one of the first wave (the first `workers` picked up)? Those
+        share the batch's first budget, so a slow start of the workers is no reason to blame the batch deadline."""
+        return next(self._picked) < self.workers
 
     def model_for(self, run) -> tuple[str | None, TransportError | None]:
         """The model to ask: the configured one, else the first the server lists (vLLM serves one), looked up by

@@ -42,6 +42,7 @@ class RequestRun:
         self.b, self.c, self.llm, self.conn, self.req = batch, batch.c, batch.c.llm, conn, req
         self.started = time.monotonic()  # the budget runs from when a worker picks the request up
         self.deadline = min(self.started + self.llm.budget_s, batch.deadline)
+        self.first_wave = batch.pick_up()
         self.result = LLMResult(False, status="timeout")
         self.last_row: int | None = None
         self.tries = 0  # HTTP tries in the current attempt
@@ -55,7 +56,8 @@ class RequestRun:
         self.endpoint: Endpoint | None = None  # the server of the call in flight (or the last one)
 
     def budget_message(self, detail: str) -> str:
-        if self.deadline < self.started + self.llm.budget_s - 0.25:  # picked up late: the batch's deadline came first
+        # picked up late (after the first wave): the batch's deadline came first
+        if not self.first_wave and self.deadline < self.started + self.llm.budget_s - 0.25:
             return f"the LLM batch deadline ({self.b.text}) passed {detail}"
         return f"LLM time budget of {self.llm.budget_s:g}s used up {detail}"
 
