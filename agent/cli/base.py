@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 
 import click
 
-from trendcast.agent.errors import is_user_error, one_line
+from trendcast.agent.errors import is_user_error, is_user_warning, one_line
 from trendcast.agent.settings import Settings
 
 
@@ -21,17 +22,30 @@ class CLIUserError(click.ClickException):
 
 
 class Group(click.Group):
-    """Turns every UserError (agent.errors) into exit code 2 with one line and no traceback."""
+    """Turns every UserError (agent.errors) into exit code 2 with one line and no traceback; a user warning (a
+    store's: stored, but its checkpoint failed) is one line on stderr, `warning: …`."""
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except Exception as exc:
-            if is_user_error(exc):
-                raise CLIUserError(one_line(exc)) from None
-            raise
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise
+            except Exception as exc:
+                if is_user_error(exc):
+                    raise CLIUserError(one_line(exc)) from None
+                raise
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if is_user_warning(category):
+        click.echo(f"warning: {one_line(message)}", err=True)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning
 
 
 def date_arg(ctx, param, value):
