@@ -10,6 +10,7 @@ import click
 
 from trendcast.agent.errors import is_user_error, is_user_warning, one_line
 from trendcast.agent.settings import Settings
+from trendcast.agent.visible import visible, visible_json
 
 
 class CLIUserError(click.ClickException):
@@ -18,7 +19,7 @@ class CLIUserError(click.ClickException):
     exit_code = 2
 
     def format_message(self) -> str:
-        return " ".join(str(self.message).split())
+        return visible(" ".join(str(self.message).split()))  # a name from a file may carry terminal escapes
 
 
 class Group(click.Group):
@@ -40,7 +41,7 @@ class Group(click.Group):
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     if is_user_warning(category):
-        click.echo(f"warning: {one_line(message)}", err=True)
+        click.echo(f"warning: {visible(one_line(message))}", err=True)
     else:
         _SHOW_WARNING(message, category, filename, lineno, file, line)
 
@@ -62,4 +63,4 @@ def settings_of(ctx: click.Context) -> Settings:
 
 
 def emit_json(obj) -> None:
-    click.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+    click.echo(json.dumps(visible_json(obj), indent=2, default=str, ensure_ascii=False))

@@ -8,6 +8,7 @@ import click
 from trendcast.agent.cli.base import date_arg, emit_json, settings_of
 from trendcast.agent.cli.main import cli
 from trendcast.agent import workspace
+from trendcast.agent.visible import visible
 
 
 @cli.group()
@@ -70,12 +71,13 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
                            namespace=namespace)
     s = workspace.ingest_sales(settings_of(ctx), file, mapping)
     levels = ", ".join(f"{k}: {v:,}" for k, v in s.levels.items())
-    click.echo(f"ingested {s.source_rows:,} rows → {s.series:,} series ({levels}; {s.freq}, "
-               f"{s.start} .. {s.end}), {s.rows:,} stored values, as dataset '{s.dataset}' in {s.seconds:.1f} s")
+    echo = lambda text: click.echo(visible(text))  # noqa: E731 - names and values from the file may hold escapes
+    echo(f"ingested {s.source_rows:,} rows → {s.series:,} series ({levels}; {s.freq}, "
+         f"{s.start} .. {s.end}), {s.rows:,} stored values, as dataset '{s.dataset}' in {s.seconds:.1f} s")
     for why, n in s.dropped.items():
-        click.echo(f"  left out: {n:,} {why}")
+        echo(f"  left out: {n:,} {why}")
     for note in s.notes:
-        click.echo(f"  note: {note}")
+        echo(f"  note: {note}")
 
 
 @ingest.command("docs")

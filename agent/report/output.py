@@ -42,6 +42,7 @@ def _write_report(report: Report, out_dir: Path, formats: tuple[str, ...], *, ov
     from trendcast.agent.llm.redact import redact  # no credential-bearing URL reaches a report file
     from trendcast.agent.report.charts import chart_svg
     from trendcast.agent.report.render import chart_filenames, render_html, render_markdown
+    from trendcast.agent.visible import visible_json_text  # no control character reaches report.json's strings
 
     unknown = set(formats) - set(FORMATS)
     if unknown:
@@ -69,7 +70,8 @@ def _write_report(report: Report, out_dir: Path, formats: tuple[str, ...], *, ov
         if "html" in formats:
             (tmp / "report.html").write_text(redact(render_html(report, svgs)), encoding="utf-8")
         if "json" in formats:
-            (tmp / "report.json").write_text(redact(report.model_dump_json(indent=2)), encoding="utf-8")
+            (tmp / "report.json").write_text(redact(visible_json_text(report.model_dump_json(indent=2))),
+                                             encoding="utf-8")
         if overwrite:
             _swap_in(tmp, final)
         else:
