@@ -26,6 +26,8 @@ from trendcast.forecasting.filters import apply_filters
 from trendcast.forecasting.frequency import period_ends, weekly_alias
 from trendcast.forecasting.parsing import (
     check_duplicates,
+    check_magnitude,
+    negative_notes,
     first_row,
     frequency,
     parse_values,
@@ -231,6 +233,8 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     y = np.ones(len(df))
     for col in value_columns:
         y = y * parse_values(path, col, df[col], rows, line)
+    if len(value_columns) > 1:  # a product of columns: the product obeys the value rule too
+        check_magnitude(path, mapping.value, y, rows, line)
 
     if mapping.id is not None:
         ids, names, from_name = _series_ids(path, mapping, df, rows, line)
@@ -288,6 +292,9 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
                             else mapping.date)
     if missing:
         dropped["rows with an empty value"] = missing
+    keys = ids if mapping.id is not None else coded  # a sign change in a series never negative otherwise: a note
+    notes += negative_notes(keys, ds, np.where(keep, y, np.nan), None if mapping.aggregate else rows, line,
+                            _describer(mapping, keys))
     if mapping.id is not None:
         sales, series = _id_series(mapping, ids[keep], names, from_name, ds[keep], y[keep])
     else:
