@@ -64,6 +64,7 @@ class SalesMapping:
     complete_through: ISO date the data is complete through: periods ending later are left out (with aggregate,
         a last period the log stops inside is left out without it).
     namespace: prefix every series id with ``<dataset>:`` so data sets whose ids clash share a workspace.
+    encoding: the text encoding of a CSV file (None: UTF-8; ``cp1252``, ``latin-1``, …).
     """
 
     date: str
@@ -84,6 +85,7 @@ class SalesMapping:
     week_label: str = "start"
     complete_through: str | None = None
     namespace: bool = False
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         if self.levels is not None:
@@ -213,11 +215,11 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     if mapping.name:
         wanted[mapping.name] = "name"
     wanted.update({c: "filter" for c in [*mapping.where, *mapping.where_not]})
-    check_columns(path, read_header(path, fmt), wanted)
+    check_columns(path, read_header(path, fmt, mapping.encoding), wanted)
     text_columns = [c for c in wanted if c not in value_columns]
-    df = read_columns(path, fmt, text_columns, value_columns[0] if value_columns else None)
+    df = read_columns(path, fmt, text_columns, value_columns[0] if value_columns else None, mapping.encoding)
     for extra in value_columns[1:]:
-        df[extra] = read_columns(path, fmt, [mapping.date], extra)[extra].to_numpy()
+        df[extra] = read_columns(path, fmt, [mapping.date], extra, mapping.encoding)[extra].to_numpy()
     if df.empty:
         raise InputError.at(path, "no data rows (only a header)")
     dropped: dict[str, int] = {}
