@@ -89,3 +89,10 @@ def test_document_texts_and_category_names_reach_the_console_made_visible(small_
         out = trendcast(small_copy, *args).out
         assert raw_controls(out) == [] and "\\x1b[2J" in out, args
     assert raw_controls(done.out + done.err) == []
+
+
+def test_a_servers_model_ids_and_errors_are_printed_made_visible(openai_server, tmp_path):
+    """`trendcast llm ping` prints what a server says: its model ids, its errors."""
+    server = openai_server(model=f"model {PAYLOAD}")
+    done = trendcast(tmp_path / "home", "llm", "ping", "--url", server.url)
+    assert raw_controls(done.out + done.err) == [] and WORD in done.out, done.out
