@@ -27,6 +27,7 @@ from trendcast.forecasting.frequency import period_ends, weekly_alias
 from trendcast.forecasting.parsing import (
     check_duplicates,
     check_magnitude,
+    describer,
     negative_notes,
     first_row,
     frequency,
@@ -235,8 +236,7 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     y = np.ones(len(df))
     for col in value_columns:
         y = y * parse_values(path, col, df[col], rows, line)
-    if len(value_columns) > 1:  # a product of columns: the product obeys the value rule too
-        check_magnitude(path, mapping.value, y, rows, line)
+    check_magnitude(path, mapping.value, y, rows, line)  # a product of columns obeys the value rule too
 
     if mapping.id is not None:
         ids, names, from_name = _series_ids(path, mapping, df, rows, line)
@@ -281,8 +281,8 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
             parsed = parsed - pd.Timedelta(days=6)
             freq = weekly_alias(int(parsed[date_codes[0]].weekday()))
         ds = pd.DatetimeIndex(parsed.take(date_codes))
-        check_duplicates(path, mapping.date, key_codes, ds, rows, line, _describer(mapping, ids if mapping.id
-                                                                                      is not None else coded))
+        check_duplicates(path, mapping.date, key_codes, ds, rows, line,
+                         describer(mapping.levels, ids if mapping.id is not None else coded))
         late = np.asarray(period_ends(ds, freq) > through) if through is not None else np.zeros(len(y), bool)
         if late.any():
             dropped[f"rows of periods ending after --complete-through {mapping.complete_through}"] = int(late.sum())
@@ -294,9 +294,8 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
                             else mapping.date)
     if missing:
         dropped["rows with an empty value"] = missing
-    keys = ids if mapping.id is not None else coded  # a sign change in a series never negative otherwise: a note
-    notes += negative_notes(keys, ds, np.where(keep, y, np.nan), None if mapping.aggregate else rows, line,
-                            _describer(mapping, keys))
+    notes += negative_notes(ids if mapping.id is not None else coded, mapping.levels, ds,  # a sign change: a note
+                            np.where(keep, y, np.nan), rows, line, mapping.aggregate)
     if mapping.id is not None:
         sales, series = _id_series(mapping, ids[keep], names, from_name, ds[keep], y[keep])
     else:
@@ -306,17 +305,6 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     sales = sales.sort_values(["unique_id", "ds"], ignore_index=True)
     series = _with_stats(series, sales, freq, mapping.dataset_name(path))
     return _Loaded(sales, series, freq, source_rows=source_rows, missing=missing, dropped=dropped, notes=notes)
-
-
-def _describer(mapping: SalesMapping, keys):
-    """``describe(i)`` naming the series of kept row i in a duplicate-row message."""
-    if mapping.id is not None:
-        return lambda i: f"series {keys[i]!r}"
-
-    def describe(i: int) -> str:
-        return ", ".join(f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels or (), keys)) \
-            or "the series"
-    return describe
 
 
 def _level_series(mapping: SalesMapping, coded, ds, y, keep, dropped, notes) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -59,10 +59,23 @@ def lone_negatives(keys: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (frame["neg"] & few).to_numpy()
 
 
-def negative_notes(keys, ds, y: np.ndarray, rows, line, describe) -> list[str]:
+def describer(levels, keys):
+    """``describe(i)`` naming the series of kept row i in a message: `keys` one id per row, or with `levels` the
+    hierarchy's (codes, values) per level."""
+    if not isinstance(keys, list):
+        return lambda i: f"series {keys[i]!r}"
+
+    def describe(i: int) -> str:
+        return ", ".join(f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(levels or (), keys)) \
+            or "the series"
+    return describe
+
+
+def negative_notes(keys, levels, ds, y: np.ndarray, rows, line, aggregated=None) -> list[str]:
     """The note for the series that are never negative but for a few values (`lone_negatives`): how many, and the
-    first with its series, period and row. `keys`: the series of each row, one id per row or the hierarchy's
-    (codes, values) per level; `rows` None: aggregated periods, no file row; `describe(i)` names row i's series."""
+    first with its series, period and row. `keys`, `levels`: as `describer`'s; `aggregated` (a transaction log
+    summed per period): no file row."""
+    describe, rows = describer(levels, keys), None if aggregated else rows
     if isinstance(keys, list):  # levels: a series is the combination of its codes
         frame = pd.DataFrame({i: codes for i, (codes, _) in enumerate(keys)})
         codes = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy() if keys else np.zeros(len(y), int)
