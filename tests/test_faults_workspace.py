@@ -147,3 +147,32 @@ def test_an_ingest_on_a_full_disk_says_what_it_stored(tmp_path):
                 assert stored == 0
                 seen.add("refused")
     assert {"refused", "committed, checkpoint failed"} <= seen, seen
+
+
+@pytest.mark.slow
+def test_an_index_on_a_full_disk_leaves_the_previous_one(small_workspace, tmp_path):
+    """`trendcast index` with a new document on a full disk: faiss.write_index failed with a RuntimeError traceback
+    and left its half-written .tmp file. Now: one line naming the file or folder, "free space", the previous index
+    answers, nothing of the new one left; or, where the space sufficed, the new document is found."""
+    seen = set()
+    for leave in (0, 150_000):
+        with full_disk(tmp_path / f"disk-{leave}") as disk:
+            home = disk / "ws"
+            shutil.copytree(small_workspace, home)
+            trendcast(home, "ingest", "docs", str(docs_csv(tmp_path / "new.csv", n=0, texts=["Zebra shoes sold out"])),
+                      "--date", "date", "--text", "headline")
+            before = sorted(p.name for p in (home / "index").iterdir())
+            fill(disk, leave)
+            done = trendcast(home, "index", ok=None)
+            (disk / "filler").unlink()
+            hits = trendcast(home, "search", "zebra shoes sold out", "--as-of", AS_OF, "--json").out
+            if done.returncode == 0:
+                assert "Zebra shoes" in hits
+                seen.add("indexed")
+            else:
+                line = one_line_error(done)
+                assert "no space left" in line and "free space" in line, line
+                assert sorted(p.name for p in (home / "index").iterdir()) == before  # no .tmp, no orphan file
+                assert "Zebra shoes" not in hits and "news item" in hits  # the previous index answers
+                seen.add("refused")
+    assert "refused" in seen, seen
