@@ -31,9 +31,9 @@ def register_leaf_errors() -> None:
     from trendcast.forecasting.errors import InputError as SalesInputError
     from trendcast.prompts.spec import PromptError
     from trendcast.retrieval.errors import RetrievalError
-    from trendcast.common.stores import StoreBusyError
+    from trendcast.common.stores import StoreBusyError, StoreError
 
-    for cls in (SalesInputError, RetrievalError, PromptError, StoreBusyError):
+    for cls in (SalesInputError, RetrievalError, PromptError, StoreBusyError, StoreError):
         UserError.register(cls)
     _registered = True
 
@@ -43,3 +43,10 @@ def is_user_error(exc: BaseException) -> bool:
         return True
     register_leaf_errors()
     return isinstance(exc, UserError)
+
+
+def is_user_warning(category: type) -> bool:
+    """A warning meant for the user as one line (a store's: stored, but its checkpoint failed)."""
+    from trendcast.common.stores import StoreWarning
+
+    return isinstance(category, type) and issubclass(category, StoreWarning)

@@ -19,8 +19,9 @@ import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal, Mapping, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from trendcast.agent.errors import UserError
@@ -131,6 +132,19 @@ class LLMSettings(_SettingsBase):
     def _url_list(cls, v: Any) -> Any:
         if isinstance(v, (list, tuple)):
             return ",".join(str(u).strip() for u in v)
+        return v
+
+    @field_validator("api_key")
+    @classmethod
+    def _one_credential(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """A request carries one Authorization header: HTTP Basic from the URL's user:password@, or Bearer from the
+        key. Both given, one would be dropped in silence (httpx sends Basic, a server checking the key says 401):
+        refused, naming both."""
+        urls = [u.strip() for u in str(info.data.get("url") or "").split(",") if u.strip()]
+        if v and any(urlsplit(u).username or urlsplit(u).password for u in urls):
+            raise ValueError("TRENDCAST_LLM_URL has a user:password@ part (sent as HTTP Basic auth) and an API key is "
+                             "set too (sent as Bearer); a request carries one Authorization header: drop the user "
+                             "info from the URL or unset TRENDCAST_LLM_API_KEY")
         return v
 
     @property
@@ -253,7 +267,11 @@ def _describe(cls: type[_SettingsBase], exc: ValidationError, options: set[str])
             name = f"--{field.replace('_', '-')}"
         else:
             name = cls.variable(field)
-        shown = "" if field == "api_key" else f"={err.get('input')!r}"
+        value = err.get("input")
+        if field == "url" and isinstance(value, str):  # never a credential in a message: no user info, no query
+            value = ",".join(urlsplit(u.strip())._replace(netloc=urlsplit(u.strip()).netloc.rpartition("@")[2],
+                                                          query="", fragment="").geturl() for u in value.split(","))
+        shown = "" if field == "api_key" else f"={value!r}"
         allowed = _range(cls, field)
         parts.append(f"{name}{shown}: {err['msg']}" + (f" (allowed: {allowed})" if allowed else ""))
     return "bad setting " + "; ".join(parts)

@@ -21,11 +21,12 @@ LLM_SERVER_DOWN = "llm_server_down"  # one of several LLM servers was out of the
 FLAGGED_EVIDENCE = "flagged_evidence"  # a document reads like instructions to a model (agent.injection)
 NO_INDEX = "no_index"  # the workspace has no document index: no evidence
 NO_RECORD = "no_record"  # the adjuster had too few past outcomes to learn from: baseline kept
+RECORD_UNAVAILABLE = "record_unavailable"  # record.sqlite could not be read or written (agent.answers_log)
 BASELINE = "baseline"  # from the statistical baseline (forecasting.baseline: fits, fallbacks, gaps)
 
 Code = Literal["break", "stale_as_of", "series_stopped", "stale_evidence", "no_specific_evidence",
                "interval_clipped", "fallback", "llm_bound", "llm_server_down", "flagged_evidence", "no_index",
-               "no_record", "baseline"]
+               "no_record", "record_unavailable", "baseline"]
 
 # the codes that say the answer's numbers or evidence are at risk (a report badges them)
 STALE = frozenset({STALE_AS_OF, SERIES_STOPPED, STALE_EVIDENCE})

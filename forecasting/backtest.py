@@ -23,6 +23,7 @@ from typing import Any, Sequence, cast
 import numpy as np
 import pandas as pd
 
+from trendcast.common.stores import StoreError
 from trendcast.forecasting.frequency import default_train_window, period_ends, season_length
 from trendcast.forecasting.history import on_grid
 from trendcast.forecasting.models import MIN_OBS, plan_models
@@ -51,7 +52,8 @@ def backtest_situations(
     """``unique_id, origin, period_start, period_end, baseline, actual`` for every series of `panel`
     (long unique_id, ds, y) and origin. `actual` is the observed period total, NaN unless every step of the
     period is observed; `baseline` is NaN when a series has fewer than 4 observations by the origin.
-    With a `store`, situations already computed for the same data are read from its cache and new ones written.
+    With a `store`, situations already computed for the same data are read from its cache and new ones written
+    (when the store can be written: a read-only workspace or a full disk keeps nothing).
     `refit_years`: re-estimate parameters every this many years (1: each 31 December; larger is cheaper).
     Cost here (2 shared cores): 65 MRTS series x 36 monthly origins with AutoETS, ~20-35 s uncached (fits dominate:
     4 per series), ~0.1 s from the cache.
@@ -72,7 +74,11 @@ def backtest_situations(
             fresh.append(_series_situations(uid, g, freq, todo, horizon, model, window, refit_years))
     new = pd.concat(fresh, ignore_index=True) if fresh else pd.DataFrame(columns=SITUATION_COLUMNS)
     if store is not None:
-        store.put_situations(new, horizon, model, hashes)
+        try:
+            store.put_situations(new, horizon, model, hashes)
+        except StoreError as exc:  # a cache: a read-only workspace or a full disk computes them and keeps nothing
+            if exc.kind == "damaged":
+                raise
     parts = [p for p in (cached, new) if p is not None and not p.empty]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SITUATION_COLUMNS)
     wanted = pd.to_datetime(pd.Series(origins))

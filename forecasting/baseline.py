@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from trendcast.forecasting.constants import BOUNDS, DEFAULT_MODELS
+from trendcast.forecasting.constants import BOUNDS, DEFAULT_MODELS, MAX_ABS_VALUE
 from trendcast.forecasting.errors import InputError
 from trendcast.forecasting.frequency import default_train_window, freq_kind, parse_freq, season_length, weekly_alias
 from trendcast.forecasting.history import prepare
@@ -177,6 +177,11 @@ def forecast_period(
     combo = combine_members(names, fb, results, errors={g.alias: g.error for g in guarded})
     warnings += combo.warnings
     if not combo.counted:
+        biggest = float(np.nanmax(np.abs(y))) if len(y) else 0.0
+        if biggest > MAX_ABS_VALUE:  # stored before the value rule refused such values at ingest
+            raise InputError(f"no model produced a forecast for {period.label}: the history holds {biggest:g}, "
+                             f"beyond ±{MAX_ABS_VALUE:.3g} (the value rule, forecasting.parsing); fix the value "
+                             "and ingest its data set again")
         raise RuntimeError(f"no model produced a forecast for {period.label} (models: {', '.join(models)})")
     step_frame = pd.DataFrame({"ds": fc["ds"].to_numpy()[mask]})
     for key in ("mean", *BOUNDS):

@@ -19,12 +19,14 @@ MIN_SCORES past scores the normal quantile stands in. With move = 0 this is the 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
 from trendcast.forecasting.intervals import LEVELS, z_value
 
 MIN_SCORES = 30
+_MAX_EXP = math.log(sys.float_info.max)  # about 709.8: exp() of more than this overflows
 
 
 def log_sigma(total: float, lo_80: float, hi_80: float) -> float:
@@ -78,9 +80,19 @@ def bounds(total: float, sigma: float, move: float, q: dict[int, float | None],
     for level in LEVELS:
         k = q.get(level)
         k = z_value(level) if k is None else k
-        out[f"lo_{level}"] = total * math.exp(lo_edge - k * down)
-        out[f"hi_{level}"] = total * math.exp(hi_edge + k * up)
+        out[f"lo_{level}"] = _times_exp(total, lo_edge - k * down)
+        out[f"hi_{level}"] = _times_exp(total, hi_edge + k * up)
     return out
+
+
+def _times_exp(total: float, power: float) -> float:
+    """total * exp(power), never an OverflowError: a spread so wide that the bound overflows a float (a series
+    with one absurd value) gives the largest float of total's sign, which the caller's ceiling then caps."""
+    if total == 0 or not math.isfinite(power) and power < 0:
+        return 0.0
+    if power >= _MAX_EXP or (math.isfinite(total) and math.log(abs(total)) + power >= _MAX_EXP):
+        return math.copysign(sys.float_info.max, total)
+    return total * math.exp(power)
 
 
 def clip_at(values: dict[str, float], floor: float | None) -> tuple[dict[str, float], list[str]]:

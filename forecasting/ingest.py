@@ -26,6 +26,9 @@ from trendcast.forecasting.filters import apply_filters
 from trendcast.forecasting.frequency import period_ends, weekly_alias
 from trendcast.forecasting.parsing import (
     check_duplicates,
+    check_magnitude,
+    describer,
+    negative_notes,
     first_row,
     frequency,
     parse_values,
@@ -62,6 +65,7 @@ class SalesMapping:
     complete_through: ISO date the data is complete through: periods ending later are left out (with aggregate,
         a last period the log stops inside is left out without it).
     namespace: prefix every series id with ``<dataset>:`` so data sets whose ids clash share a workspace.
+    encoding: the text encoding of a CSV file (None: UTF-8; ``cp1252``, ``latin-1``, …).
     """
 
     date: str
@@ -82,6 +86,7 @@ class SalesMapping:
     week_label: str = "start"
     complete_through: str | None = None
     namespace: bool = False
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         if self.levels is not None:
@@ -211,11 +216,11 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     if mapping.name:
         wanted[mapping.name] = "name"
     wanted.update({c: "filter" for c in [*mapping.where, *mapping.where_not]})
-    check_columns(path, read_header(path, fmt), wanted)
+    check_columns(path, read_header(path, fmt, mapping.encoding), wanted)
     text_columns = [c for c in wanted if c not in value_columns]
-    df = read_columns(path, fmt, text_columns, value_columns[0] if value_columns else None)
+    df = read_columns(path, fmt, text_columns, value_columns[0] if value_columns else None, mapping.encoding)
     for extra in value_columns[1:]:
-        df[extra] = read_columns(path, fmt, [mapping.date], extra)[extra].to_numpy()
+        df[extra] = read_columns(path, fmt, [mapping.date], extra, mapping.encoding)[extra].to_numpy()
     if df.empty:
         raise InputError.at(path, "no data rows (only a header)")
     dropped: dict[str, int] = {}
@@ -231,6 +236,7 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     y = np.ones(len(df))
     for col in value_columns:
         y = y * parse_values(path, col, df[col], rows, line)
+    check_magnitude(path, mapping.value, y, rows, line)  # a product of columns obeys the value rule too
 
     if mapping.id is not None:
         ids, names, from_name = _series_ids(path, mapping, df, rows, line)
@@ -275,8 +281,8 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
             parsed = parsed - pd.Timedelta(days=6)
             freq = weekly_alias(int(parsed[date_codes[0]].weekday()))
         ds = pd.DatetimeIndex(parsed.take(date_codes))
-        check_duplicates(path, mapping.date, key_codes, ds, rows, line, _describer(mapping, ids if mapping.id
-                                                                                      is not None else coded))
+        check_duplicates(path, mapping.date, key_codes, ds, rows, line,
+                         describer(mapping.levels, ids if mapping.id is not None else coded))
         late = np.asarray(period_ends(ds, freq) > through) if through is not None else np.zeros(len(y), bool)
         if late.any():
             dropped[f"rows of periods ending after --complete-through {mapping.complete_through}"] = int(late.sum())
@@ -288,6 +294,8 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
                             else mapping.date)
     if missing:
         dropped["rows with an empty value"] = missing
+    notes += negative_notes(ids if mapping.id is not None else coded, mapping.levels, ds,  # a sign change: a note
+                            np.where(keep, y, np.nan), rows, line, mapping.aggregate)
     if mapping.id is not None:
         sales, series = _id_series(mapping, ids[keep], names, from_name, ds[keep], y[keep])
     else:
@@ -297,17 +305,6 @@ def _load(path: Path, mapping: SalesMapping) -> _Loaded:
     sales = sales.sort_values(["unique_id", "ds"], ignore_index=True)
     series = _with_stats(series, sales, freq, mapping.dataset_name(path))
     return _Loaded(sales, series, freq, source_rows=source_rows, missing=missing, dropped=dropped, notes=notes)
-
-
-def _describer(mapping: SalesMapping, keys):
-    """``describe(i)`` naming the series of kept row i in a duplicate-row message."""
-    if mapping.id is not None:
-        return lambda i: f"series {keys[i]!r}"
-
-    def describe(i: int) -> str:
-        return ", ".join(f"{col}={values[codes[i]]!r}" for col, (codes, values) in zip(mapping.levels or (), keys)) \
-            or "the series"
-    return describe
 
 
 def _level_series(mapping: SalesMapping, coded, ds, y, keep, dropped, notes) -> tuple[pd.DataFrame, pd.DataFrame]:

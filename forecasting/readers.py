@@ -3,6 +3,10 @@
 Text columns (ids, levels, names, filters, dates) come back as Python strings with empty cells as ``""``; the value
 column comes back as float64 with empty cells as NaN, or, when a cell is not a number, as strings for the caller to
 locate the first bad row.
+
+CSV is read as UTF-8 unless an `encoding` is given (`--encoding cp1252`); a file that is not UTF-8 is an InputError
+naming the first bad byte's line and the option. A folder given as the file, a truncated or damaged .gz or Parquet
+file: InputErrors too, one line each.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import csv
 import difflib
 import gzip
 import io
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -18,14 +23,21 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from trendcast.common.encodings import codec_name, not_utf8, unknown_encoding, wrong_encoding
 from trendcast.forecasting.errors import InputError
 
 # Cells read as a missing value (not an error) in the value column.
 NULL_TOKENS = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A"]
 
 
+# what reading a damaged file raises: a truncated gzip stream, a bad Parquet footer, a short read
+_UNREADABLE = (pa.ArrowInvalid, OSError, EOFError, zlib.error)
+
+
 def file_format(path: Path) -> str:
-    """``'csv'`` or ``'parquet'`` from the file name; InputError for a missing file or another format."""
+    """``'csv'`` or ``'parquet'`` from the file name; InputError for a missing file, a folder or another format."""
+    if path.is_dir():
+        raise InputError.at(path, f"a folder, not a file ({path}): give the sales file inside it")
     if not path.is_file():
         raise InputError.at(path, f"file not found ({path})")
     name = path.name.lower()
@@ -36,19 +48,41 @@ def file_format(path: Path) -> str:
     raise InputError.at(path, f"unknown format {''.join(path.suffixes) or name!r}; expected .csv, .csv.gz or .parquet")
 
 
-def read_header(path: Path, fmt: str) -> list[str]:
-    """Column names; InputError when the file is empty."""
+def check_encoding(path: Path, encoding: str | None) -> str:
+    """The codec name of `encoding` (None: UTF-8); InputError for one Python does not know."""
+    try:
+        return codec_name(encoding)
+    except LookupError:
+        raise InputError.at(path, unknown_encoding(encoding)) from None
+
+
+def _open_text(path: Path, encoding: str | None):
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    codec = check_encoding(path, encoding)
+    return opener(path, "rt", encoding="utf-8-sig" if codec == "utf-8" else codec, newline="")
+
+
+def _not_in(path: Path, encoding: str | None) -> InputError:
+    """The InputError of a file that its encoding (UTF-8 unless given) does not read."""
+    if check_encoding(path, encoding) == "utf-8":
+        return InputError.at(path, not_utf8(path))
+    return InputError.at(path, wrong_encoding(encoding))
+
+
+def read_header(path: Path, fmt: str, encoding: str | None = None) -> list[str]:
+    """Column names; InputError when the file is empty, not in its encoding, or damaged."""
     if fmt == "parquet":
         try:
             return list(pq.read_schema(path).names)
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError.at(path, f"not a readable Parquet file ({exc})") from None
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+        with _open_text(path, encoding) as fh:
             first = fh.readline()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError.at(path, f"cannot read the file ({exc})") from None
+    except UnicodeDecodeError:
+        raise _not_in(path, encoding) from None
+    except _UNREADABLE as exc:
+        raise InputError.at(path, f"cannot read the file ({_damage(path, exc)})") from None
     if not first.strip():
         raise InputError.at(path, "the file is empty (no header line)")
     return next(csv.reader(io.StringIO(first)))
@@ -71,28 +105,44 @@ def check_columns(path: Path, available: list[str], wanted: dict[str, str]) -> N
             )
 
 
-def read_columns(path: Path, fmt: str, text_columns: list[str], value_column: str | None) -> pd.DataFrame:
+def read_columns(path: Path, fmt: str, text_columns: list[str], value_column: str | None,
+                 encoding: str | None = None) -> pd.DataFrame:
     """The text columns and the value column (None: none) of every data row, in file order."""
     if value_column is None:
-        return _read_text(path, fmt, text_columns)
+        return _read_text(path, fmt, text_columns, encoding)
     if fmt == "parquet":
-        table = pq.read_table(path, columns=list(dict.fromkeys([*text_columns, value_column])))
+        table = _read_parquet(path, [*text_columns, value_column])
         return _from_parquet(table, text_columns, value_column)
-    table = _read_csv(path, text_columns, value_column, value_type=None)
+    table = _read_csv(path, text_columns, value_column, None, encoding)
     if not _is_numeric(table.schema.field(value_column).type):
-        table = _read_csv(path, text_columns, value_column, value_type=pa.string())
+        table = _read_csv(path, text_columns, value_column, pa.string(), encoding)
     return _to_pandas(table, text_columns, value_column)
 
 
-def _read_text(path: Path, fmt: str, text_columns: list[str]) -> pd.DataFrame:
+def _read_text(path: Path, fmt: str, text_columns: list[str], encoding: str | None) -> pd.DataFrame:
     if fmt == "parquet":
-        table = pq.read_table(path, columns=list(dict.fromkeys(text_columns)))
+        table = _read_parquet(path, text_columns)
         return _from_parquet(table, text_columns, None)
-    table = _read_csv(path, text_columns[1:], text_columns[0], value_type=pa.string())
+    table = _read_csv(path, text_columns[1:], text_columns[0], pa.string(), encoding)
     return table.to_pandas()
 
 
-def _read_csv(path: Path, text_columns, value_column, value_type) -> pa.Table:
+def _read_parquet(path: Path, columns: list[str]) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=list(dict.fromkeys(columns)))
+    except _UNREADABLE as exc:
+        raise InputError.at(path, f"not a readable Parquet file ({_damage(path, exc)})") from None
+
+
+def _damage(path: Path, exc: BaseException) -> str:
+    """What is wrong with a file that cannot be read to its end, in a few words."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if path.name.lower().endswith(".gz") and isinstance(exc, (OSError, EOFError, zlib.error)):
+        return f"the compressed file is truncated or damaged: {text}"
+    return text
+
+
+def _read_csv(path: Path, text_columns, value_column, value_type, encoding: str | None = None) -> pa.Table:
     types = {c: pa.string() for c in text_columns}
     if value_type is not None:
         types[value_column] = value_type
@@ -102,13 +152,20 @@ def _read_csv(path: Path, text_columns, value_column, value_type) -> pa.Table:
         null_values=NULL_TOKENS,
         strings_can_be_null=False,
     )
+    read = pacsv.ReadOptions(encoding=check_encoding(path, encoding))
     try:
-        return pacsv.read_csv(path, convert_options=convert)
+        return pacsv.read_csv(path, read_options=read, convert_options=convert)
     except pa.ArrowInvalid as exc:
-        if value_type is None and "conversion error" in str(exc).lower():
+        if value_type is None and "conversion error" in str(exc).lower() and "utf8" not in str(exc).lower():
             # type inferred from the first block; a later cell is not a number → re-read as text, locate it
-            return _read_csv(path, text_columns, value_column, pa.string())
+            return _read_csv(path, text_columns, value_column, pa.string(), encoding)
+        if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
+            raise _not_in(path, encoding) from None
         raise InputError.at(path, f"cannot parse the CSV ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:  # an --encoding that does not fit the file
+        raise _not_in(path, encoding) from None
+    except _UNREADABLE as exc:
+        raise InputError.at(path, f"cannot read the file ({_damage(path, exc)})") from None
 
 
 def _is_numeric(dtype: pa.DataType) -> bool:

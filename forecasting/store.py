@@ -15,8 +15,12 @@ from typing import Iterator, Mapping
 import duckdb
 import pandas as pd
 
-from trendcast.common.stores import attached
+from trendcast.common.stores import attached, make_folder
 from trendcast.forecasting.errors import InputError
+
+# what to do about a damaged sales.duckdb (common.stores.StoreError)
+SALES_FIX = ("move it aside and ingest the sales files again (`trendcast ingest sales FILE`; `trendcast demo` "
+             "rebuilds the demo workspace)")
 
 SERIES_COLUMNS = ["unique_id", "name", "code", "level", "depth", "parent_id", "freq", "dataset", "start", "end", "n_obs"]
 SITUATION_COLUMNS = ["unique_id", "origin", "period_start", "period_end", "baseline", "actual"]
@@ -49,7 +53,7 @@ class SalesStore:
         """Run one read query on a read-only attachment; an absent file or table reads as an empty frame."""
         if not self.path.exists():
             return _typed(pd.DataFrame(columns=empty_columns or []))
-        with attached(self.path, True, self.lock_timeout_s, "sales") as con:
+        with attached(self.path, True, self.lock_timeout_s, "sales", SALES_FIX) as con:
             try:
                 return _typed(con.execute(sql, params or []).df())
             except duckdb.CatalogException:
@@ -57,15 +61,18 @@ class SalesStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with attached(self.path, False, self.lock_timeout_s, "sales") as con:
+        make_folder(self.path, SALES_FIX)
+        with attached(self.path, False, self.lock_timeout_s, "sales", SALES_FIX) as con:
             con.execute(_SCHEMA)
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:  # a COMMIT that failed (its log could not be written) has rolled back
+                    pass
                 raise
 
     # -- reads -------------------------------------------------------------------------------------------------

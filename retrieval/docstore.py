@@ -28,13 +28,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 import duckdb
 import numpy as np
 
-from trendcast.common.stores import attached
+from trendcast.common.stores import attached, make_folder
 
 from .mapping import DocMapping  # noqa: F401  (re-exported: the internals doc lists it with DocStore)
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+# what to do about a damaged docs.duckdb (common.stores.StoreError)
+DOCS_FIX = ("move it aside, ingest the documents again (`trendcast ingest docs FILE`; `trendcast demo` rebuilds the "
+            "demo workspace) and run `trendcast index --rebuild`")
 KINDS = ("news", "product", "note", "event")  # event: a calendar entry (holiday, promotion, one-off event)
 UNDATED_DAY = np.iinfo(np.int32).min + 1  # day number of an undated document: before every as-of and every since
 
@@ -96,7 +99,7 @@ class DocStore:
         """fn(cursor) on a read-only attachment; `empty()` when the file or its tables do not exist yet."""
         if not self.path.exists():
             return empty()
-        with attached(self.path, True, self.lock_timeout_s, "store") as cur:
+        with attached(self.path, True, self.lock_timeout_s, "store", DOCS_FIX) as cur:
             try:
                 return fn(cur)
             except duckdb.CatalogException:
@@ -104,15 +107,18 @@ class DocStore:
 
     def _write(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """fn(cursor) in one transaction on a read-write attachment (the file and tables are created if need be)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with attached(self.path, False, self.lock_timeout_s, "store") as cur:
+        make_folder(self.path, DOCS_FIX)
+        with attached(self.path, False, self.lock_timeout_s, "store", DOCS_FIX) as cur:
             cur.execute(_SCHEMA)
             cur.begin()
             try:
                 out = fn(cur)
                 cur.commit()
             except BaseException:
-                cur.rollback()
+                try:
+                    cur.rollback()
+                except duckdb.Error:  # a commit that failed (its log could not be written) has rolled back
+                    pass
                 raise
             return out
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from trendcast.common.stores import StoreError, last_line, storage_kind
+
 from .errors import IndexMismatchError, IndexMissingError
 
 MANIFEST = "manifest.json"
@@ -107,11 +109,36 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_index_files(index_dir: str | Path, index, manifest: Manifest) -> None:
-    """Write the FAISS file, then switch manifest.json to it atomically, then delete what no manifest names."""
+    """Write the FAISS file, then switch manifest.json to it atomically, then delete what no manifest names. A full
+    disk or a read-only folder is a StoreError naming the folder; the previous index stands and nothing of the new
+    one is left."""
+    index_dir = Path(index_dir)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        _write_index_files(index_dir, index, manifest)
+    except (OSError, RuntimeError) as exc:  # faiss reports a failed write as a RuntimeError naming the errno
+        try:
+            current = read_manifest(index_dir) if index_dir.is_dir() else None
+        except IndexMismatchError:
+            current = None
+        new = [index_dir / (manifest.index_file + ".tmp"), *index_dir.glob(".manifest-*.tmp")]
+        if current is None or current.index_file != manifest.index_file:  # the manifest still names the old one
+            new.append(index_dir / manifest.index_file)
+        for path in new:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+        kind = storage_kind(exc)
+        if kind in ("no_space", "read_only"):
+            raise StoreError(index_dir, kind, last_line(exc).rpartition("failed: ")[2], "") from None
+        raise
+    remove_leftovers(index_dir, keep=manifest.index_file)
+
+
+def _write_index_files(index_dir: Path, index, manifest: Manifest) -> None:
     import faiss
 
-    index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
     final = index_dir / manifest.index_file
     tmp = index_dir / (manifest.index_file + ".tmp")
     faiss.write_index(index, str(tmp))
@@ -125,7 +152,6 @@ def write_index_files(index_dir: str | Path, index, manifest: Manifest) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp_manifest, index_dir / MANIFEST)
     _fsync_dir(index_dir)
-    remove_leftovers(index_dir, keep=manifest.index_file)
 
 
 def remove_leftovers(index_dir: Path, keep: str) -> None:

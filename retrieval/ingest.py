@@ -51,7 +51,7 @@ def ingest_docs(store: DocStore, path: str | Path, mapping: DocMapping, kind: st
     path = Path(path)
     if kind not in KINDS:
         raise InputError(path, f"unknown document kind {kind!r} (expected one of: {', '.join(KINDS)})")
-    frame = read_frame(path)
+    frame = read_frame(path, mapping.encoding)
     for role, column in mapping.columns().items():
         if column not in frame.columns:
             raise InputError(path, f"no such column (wanted for {role}; the file has: {', '.join(frame.columns)})",
@@ -69,7 +69,8 @@ def ingest_docs(store: DocStore, path: str | Path, mapping: DocMapping, kind: st
 def ingest_calendar(store: DocStore, path: str | Path, date: str, events: tuple[str, ...],
                     categories: tuple[str, ...] = (), known: str | None = None, dataset: str | None = None,
                     date_format: str | None = None, scheduled: bool = False, country: str | None = None,
-                    subdiv: str | None = None, parse_days: DayParser | None = None) -> IngestSummary:
+                    subdiv: str | None = None, parse_days: DayParser | None = None,
+                    encoding: str | None = None) -> IngestSummary:
     """A holiday / promotion table (one row per day, one or more event-name columns, e.g. the M5 calendar's
     event_name_1 and event_name_2) → event documents dated on their day. Rows without an event name are not events
     (counted as skipped).
@@ -88,7 +89,7 @@ def ingest_calendar(store: DocStore, path: str | Path, date: str, events: tuple[
 
     started = time.perf_counter()
     path = Path(path)
-    frame = read_frame(path)
+    frame = read_frame(path, encoding)
     for column in (date, *events, *categories, *([known] if known else [])):
         if column not in frame.columns:
             raise InputError(path, f"no such column (the file has: {', '.join(frame.columns)})", column=column)

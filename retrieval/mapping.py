@@ -28,6 +28,7 @@ class DocMapping:
     - event_date: the day the document is about when that is not the day it became known (a holiday in a
       calendar, a note announcing a promotion): evidence for a period includes the events scheduled inside it that
       were known by as-of. Read like `date`.
+    - encoding: the text encoding of a CSV / JSON file (None: UTF-8; ``cp1252``, ``latin-1``, …).
     """
 
     text: str = "text"
@@ -42,6 +43,7 @@ class DocMapping:
     date_format: str | None = None
     category_sep: str = "|"
     event_date: str | None = None
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", _as_tuple(self.categories))

@@ -5,6 +5,8 @@ from typing import Callable, Sequence, Union, cast
 
 import numpy as np
 
+from trendcast.common.stores import StoreError
+
 from .docstore import DocStore
 from .embedders import Embedder
 from .errors import StoreBusyError
@@ -23,8 +25,9 @@ def resolve_embedder(embedder_or_factory: EmbedderOrFactory) -> Embedder:
 def embed_queries(store: DocStore, embedder_or_factory: EmbedderOrFactory, texts: Sequence[str]) -> np.ndarray:
     """One unit vector per text, in order. Cached vectors come from the store; misses are encoded and cached.
 
-    Caching is best effort: when another process keeps the store locked past its wait, the vectors are returned
-    uncached (the next call encodes them again) rather than failing the search they were made for.
+    Caching is best effort: when another process keeps the store locked past its wait, or the store cannot be
+    written (a read-only workspace, a full disk), the vectors are returned uncached (the next call encodes them
+    again) rather than failing the search they were made for.
     """
     embedder = resolve_embedder(embedder_or_factory)
     cleaned = [clean_text(t) for t in texts]
@@ -38,6 +41,9 @@ def embed_queries(store: DocStore, embedder_or_factory: EmbedderOrFactory, texts
             store.cache_queries(embedder.name, fresh)
         except StoreBusyError:
             pass
+        except StoreError as exc:
+            if exc.kind == "damaged":
+                raise
         found.update({h: v for h, _, v in fresh})
     if not hashes:
         return np.zeros((0, 0), dtype=np.float32)

@@ -8,7 +8,8 @@ A responder is called as responder(body, call_index) for each POST /v1/chat/comp
 and returns a reply spec: a content string, an int HTTP status, the string "hang" (never answer), or a `Reply` for
 anything else (a delay before replying, headers such as Retry-After, a finish_reason, a raw non-JSON body, a reply
 trickled one byte at a time or one that hangs after its headers, a huge reply: `HUGE`, valid JSON padded with an
-extra field to 50 MB).
+extra field to 50 MB; `ECHO_AUTH`, an error whose body echoes the request's Authorization header and path, as
+proxies and debug servers do).
 
 `server.fail = 503` (any reply spec) makes every chat request from then on get that instead (a server that starts
 failing; `None` heals it); `server.peak_in_flight` is the most chat requests it was handling at once.
@@ -51,11 +52,13 @@ class Reply:
     pad_in: str = "content"  # "content": the padding is in the message content (a TrendAdjustment JSON, by default);
     # "body": beside a normal content, in the chat.completion body
     chunked: bool = False  # send the body with Transfer-Encoding: chunked (no Content-Length: its size is unknown)
+    echo_auth: bool = False  # the error message (or content) quotes the request's Authorization header and path
 
 
 HANG = Reply(hang=True)
 TRICKLE = Reply(trickle=1.0)  # one byte a second; with content None the reply is a valid TrendAdjustment
 HUGE = Reply(pad_bytes=50 * 1024 * 1024)  # a 50 MB reply: a valid TrendAdjustment plus a huge extra field
+ECHO_AUTH = Reply(status=401, echo_auth=True)  # "401: bad credentials in Authorization: Basic dXNlcjpw… for /v1/…"
 ReplySpec = Union[str, int, Reply]
 Responder = Callable[[dict, int], ReplySpec]
 
@@ -312,6 +315,10 @@ def _make_handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return None
             if reply.delay and server._stopping.wait(reply.delay):
                 return None
+            if reply.echo_auth:
+                echoed = (f"bad credentials in Authorization: {self.headers.get('Authorization')!s} for {self.path} "
+                          f"(api-key header: {self.headers.get('api-key')!s})")
+                reply = Reply(**{**reply.__dict__, "content": f"{reply.content or ''} {echoed}".strip()})
             if ((reply.trickle or reply.hang_after_headers or reply.pad_bytes) and reply.content is None
                     and reply.raw_body is None):
                 reply = Reply(**{**reply.__dict__, "content": adjustment_reply(body)})

@@ -7,6 +7,7 @@ import click
 
 from trendcast.agent.cli.base import AdjusterChoice, date_arg, emit_json, settings_of
 from trendcast.agent.cli.main import cli
+from trendcast.agent.visible import visible_json_text
 
 HORIZONS = ["next-month", "next-week", "next-quarter", "next-4-weeks"]
 
@@ -46,7 +47,7 @@ def ask(ctx, question, horizon, series_id, as_of, adjuster, prompt, no_cache, as
     settings = _with_llm(settings_of(ctx), prompt, no_cache)
     a = answer(settings, question, as_of=as_of, horizon=horizon, series_id=series_id, adjuster=adjuster)
     if as_json:
-        click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
+        click.echo(visible_json_text(a.model_dump_json(indent=2, exclude={"history": {"recent"}})))
     else:
         from trendcast.agent.cli.console import print_answer
 
@@ -87,7 +88,7 @@ def demo(ctx, question, as_of, data_dir, adjuster, llm_kind, as_json):
             adjuster = "llm"
         a = answer(settings, question, as_of=as_of, adjuster=adjuster)
     if as_json:
-        click.echo(a.model_dump_json(indent=2, exclude={"history": {"recent"}}))
+        click.echo(visible_json_text(a.model_dump_json(indent=2, exclude={"history": {"recent"}})))
         return
     from trendcast.agent.cli.console import print_answer
 

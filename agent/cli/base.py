@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 
 import click
 
-from trendcast.agent.errors import is_user_error, one_line
+from trendcast.agent.errors import is_user_error, is_user_warning, one_line
 from trendcast.agent.settings import Settings
+from trendcast.agent.visible import visible, visible_json
 
 
 class CLIUserError(click.ClickException):
@@ -17,21 +19,34 @@ class CLIUserError(click.ClickException):
     exit_code = 2
 
     def format_message(self) -> str:
-        return " ".join(str(self.message).split())
+        return visible(" ".join(str(self.message).split()))  # a name from a file may carry terminal escapes
 
 
 class Group(click.Group):
-    """Turns every UserError (agent.errors) into exit code 2 with one line and no traceback."""
+    """Turns every UserError (agent.errors) into exit code 2 with one line and no traceback; a user warning (a
+    store's: stored, but its checkpoint failed) is one line on stderr, `warning: …`."""
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except Exception as exc:
-            if is_user_error(exc):
-                raise CLIUserError(one_line(exc)) from None
-            raise
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise
+            except Exception as exc:
+                if is_user_error(exc):
+                    raise CLIUserError(one_line(exc)) from None
+                raise
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if is_user_warning(category):
+        click.echo(f"warning: {visible(one_line(message))}", err=True)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning
 
 
 class AdjusterChoice(click.Choice):
@@ -66,4 +81,4 @@ def settings_of(ctx: click.Context) -> Settings:
 
 
 def emit_json(obj) -> None:
-    click.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+    click.echo(json.dumps(visible_json(obj), indent=2, default=str, ensure_ascii=False))

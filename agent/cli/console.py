@@ -1,13 +1,16 @@
 """Printing for people (rich): answers and search hits (series and logs: agent.tables).
 
 Every value that comes from data (names, headlines, sources, rationales, warnings, log fields) goes through `_e`, so
-that rich never reads it as markup: a headline with `[but]` keeps its words, one with `[/r/retail]` cannot crash.
+that rich never reads it as markup: a headline with `[but]` keeps its words, one with `[/r/retail]` cannot crash;
+and no control character reaches the terminal (agent.visible: `ESC[2J` is shown, not obeyed).
 """
 from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from trendcast.agent.visible import visible
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -23,7 +26,7 @@ def sparkline(values) -> str:
 
 def _e(x) -> str:
     """A data value as literal text inside rich markup."""
-    return "" if x is None else escape(str(x))
+    return "" if x is None else escape(visible(str(x)))
 
 
 def _n(x) -> str:

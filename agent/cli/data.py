@@ -8,6 +8,7 @@ import click
 from trendcast.agent.cli.base import date_arg, emit_json, settings_of
 from trendcast.agent.cli.main import cli
 from trendcast.agent import workspace
+from trendcast.agent.visible import visible
 
 
 @cli.group()
@@ -50,11 +51,13 @@ def _where(values: tuple[str, ...]) -> tuple[dict, dict]:
               help="Weekly dates name the week's first or last day.")
 @click.option("--complete-through", callback=date_arg,
               help="The data is complete through this date: later-ending periods are left out.")
+@click.option("--encoding", help="Text encoding of a CSV / JSON file, e.g. cp1252 or latin-1 (default: UTF-8).")
 @click.option("--namespace", is_flag=True, help="Prefix series ids with '<dataset>:' (to share a workspace with "
               "data sets whose ids clash).")
 @click.pass_context
 def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, freq, where, code_hierarchy, dataset,
-                     date_format, dayfirst, totals, aggregate, negatives, week_label, complete_through, namespace):
+                     date_format, dayfirst, totals, aggregate, negatives, week_label, complete_through, encoding,
+                     namespace):
     """Load sales in long format; builds every aggregate level; all or nothing."""
     from trendcast.forecasting.ingest import SalesMapping
 
@@ -67,15 +70,16 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
                            dataset=dataset, date_format=date_format, dayfirst=dayfirst, totals=totals,
                            aggregate=aggregate, negatives=negatives, week_label=week_label,
                            complete_through=complete_through.isoformat() if complete_through else None,
-                           namespace=namespace)
+                           namespace=namespace, encoding=encoding)
     s = workspace.ingest_sales(settings_of(ctx), file, mapping)
     levels = ", ".join(f"{k}: {v:,}" for k, v in s.levels.items())
-    click.echo(f"ingested {s.source_rows:,} rows → {s.series:,} series ({levels}; {s.freq}, "
-               f"{s.start} .. {s.end}), {s.rows:,} stored values, as dataset '{s.dataset}' in {s.seconds:.1f} s")
+    echo = lambda text: click.echo(visible(text))  # noqa: E731 - names and values from the file may hold escapes
+    echo(f"ingested {s.source_rows:,} rows → {s.series:,} series ({levels}; {s.freq}, "
+         f"{s.start} .. {s.end}), {s.rows:,} stored values, as dataset '{s.dataset}' in {s.seconds:.1f} s")
     for why, n in s.dropped.items():
-        click.echo(f"  left out: {n:,} {why}")
+        echo(f"  left out: {n:,} {why}")
     for note in s.notes:
-        click.echo(f"  note: {note}")
+        echo(f"  note: {note}")
 
 
 @ingest.command("docs")
@@ -93,14 +97,16 @@ def ingest_sales_cmd(ctx, file, date_col, value_col, id_col, levels, name_col, f
               "holiday), when that is not the day it became known (--date): it is evidence for the period it falls in.")
 @click.option("--date-format", help="strptime format of the date column (default: ISO 8601).")
 @click.option("--dataset", help="Dataset name (default: the file name).")
+@click.option("--encoding", help="Text encoding of a CSV / JSON file, e.g. cp1252 or latin-1 (default: UTF-8).")
 @click.pass_context
 def ingest_docs_cmd(ctx, file, kind, text_col, date_col, title_col, body_col, source_col, url_col,
-                    categories_col, event_col, date_format, dataset):
+                    categories_col, event_col, date_format, dataset, encoding):
     """Load dated documents (news, product texts, notes); duplicates are stored once."""
     from trendcast.retrieval import DocMapping
 
     mapping = DocMapping(text=text_col, date=date_col, title=title_col, body=body_col, source=source_col,
-                         url=url_col, categories=categories_col, date_format=date_format, event_date=event_col)
+                         url=url_col, categories=categories_col, date_format=date_format, event_date=event_col,
+                         encoding=encoding)
     s = workspace.ingest_docs(settings_of(ctx), file, mapping, kind, dataset=dataset)
     _docs_summary(s)
 
@@ -129,16 +135,17 @@ def _docs_summary(s) -> None:
 @click.option("--dayfirst/--monthfirst", default=None, help="Read NN-NN-YYYY dates day-first or month-first "
               "(default: detect).")
 @click.option("--dataset", help="Dataset name (default: the file name).")
+@click.option("--encoding", help="Text encoding of a CSV / JSON file, e.g. cp1252 or latin-1 (default: UTF-8).")
 @click.pass_context
 def ingest_calendar_cmd(ctx, file, date_col, event_cols, categories_col, known_col, scheduled, country, subdiv,
-                        date_format, dayfirst, dataset):
+                        date_format, dayfirst, dataset, encoding):
     """Load a holiday / promotion / event calendar: answers show the events inside their period known by as-of."""
     if subdiv and not country:
         raise click.UsageError("--subdiv needs --country")
     s = workspace.ingest_calendar(settings_of(ctx), file, date=date_col, events=tuple(event_cols),
                                   categories=tuple(categories_col), known=known_col, dataset=dataset,
                                   date_format=date_format, dayfirst=dayfirst, scheduled=scheduled,
-                                  country=country, subdiv=subdiv)
+                                  country=country, subdiv=subdiv, encoding=encoding)
     _docs_summary(s)
     if s.known_ahead is not None:
         stored = s.added + s.duplicates

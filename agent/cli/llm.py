@@ -53,24 +53,26 @@ def ping(ctx, url):
     """Is the configured LLM server up (each of them, when several), and which models does it serve? Exit code 1
     when none answers."""
     from trendcast.agent.llm.client import LLMClient
+    from trendcast.agent.visible import visible
 
     llm_settings = settings_of(ctx).llm
     if url:
         llm_settings = llm_settings.model_copy(update={"url": url})
     p = LLMClient(llm_settings).ping()
+    echo = lambda text: click.echo(visible(text))  # noqa: E731 - servers' errors and model ids are their text
     if len(p.endpoints) > 1:  # several servers: one line each; exit code 1 only when none answers
         up = sum(e.ok for e in p.endpoints)
-        click.echo(f"{'ok' if up else 'down'}: {up} of {len(p.endpoints)} LLM servers answering")
+        echo(f"{'ok' if up else 'down'}: {up} of {len(p.endpoints)} LLM servers answering")
         for e in p.endpoints:
             models = ", ".join(e.models) or "(none)"
-            click.echo(f"  up    {e.url} answered in {e.latency_s * 1000:.0f} ms; models: {models}" if e.ok
-                       else f"  down  {e.error}")
+            echo(f"  up    {e.url} answered in {e.latency_s * 1000:.0f} ms; models: {models}" if e.ok
+                 else f"  down  {e.error}")
         if not up:
             ctx.exit(1)
     elif not p.ok:
-        click.echo(f"down: {p.error}")
+        echo(f"down: {p.error}")
         ctx.exit(1)
     else:
-        click.echo(f"ok: {p.url} answered in {p.latency_s * 1000:.0f} ms; models: {', '.join(p.models) or '(none)'}")
+        echo(f"ok: {p.url} answered in {p.latency_s * 1000:.0f} ms; models: {', '.join(p.models) or '(none)'}")
     if llm_settings.model and p.models and llm_settings.model not in p.models:
         click.echo(f"warning: TRENDCAST_LLM_MODEL={llm_settings.model} is not among the models it serves")

@@ -2,7 +2,8 @@
 (short cells of two lines, only the text columns wrap, ids wrapped at their hyphens so that every id reads whole),
 or `wide`: one line per row with every field, as wide as it needs (for `less -S`, a wide terminal, or grep).
 
-Every value from data goes through `_e`, so that rich never reads it as markup.
+Every value from data goes through `_e`, so that rich never reads it as markup and no control
+character reaches the terminal (agent.visible).
 """
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from trendcast.agent.visible import visible
+
 ID_WIDTH = 20  # the id column's most, in the 80-column layout: longer ids wrap (after a hyphen, comma or space)
 EMPTY_WORKSPACE = "no series yet: run `trendcast demo` or `trendcast ingest sales FILE`"
 FREQ_NAMES = {"MS": "monthly", "M": "monthly", "ME": "monthly", "D": "daily"}
 
 
 def _e(x) -> str:
-    return "" if x is None else escape(str(x))
+    return "" if x is None else escape(visible(str(x)))
 
 
 def wrap_id(series_id: str, width: int = ID_WIDTH) -> str:

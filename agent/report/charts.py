@@ -2,7 +2,8 @@
 80 % and 95 % intervals (a fan from the last observation). Hand-written: a few hundred bytes of markup, no image
 library, no PNG, so that a report of thousands of categories stays a file a browser opens.
 
-Every number is formatted here and every text from data (model names) is escaped; the markup is returned as
+Every number is formatted here and every text from data (model names) is escaped, its control characters made
+visible (agent.visible: XML allows none); the markup is returned as
 `Markup` for the HTML template and as a standalone file (`standalone=True`) for the Markdown report's charts/."""
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import datetime as dt
 from markupsafe import Markup, escape
 
 from trendcast.agent.report.model import ChartData, Entry
+from trendcast.agent.visible import visible
 
 HISTORY = "#4a5568"
 BASELINE = "#718096"
@@ -64,13 +66,14 @@ def chart_svg(entry: Entry, standalone: bool = False) -> Markup | None:
     labels = [(LEFT - 4, TOP + 4, "end", compact(hi - pad)), (LEFT - 4, H - BOTTOM, "end", compact(lo + pad)),
               (LEFT, H - 5, "start", c.history[0][0].strftime("%Y-%m")),
               (px(start), H - 5, "end", c.history[-1][0].strftime("%Y-%m"))]
-    text = [f'<text x="{f(x)}" y="{f(y)}" text-anchor="{anchor}">{escape(s)}</text>' for x, y, anchor, s in labels]
+    text = [f'<text x="{f(x)}" y="{f(y)}" text-anchor="{anchor}">{escape(visible(s))}</text>'
+            for x, y, anchor, s in labels]
     legend = (f'<text x="{LEFT}" y="11"><tspan fill="{HISTORY}">— history</tspan>'
-              f'<tspan fill="{BASELINE}" dx="10">◆ baseline ({escape(_short(a.baseline.model))})</tspan>'
-              f'<tspan fill="{FORECAST}" dx="10">◆ forecast ({escape(a.adjustment.source)}), 80/95 %</tspan>'
-              f'<tspan fill="#718096" dx="10">{escape(unit)}</tspan></text>')
+              f'<tspan fill="{BASELINE}" dx="10">◆ baseline ({escape(visible(_short(a.baseline.model)))})</tspan>'
+              f'<tspan fill="{FORECAST}" dx="10">◆ forecast ({escape(visible(a.adjustment.source))}), 80/95 %</tspan>'
+              f'<tspan fill="#718096" dx="10">{escape(visible(unit))}</tspan></text>')
     ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
-    title = f"<title>{escape(entry.name)}: history and forecast</title>"
+    title = f"<title>{escape(visible(entry.name))}: history and forecast</title>"
     return Markup(f'<svg{ns} class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" {FONT}>'
                   f'{title}{"".join(parts)}<g fill="#4a5568">{"".join(text)}</g>{legend}</svg>')
 

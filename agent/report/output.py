@@ -25,10 +25,24 @@ def folder_name(report: Report) -> str:
 def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMATS, *,
                  overwrite: bool = False) -> Path:
     """Render `report` into a new `<out_dir>/report-<week>[-N]/` (report.md + charts/, report.html, report.json);
-    with `overwrite`, into `report-<week>/`, replacing it. Returns the folder."""
+    with `overwrite`, into `report-<week>/`, replacing it. Returns the folder. A read-only folder or a full disk is
+    a StoreError naming the file (exit 2), and nothing of the report is left behind."""
+    from trendcast.common.stores import StoreError, storage_kind
+
+    try:
+        return _write_report(report, out_dir, formats, overwrite=overwrite)
+    except OSError as exc:
+        kind = storage_kind(exc)
+        if kind not in ("read_only", "no_space"):
+            raise
+        raise StoreError(exc.filename or out_dir, kind, exc.strerror or str(exc), "") from None
+
+
+def _write_report(report: Report, out_dir: Path, formats: tuple[str, ...], *, overwrite: bool) -> Path:
     from trendcast.agent.llm.redact import redact  # no credential-bearing URL reaches a report file
     from trendcast.agent.report.charts import chart_svg
     from trendcast.agent.report.render import chart_filenames, render_html, render_markdown
+    from trendcast.agent.visible import visible_json_text  # no control character reaches report.json's strings
 
     unknown = set(formats) - set(FORMATS)
     if unknown:
@@ -56,7 +70,8 @@ def write_report(report: Report, out_dir: Path, formats: tuple[str, ...] = FORMA
         if "html" in formats:
             (tmp / "report.html").write_text(redact(render_html(report, svgs)), encoding="utf-8")
         if "json" in formats:
-            (tmp / "report.json").write_text(redact(report.model_dump_json(indent=2)), encoding="utf-8")
+            (tmp / "report.json").write_text(redact(visible_json_text(report.model_dump_json(indent=2))),
+                                             encoding="utf-8")
         if overwrite:
             _swap_in(tmp, final)
         else:

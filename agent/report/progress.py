@@ -49,11 +49,13 @@ class RichProgress(NullProgress):
     def phase(self, label: str, total: int) -> None:
         from rich.markup import escape
 
+        from trendcast.agent.visible import visible
+
         with self._lock:
             if self._task is not None:
                 self._bar.update(self._task, completed=self._bar.tasks[-1].total)
             # the description column renders markup: a label naming an adjuster or model is data, printed as is
-            self._task = self._bar.add_task(escape(label), total=total, **self._counts)
+            self._task = self._bar.add_task(escape(visible(label)), total=total, **self._counts)
 
     def advance(self, n: int = 1) -> None:
         with self._lock:

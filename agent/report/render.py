@@ -2,6 +2,8 @@
 
 HTML: the environment autoescapes every expression. Markdown: every expression passes through `md_escape`
 (the environment's `finalize`), so text from data or from the LLM cannot inject Markdown links, HTML or table cells.
+Both: every expression passes through `agent.visible` first, so no terminal escape or other control character
+reaches the file (a report is `cat` in a terminal as often as it is opened in a browser).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from markupsafe import Markup
 
 from trendcast.agent.report.fmt import FILTERS, md_escape
 from trendcast.agent.report.model import Report
+from trendcast.agent.visible import visible
 
 
 @lru_cache(maxsize=2)
@@ -21,10 +24,10 @@ def _env(kind: str):
 
     loader = PackageLoader("trendcast.agent.report", "templates")
     if kind == "html":
-        env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
+        env = Environment(loader=loader, autoescape=True, finalize=visible, undefined=StrictUndefined)
     else:
-        env = Environment(loader=loader, autoescape=False, finalize=md_escape, undefined=StrictUndefined,
-                          keep_trailing_newline=True)
+        env = Environment(loader=loader, autoescape=False, finalize=lambda v: md_escape(visible(v)),
+                          undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters.update(FILTERS)
     return env
 

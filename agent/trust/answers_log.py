@@ -9,6 +9,7 @@ question again replaces the row; nothing after as-of can reach a weight through 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from contextlib import closing
 
@@ -29,9 +30,10 @@ def _db(settings: Settings) -> sqlite3.Connection:
     return db
 
 
-def log_answers(settings: Settings, situations: list, results: list) -> int:
+def log_answers(settings: Settings, situations: list, results: list, problems: list[str] | None = None) -> int:
     """Keep every weighed proposal (agent.record.apply_trust set `proposed_pct`); returns how many were kept.
-    A workspace whose record cannot be written still answers (the record is then the eval runs only)."""
+    A workspace whose record cannot be written still answers (the record is then the eval runs only); `problems`
+    gets one line saying why (for the answer's warnings)."""
     from trendcast.forecasting.conformal import log_sigma
 
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -44,13 +46,31 @@ def log_answers(settings: Settings, situations: list, results: list) -> int:
     try:
         with closing(_db(settings)) as db, db:
             db.executemany("INSERT OR REPLACE INTO answers VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError) as exc:
+        if problems is not None:
+            problems.append(_problem(settings, exc, "this answer is not kept in it"))
         return 0
     return len(rows)
 
 
-def answered_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
-    """Past answers of `key` whose period was observed by as_of, with the observed actual from the sales store."""
+def _problem(settings: Settings, exc: BaseException, cost: str) -> str:
+    """One line: record.sqlite could not be used, what that costs the answer, and what to do."""
+    from trendcast.common.stores import storage_kind
+
+    path = settings.home / "record.sqlite"
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    kind = storage_kind(exc)
+    if kind is None and not os.access(settings.home, os.W_OK):  # SQLite says "unable to open database file"
+        kind = "read_only"
+    fix = {"no_space": "free space on its disk",
+           "read_only": "make the workspace writable"}.get(kind or "", "move it aside (a new record is started)")
+    return f"{path} cannot be used ({detail}): {cost}; {fix}"
+
+
+def answered_record(settings: Settings, key: str, freq: str, as_of: dt.date,
+                    problems: list[str] | None = None) -> pd.DataFrame:
+    """Past answers of `key` whose period was observed by as_of, with the observed actual from the sales store.
+    An unreadable record.sqlite reads as no past answers; `problems` gets one line saying so."""
     from trendcast.agent import workspace
     from trendcast.agent.trust.record import RECORD_COLUMNS, known_rows
     from trendcast.forecasting.backtest import period_actual
@@ -63,7 +83,9 @@ def answered_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> 
     try:
         with closing(_db(settings)) as db:
             rows = pd.read_sql_query("SELECT * FROM answers WHERE key = ?", db, params=[key])
-    except (sqlite3.Error, pd.errors.DatabaseError):
+    except (sqlite3.Error, pd.errors.DatabaseError, OSError) as exc:
+        if problems is not None:
+            problems.append(_problem(settings, exc, "the past answers in it are left out of this adjuster's record"))
         return pd.DataFrame(columns=RECORD_COLUMNS)
     rows = known_rows(rows, freq, as_of)
     if rows.empty:

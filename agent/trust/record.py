@@ -58,13 +58,14 @@ def run_cells(home: Path) -> list[pd.DataFrame]:
     return parts[::-1]
 
 
-def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) -> pd.DataFrame:
+def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date,
+                     problems: list[str] | None = None) -> pd.DataFrame:
     """The record of `key` known at as_of: the workspace's finished eval runs (raw variants only), then its past
-    answers."""
+    answers (`problems` gets a line when record.sqlite cannot be read)."""
     from trendcast.agent.trust.answers_log import answered_record
 
     parts = [c[c["key"] == key] for c in run_cells(settings.home)]
-    parts += [answered_record(settings, key, freq, as_of)]  # newest run first, answers last
+    parts += [answered_record(settings, key, freq, as_of, problems)]  # newest run first, answers last
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=RECORD_COLUMNS)
@@ -78,21 +79,28 @@ def workspace_record(settings: Settings, key: str, freq: str, as_of: dt.date) ->
 def apply_trust(settings: Settings, situations: list, results: list) -> None:
     """Weigh each result's proposal by its record (in place): `proposed_pct` keeps the proposal, `pct` becomes the
     change applied, `learned` the agent.trust.Learned the forecast's interval comes from. The weighed proposals are
-    then kept as past answers (agent.answers_log)."""
+    then kept as past answers (agent.answers_log). When record.sqlite cannot be read or written, each weighed
+    answer says so (a `record_unavailable` warning): its trust was learned without the past answers."""
+    from trendcast.agent.warning_codes import RECORD_UNAVAILABLE, warn
     from trendcast.forecasting.adjust import direction
 
     cache: dict[tuple, Learned] = {}
+    problems: list[str] = []
     for sit, res in zip(situations, results):
         if res.source == "none" or res.learned is not None:
             continue
         key = record_key(res.source, res.model, res.prompt)
         at = (key, sit.target.freq, sit.as_of)
         if at not in cache:
-            cache[at] = learn(workspace_record(settings, key, sit.target.freq, sit.as_of), key)
+            cache[at] = learn(workspace_record(settings, key, sit.target.freq, sit.as_of, problems), key)
         learned = cache[at]
         res.proposed_pct, res.learned = res.pct, learned
         res.pct = learned.applied(res.pct)
         res.direction = direction(res.pct, settings.flat_band_pct)
     from trendcast.agent.trust.answers_log import log_answers
 
-    log_answers(settings, situations, results)
+    log_answers(settings, situations, results, problems)
+    if problems:
+        for res in results:
+            if res.learned is not None and not any(w.code == RECORD_UNAVAILABLE for w in res.warnings):
+                res.warnings.append(warn(RECORD_UNAVAILABLE, problems[0]))
