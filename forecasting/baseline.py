@@ -60,6 +60,15 @@ class BaselineForecast(BaseModel):
         """The ``baseline`` object of the answer contract: model, total, lo_80, hi_80, lo_95, hi_95."""
         return {"model": self.model, "total": self.total, **{b: getattr(self, b) for b in BOUNDS}}
 
+    def __eq__(self, other: object) -> bool:
+        """Equal numbers, steps included (pydantic's field-by-field == cannot compare the steps' frame)."""
+        if not isinstance(other, BaselineForecast):
+            return NotImplemented
+        return (self.model_dump() == other.model_dump() and self.steps.equals(other.steps)
+                and (self.warnings, self.period, self.as_of) == (other.warnings, other.period, other.as_of))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value (as pydantic's own models)
+
 
 _CODE_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning, ImportWarning)
 # said by every daily AutoARIMA: its approximate (CSS) order search, whose candidates' scipy BFGS stops with code 2

@@ -17,7 +17,8 @@ origins: {start: 2020-01, end: 2020-04}
 series: {levels: [], ids: ["4482", "4481", "448"]}
 n_jobs: 1
 bootstrap: {resamples: 300}
-"""  # the shipped suite (all its baseline models, the combination, carry, analog) on 3 series x 4 origins
+"""  # the shipped suite (all its baseline models, the combination, each with calendar effects, carry, analog) on 3 series x 4 origins
+CAL = {"AutoETS+cal", "AutoARIMA+cal", "AutoTheta+cal", "SeasonalNaive+cal", "combined+cal"}
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +59,12 @@ def test_run_writes_every_artifact(runs):
     assert res["versions"]["statsforecast"] and res["honesty"]["refit_every"] == 6
     assert res["data"]["cells"] == 12 and res["data"]["periods"]["2020-03-31"] == "2020-04"
     assert set(res["leaderboard"]) == {"AutoETS", "AutoARIMA", "AutoTheta", "SeasonalNaive", "combined", "carry",
-                                       "analog", "carry+trust", "analog+trust"}
+                                       "analog", "carry+trust", "analog+trust"} | CAL
     assert res["variants"]["combined"]["vs_reference"] == {}
     skill = res["variants"]["AutoETS"]["vs_reference"]["mase_skill"]
     assert skill["lo"] <= skill["value"] <= skill["hi"]
     cells = pd.read_parquet(a / "cells.parquet")
-    assert len(cells) == 12 * 9 and {"mase", "wape", "coverage_80", "direction", "name"} <= set(cells.columns)
+    assert len(cells) == 12 * 14 and {"mase", "wape", "coverage_80", "direction", "name"} <= set(cells.columns)
     analog = cells[cells["variant"] == "analog"]
     assert (analog["source"] == "analog").all() and (analog["n_cases"] > 0).all()
     # the headline number is the mean of the cells' MASE
@@ -96,7 +97,8 @@ def test_list_and_compare(ws, runs):
     rows = json.loads(tc(ws, "eval", "compare", a.name, str(b), "--json").output)
     same = [r for r in rows if r["variant_a"] == "combined" and r["metric"] == "mase"][0]
     assert same["diff"] == {"value": 0.0, "lo": 0.0, "hi": 0.0}  # the same variant on the same data
-    assert {r["variant_a"] for r in rows} == {"AutoARIMA", "AutoTheta", "SeasonalNaive", "combined", "carry", "carry+trust"}
+    assert {r["variant_a"] for r in rows} == {"AutoARIMA", "AutoTheta", "SeasonalNaive", "combined", "carry",
+                                              "carry+trust"} | CAL
 
 
 def test_a_files_suite_builds_its_own_workspace(ws):
