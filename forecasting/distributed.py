@@ -1,11 +1,12 @@
 """Bulk StatsForecast calls on a distributed engine: Dask (tested default), Ray or Spark, through fugue.
 
-StatsForecast 2.x distributes `forecast` and `cross_validation` only: given a Dask, Ray or Spark DataFrame it runs
-its own `FugueBackend`, which partitions the frame by ``unique_id`` and runs a one-process StatsForecast over each
-partition on the engine's workers (so the workers need statsforecast and trendcast installed). Every other method
-(fit / predict on such a frame errors, `simulate` falls back to local) stays local: callers distribute only bulk
-cross_validation / forecast and keep everything per-series in the parent. The numbers are those of the local call:
-the same models on the same rows of each series, whatever partition a series lands in.
+Only bulk `forecast` and `cross_validation` run on an engine, through fugue's public `fugue.api.transform`: the
+engine's frame partitioned by ``unique_id``, one `StatsForecast(n_jobs=1)` call per partition on the engine's workers
+(so the workers need statsforecast and trendcast installed), the output schema declared here with float64 values
+(StatsForecast's own FugueBackend declares float32, 7 digits). No private StatsForecast name is used. Everything else
+(fit / predict, simulate, per-series work) stays local in the parent. The numbers are those of the local call, bit
+for bit, in the local call's dtypes and column names (each model's interval columns come lo, highest level first,
+then hi, as StatsForecast's FugueBackend ordered them; a local call orders them as each model returns them).
 
 `engine_session(kind, address, workers)` opens (and closes) what a run computes on:
 - ``local``: nothing; `workers` processes of forecasting.pooled (one-process StatsForecast calls on chunks of the
@@ -177,19 +178,62 @@ def collect(result: Any) -> pd.DataFrame:
     return fa.as_pandas(result)
 
 
-def _backend():
-    """StatsForecast's FugueBackend with float64 forecast columns: upstream declares them float32 (7 digits: a
-    total of 94,105.49 comes back as 94,105.49219), which would make the engine's numbers differ from local."""
+def _output_schema(df: pd.DataFrame, models, level: list[int] | None, cv: bool) -> Any:
+    """The columns one local StatsForecast call gives (its names), declared for fugue: ``unique_id, ds[, cutoff, y],
+    <model>[-lo-<l> (highest level first), -hi-<l>]...``; every value float64 (the local call's dtype: float32 would
+    keep 7 digits, a total of 94,105.49 coming back as 94,105.49219)."""
+    import inspect
+
+    import fugue.api as fa
     import pyarrow as pa
-    from statsforecast.distributed.fugue import FugueBackend
     from triad import Schema
 
-    class Float64Backend(FugueBackend):
-        def _get_output_schema(self, **kwargs) -> Schema:
-            schema = super()._get_output_schema(**kwargs)
-            return Schema([(f.name, pa.float64() if f.type == pa.float32() else f.type) for f in schema.fields])
+    keys = fa.get_schema(df[["unique_id", "ds"]])
+    cols: list[tuple[str, Any]] = [("cutoff", keys["ds"].type), ("y", pa.float64())] if cv else []
+    for model in models:
+        name = repr(model)
+        cols.append((name, pa.float64()))
+        if level and "level" in inspect.signature(model.forecast).parameters:
+            cols += [(f"{name}-lo-{lv}", pa.float64()) for lv in reversed(level)]
+            cols += [(f"{name}-hi-{lv}", pa.float64()) for lv in level]
+    return keys + Schema(cols)
 
-    return Float64Backend()
+
+def _partition(df: pd.DataFrame, method: str, models: list, freq: str, fallback_model: Any, kwargs: dict,
+               columns: list) -> pd.DataFrame:
+    """On a worker: one `StatsForecast(n_jobs=1)` call on one partition's series (forecasting.pooled's), its columns
+    in the declared order, values float64."""
+    from trendcast.forecasting import pooled
+
+    out = pooled._call(method, models, freq, fallback_model, kwargs, df)[columns]
+    values = [c for c in columns if c not in ("unique_id", "ds", "cutoff")]
+    return out.astype({c: "float64" for c in values})
+
+
+def _engine(session: Session) -> Any:
+    """What fugue runs on for this session: the dask Client, the SparkSession, or Ray's registered name."""
+    return "ray" if session.kind == "ray" else session.client
+
+
+def _run(method: str, models, freq: str, df: pd.DataFrame, session: Session, fallback_model, kwargs: dict,
+         level: list[int] | None) -> pd.DataFrame:
+    """`method` over the session's engine through fugue's public transform: partitioned by unique_id, one local
+    StatsForecast call per partition (the workers need statsforecast and trendcast), collected as pandas."""
+    import warnings
+
+    import fugue.api as fa
+
+    models = list(models)
+    schema = _output_schema(df, models, level, cv=method == "cross_validation")
+    params = dict(method=method, models=models, freq=freq, fallback_model=fallback_model, kwargs=kwargs,
+                  columns=schema.names)
+    with warnings.catch_warnings():  # dask's groupby-apply on the grouping column: a pandas deprecation, not ours
+        warnings.simplefilter("ignore", FutureWarning)
+        out = collect(fa.transform(to_frame(df, session), _partition, schema=schema, params=params,
+                                   partition={"by": "unique_id"}, engine=_engine(session), as_local=True))
+    # fugue hands back arrow's pandas types (string, datetime64[us], nullable Float64): the local call's dtypes
+    keys = {"unique_id": df["unique_id"].dtype, "ds": df["ds"].dtype, "cutoff": df["ds"].dtype}
+    return out[schema.names].astype({c: keys.get(c, "float64") for c in schema.names})
 
 
 def cross_validation(models, freq: str, df: pd.DataFrame, session: Session, *, fallback_model=None, h: int,
@@ -204,14 +248,7 @@ def cross_validation(models, freq: str, df: pd.DataFrame, session: Session, *, f
         return pooled.cross_validation(models, freq, df, h=h, n_windows=n_windows, step_size=step_size, refit=refit,
                                        level=level, fallback_model=fallback_model, n_jobs=session.workers)
     kwargs = dict(h=h, n_windows=n_windows, step_size=step_size, refit=refit, level=level)
-    import warnings
-
-    with warnings.catch_warnings():  # dask's groupby-apply on the grouping column: a pandas deprecation, not ours
-        warnings.simplefilter("ignore", FutureWarning)
-        out = collect(_backend().cross_validation(
-            df=to_frame(df, session), models=list(models), freq=freq, fallback_model=fallback_model,
-            test_size=None, input_size=None, fitted=False, prediction_intervals=None, id_col="unique_id",
-            time_col="ds", target_col="y", **kwargs))
+    out = _run("cross_validation", models, freq, df, session, fallback_model, kwargs, level)
     return out.sort_values(["unique_id", "cutoff", "ds"], ignore_index=True)
 
 
@@ -224,12 +261,5 @@ def forecast(models, freq: str, df: pd.DataFrame, session: Session, *, fallback_
 
         return pooled.forecast(models, freq, df, h=h, level=level, fallback_model=fallback_model,
                                n_jobs=session.workers)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        out = collect(_backend().forecast(
-            df=to_frame(df, session), models=list(models), freq=freq, fallback_model=fallback_model, h=h,
-            X_df=None, level=level, fitted=False, prediction_intervals=None, id_col="unique_id", time_col="ds",
-            target_col="y"))
+    out = _run("forecast", models, freq, df, session, fallback_model, dict(h=h, level=level), level)
     return out.sort_values(["unique_id", "ds"], ignore_index=True)

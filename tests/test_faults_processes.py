@@ -334,19 +334,31 @@ def test_report_bulk_baselines_interrupted_stop_their_workers_with_one_line(bulk
 PRIVATE_KNOWN = {"_get_pool", "_fit_parallel", "_predict_parallel", "_fit_predict_parallel", "_forecast_parallel",
                  "_cross_validation_parallel", "_simulate_parallel", "_get_gas_Xs", "_get_n_jobs", "_prepare_fit",
                  "_StatsForecast", "_single_threaded_forecast", "_single_threaded_cross_validation"}
+# FugueBackend's: forecasting.distributed once subclassed it to override `_get_output_schema` (float32 output)
+PRIVATE_KNOWN_FUGUE = {"_get_output_schema", "_cotransform", "_forecast_noX", "_forecast_X", "_forecast_noX_fitted",
+                       "_forecast_X_fitted", "_retrieve_forecast_df", "_retrieve_fitted_df", "_make_fugue_backend"}
 SOURCE_DIRS = ("agent", "eval", "forecasting", "retrieval", "prompts", "trendcast/common", "bench", "scripts")
 
 
 def private_statsforecast_names() -> set[str]:
-    """The private names of statsforecast.core (module level, StatsForecast and its bases, GroupedArray) as
-    installed, and those known from earlier releases."""
+    """The private names of statsforecast.core (module level, StatsForecast and its bases, GroupedArray) and of
+    statsforecast.distributed.fugue (module level, FugueBackend and its bases) as installed, and those known from
+    earlier releases."""
     import statsforecast.core as core
 
-    names = {n for n in vars(core) if n.startswith("_") and not n.startswith("__")}
-    for cls in (*core.StatsForecast.__mro__, core.GroupedArray):
+    modules, classes = [core], [*core.StatsForecast.__mro__, core.GroupedArray]
+    try:
+        import statsforecast.distributed.fugue as sf_fugue  # needs fugue (the dask / ray / spark extras)
+    except ImportError:
+        pass
+    else:
+        modules.append(sf_fugue)
+        classes += sf_fugue.FugueBackend.__mro__
+    names = {n for m in modules for n in vars(m) if n.startswith("_") and not n.startswith("__")}
+    for cls in classes:
         if cls.__module__.startswith("statsforecast"):
             names |= {n for n in vars(cls) if n.startswith("_") and not n.endswith("__")}
-    return names | PRIVATE_KNOWN
+    return names | PRIVATE_KNOWN | PRIVATE_KNOWN_FUGUE
 
 
 def private_uses(root: Path) -> list[str]:
@@ -368,6 +380,7 @@ def test_no_module_touches_a_private_statsforecast_name(tmp_path):
     its private pool machinery. Proved able to fail: a copy of eval/cells.py with an override planted is caught."""
     root = Path(__file__).resolve().parents[1]
     assert "_get_pool" in private_statsforecast_names() and "_forecast_parallel" in private_statsforecast_names()
+    assert "_get_output_schema" in private_statsforecast_names() and "_cotransform" in private_statsforecast_names()
     assert private_uses(root) == []
 
     planted = tmp_path / "eval"
@@ -376,3 +389,18 @@ def test_no_module_touches_a_private_statsforecast_name(tmp_path):
                                       "\n\nclass _SF:\n    def _get_pool(self):\n        return None, {}\n")
     hits = private_uses(tmp_path)
     assert len(hits) == 1 and hits[0].startswith("eval/cells.py:") and hits[0].endswith(": _get_pool"), hits
+
+
+def test_an_override_of_a_private_fugue_backend_name_is_caught(tmp_path):
+    """statsforecast.distributed.fugue counts too: forecasting/distributed.py as it was (a FugueBackend subclass
+    overriding `_get_output_schema` and calling the parent's) is caught, line by line."""
+    planted = tmp_path / "forecasting"
+    planted.mkdir()
+    (planted / "distributed.py").write_text(
+        "from statsforecast.distributed.fugue import FugueBackend\n\n\n"
+        "class Float64Backend(FugueBackend):\n"
+        "    def _get_output_schema(self, **kwargs):\n"
+        "        return super()._get_output_schema(**kwargs)\n")
+    hits = private_uses(tmp_path)
+    assert hits == ["forecasting/distributed.py:5: _get_output_schema",
+                    "forecasting/distributed.py:6: _get_output_schema"], hits
