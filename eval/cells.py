@@ -208,19 +208,8 @@ def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, fre
 
     b = suite.baseline
     window = b.train_window or default_train_window(freq)
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    frames = []
-    origins = sorted(pd.Timestamp(o).date() for o in grid["origin"].unique())
-    for block in blocks(origins, b.refit_every):
-        part = parts_dir / f"{block[0].isoformat()}.parquet"
-        if part.exists():
-            frames.append(pd.read_parquet(part))
-        else:
-            frame = baseline_block(panel, grid, block, freq, b.models, window, suite.n_jobs, session)
-            write_parquet(frame, part)
-            frames.append(frame)
-        if progress:
-            progress(len(block))
+    frames = _cached_blocks(parts_dir, grid, b.refit_every, lambda block: baseline_block(
+        panel, grid, block, freq, b.models, window, suite.n_jobs, session), progress)
     base = pd.concat(frames, ignore_index=True)
     if b.calendar:
         base = base.merge(_calendar_baselines(panel, grid, suite, freq, parts_dir / "calendar", window, session),
@@ -228,25 +217,39 @@ def compute_baselines(panel: pd.DataFrame, grid: pd.DataFrame, suite: Suite, fre
     return grid.merge(base, on=["unique_id", "origin"], how="left", validate="one_to_one")
 
 
+def _cached_blocks(parts_dir: Path, grid: pd.DataFrame, refit_every: int,
+                   make: Callable[[list], pd.DataFrame], progress=None) -> list[pd.DataFrame]:
+    """`make(block)` for each block of origins, each written under `parts_dir` as it is made and read back on a
+    resumed run."""
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    frames = []
+    origins = sorted(pd.Timestamp(o).date() for o in grid["origin"].unique())
+    for block in blocks(origins, refit_every):
+        part = parts_dir / f"{block[0].isoformat()}.parquet"
+        if part.exists():
+            frames.append(pd.read_parquet(part))
+        else:
+            frame = make(block)
+            write_parquet(frame, part)
+            frames.append(frame)
+        if progress:
+            progress(len(block))
+    return frames
+
+
 def _calendar_baselines(panel, grid, suite: Suite, freq: str, parts_dir: Path, window: int, session) -> pd.DataFrame:
     """The same cells' members and combination with calendar effects, as ``<name>+cal:<value>`` columns."""
     from trendcast.eval.suite import CALENDAR
 
     b = suite.baseline
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    frames = []
-    origins = sorted(pd.Timestamp(o).date() for o in grid["origin"].unique())
-    for block in blocks(origins, b.refit_every):
-        part = parts_dir / f"{block[0].isoformat()}.parquet"
-        if part.exists():
-            frames.append(pd.read_parquet(part))
-            continue
+
+    def block_frame(block) -> pd.DataFrame:
         frame = baseline_block(panel, grid, block, freq, b.models, window, suite.n_jobs, session, calendar=True)
         keep = [c for c in frame.columns if ":" in c]
-        frame = frame[["unique_id", "origin", *keep]].rename(
-            columns={c: c.replace(":", f"{CALENDAR}:", 1) for c in keep})
-        write_parquet(frame, part)
-        frames.append(frame)
+        renamed = {c: c.replace(":", f"{CALENDAR}:", 1) for c in keep}
+        return frame[["unique_id", "origin", *keep]].rename(columns=renamed)
+
+    frames = _cached_blocks(parts_dir, grid, b.refit_every, block_frame)
     return pd.concat(frames, ignore_index=True)
 
 
